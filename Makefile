@@ -1,0 +1,28 @@
+# The two commands the README promises: `make demo` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test install install-test lint typecheck docs bench
+
+install:
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q -e .
+
+# Runs the main job on the bundled sample workspace: a plain check, then diff mode.
+demo: install
+	@bash scripts/demo.sh
+
+install-test:
+	@bash scripts/install-test-deps.sh
+
+# Installs everything the tests need (apt, npm, pip), then runs lint, types and tests.
+test: install-test
+	$(VENV)/bin/ruff check checks bot tests benchmarks
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+docs: install
+	$(PY) -m checks.docs
+
+bench: install-test
+	$(PY) benchmarks/run_all.py

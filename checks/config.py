@@ -1,0 +1,198 @@
+"""Per-repository configuration: ``ruvopt.toml`` or ``[workspace|package.metadata.ruvopt]``.
+
+Parsed strictly, after triagebot's ``src/config.rs``: an unknown key or a value of the
+wrong type is an error naming the file, the key and what would be valid ("did you mean"),
+so the person reading a failed check knows exactly what to change.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import tomlkit
+import tomlkit.exceptions
+
+from checks.source import DEFAULT_MAX_FILE_BYTES, SourceTree
+
+FAIL_ON_VALUES = ("new", "any", "never")
+CONFIG_FILE = "ruvopt.toml"
+
+
+class ConfigError(ValueError):
+    """A configuration mistake, worded as a fix-it for the person who wrote the file."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    profiles: tuple[str, ...] = ("release",)
+    benches: tuple[str, ...] = ()
+    runs: int = 5
+    max_regression: str = "2%"
+    budgets: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    select: tuple[str, ...] = ("RO",)
+    ignore: tuple[str, ...] = ()
+    fail_on: str = "new"
+    crates: tuple[str, ...] = ()  # empty: every workspace member
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bench: BenchConfig = field(default_factory=BenchConfig)
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    source: str = "defaults"
+
+    def enabled(self, code: str) -> bool:
+        selected = max((len(p) for p in self.select if code.startswith(p)), default=-1)
+        ignored = max((len(p) for p in self.ignore if code.startswith(p)), default=-1)
+        return selected > ignored  # the more specific prefix wins, as in ruff
+
+    def rule_option(self, code: str, name: str, default: Any) -> Any:
+        return self.rules.get(code, {}).get(name, default)
+
+    def digest(self) -> str:
+        """Identifies everything that can change a file rule's verdict (cache key part)."""
+        payload = json.dumps(
+            {"select": self.select, "ignore": self.ignore, "rules": self.rules, "max": self.max_file_bytes},
+            sort_keys=True,
+        )
+        return hashlib.sha1(payload.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+TOP_LEVEL_KEYS = ("select", "ignore", "fail-on", "crates", "rules", "bench", "max-file-bytes")
+BENCH_KEYS = ("profiles", "benches", "runs", "max-regression", "budgets")
+
+
+def load_config(tree: SourceTree) -> Config:
+    """Config of this tree (for the App: the base commit's tree). Raises ConfigError."""
+    if tree.exists(CONFIG_FILE):
+        return parse_config(tree.read_text(CONFIG_FILE), CONFIG_FILE)
+    if tree.exists("Cargo.toml"):
+        try:
+            doc = tomlkit.parse(tree.read_text("Cargo.toml")).unwrap()
+        except tomlkit.exceptions.ParseError:
+            return Config()  # the broken manifest is reported by RO001, not here
+        for section in ("workspace", "package"):
+            table = doc.get(section, {}).get("metadata", {}).get("ruvopt")
+            if table is not None:
+                return config_from_table(table, f"Cargo.toml [{section}.metadata.ruvopt]")
+    return Config()
+
+
+def parse_config(text: str, source: str) -> Config:
+    try:
+        table = tomlkit.parse(text).unwrap()
+    except tomlkit.exceptions.ParseError as exc:
+        raise ConfigError(source, f"not valid TOML: {exc}") from None
+    return config_from_table(table, source)
+
+
+def config_from_table(table: Any, source: str) -> Config:
+    if not isinstance(table, dict):
+        raise ConfigError(source, "the ruvopt configuration must be a table")
+    _reject_unknown(table, TOP_LEVEL_KEYS, source, "")
+    codes = _known_codes()
+    select = tuple(_str_list(table, "select", source, ["RO"]))
+    ignore = tuple(_str_list(table, "ignore", source, []))
+    for key, prefixes in (("select", select), ("ignore", ignore)):
+        for prefix in prefixes:
+            if not any(code.startswith(prefix) for code in codes):
+                raise ConfigError(source, f"`{key}` entry {prefix!r} matches no rule; rules are {', '.join(codes)}")
+    fail_on = table.get("fail-on", "new")
+    if fail_on not in FAIL_ON_VALUES:
+        raise ConfigError(source, f"`fail-on = {fail_on!r}` is not valid; use one of {', '.join(FAIL_ON_VALUES)}")
+    max_bytes = table.get("max-file-bytes", DEFAULT_MAX_FILE_BYTES)
+    if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0:
+        raise ConfigError(source, "`max-file-bytes` must be a positive integer (bytes)")
+    return Config(
+        select=select,
+        ignore=ignore,
+        fail_on=fail_on,
+        crates=tuple(_str_list(table, "crates", source, [])),
+        rules=_rule_options(table.get("rules", {}), source),
+        bench=_bench(table.get("bench", {}), source),
+        max_file_bytes=max_bytes,
+        source=source,
+    )
+
+
+def _known_codes() -> list[str]:
+    from checks.registry import all_rules
+
+    return [r.code for r in all_rules()]
+
+
+def _reject_unknown(table: dict[str, Any], valid: tuple[str, ...] | list[str], source: str, where: str) -> None:
+    for key in table:
+        if key not in valid:
+            close = difflib.get_close_matches(key, valid, n=1)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
+            raise ConfigError(
+                source,
+                f"unknown key `{where}{key}`.{hint} Valid keys here: {', '.join(valid) or '(none)'}",
+            )
+
+
+def _str_list(table: dict[str, Any], key: str, source: str, default: list[str]) -> list[str]:
+    value = table.get(key, default)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(source, f"`{key}` must be a list of strings, e.g. {key} = [\"RO2\"]")
+    return list(value)
+
+
+def _rule_options(rules: Any, source: str) -> dict[str, dict[str, Any]]:
+    from checks.registry import all_rules
+
+    if not isinstance(rules, dict):
+        raise ConfigError(source, "`rules` must be a table of [rules.<CODE>] tables")
+    by_code = {r.code: r for r in all_rules()}
+    result: dict[str, dict[str, Any]] = {}
+    for code, options in rules.items():
+        if code not in by_code:
+            _reject_unknown({code: None}, list(by_code), source, "rules.")
+        rule = by_code[code]
+        if not isinstance(options, dict):
+            raise ConfigError(source, f"`rules.{code}` must be a table")
+        _reject_unknown(options, list(rule.options), source, f"rules.{code}.")
+        for name, value in options.items():
+            _check_type(value, rule.options[name], source, f"rules.{code}.{name}")
+        result[code] = dict(options)
+    return result
+
+
+def _check_type(value: Any, default: Any, source: str, key: str) -> None:
+    expected = type(default)
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if ok and expected is list:
+        ok = all(isinstance(v, str) for v in value)
+    if not ok:
+        shown = "a list of strings" if expected is list else expected.__name__
+        raise ConfigError(source, f"`{key}` must be {shown} (default: {json.dumps(default)})")
+
+
+def _bench(bench: Any, source: str) -> BenchConfig:
+    if not isinstance(bench, dict):
+        raise ConfigError(source, "`bench` must be a table")
+    _reject_unknown(bench, BENCH_KEYS, source, "bench.")
+    budgets = bench.get("budgets", {})
+    if not isinstance(budgets, dict) or not all(isinstance(v, str) for v in budgets.values()):
+        raise ConfigError(source, '`bench.budgets` maps benchmark ids to limits, e.g. "moe/select" = "10us"')
+    runs = bench.get("runs", 5)
+    if not isinstance(runs, int) or isinstance(runs, bool) or not 1 <= runs <= 50:
+        raise ConfigError(source, "`bench.runs` must be an integer from 1 to 50")
+    return BenchConfig(
+        profiles=tuple(_str_list(bench, "profiles", source, ["release"])),
+        benches=tuple(_str_list(bench, "benches", source, [])),
+        runs=runs,
+        max_regression=str(bench.get("max-regression", "2%")),
+        budgets=dict(budgets),
+    )

@@ -1,0 +1,208 @@
+"""Runs the rules over a source tree: per-file work in parallel and cached, then crates.
+
+``check(tree)`` is the one entry point the CLI, the App and the Action share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from checks import metrics as metrics_mod
+from checks.base import CrateRule, FileRule, Rule, WorkspaceRule, wanted_kinds_for
+from checks.cache import ResultCache
+from checks.config import Config, load_config
+from checks.context import CrateContext, FileContext, WorkspaceContext
+from checks.model import CrateReport, Finding, Notice, Report
+from checks.registry import all_rules, ruleset_version
+from checks.source import SourceTree
+from checks.workspace import Crate, Workspace, glob_match, load_workspace
+
+Progress = Callable[[int, int], None]
+PARALLEL_THRESHOLD = 48  # below this many uncached files, a process pool costs more than it saves
+BATCH_BYTES = 2 * 1024 * 1024
+SUPPRESSION = re.compile(r"ruvopt:\s*allow\(([^)]*)\)")
+
+
+@dataclass(slots=True)
+class FileResult:
+    path: str
+    lines: int
+    findings: list[Finding] = field(default_factory=list)
+    metrics: dict[str, int] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)  # rule code -> JSON-able facts
+    skipped: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lines": self.lines, "findings": [f.to_dict() for f in self.findings],
+            "metrics": self.metrics, "facts": self.facts, "skipped": self.skipped,
+        }
+
+    @classmethod
+    def from_dict(cls, path: str, data: dict[str, Any]) -> FileResult:
+        return cls(
+            path, data["lines"], [Finding.from_dict(f) for f in data["findings"]],
+            data["metrics"], data["facts"], data["skipped"],
+        )
+
+
+def active_rules(config: Config) -> list[Rule]:
+    return [cls(config) for cls in all_rules() if config.enabled(cls.code)]
+
+
+def suppressed(finding: Finding, lines: list[str]) -> bool:
+    """``// ruvopt: allow(CODE) reason`` on the finding's line or the line above silences it."""
+    for number in (finding.start_line, finding.start_line - 1):
+        if 0 < number <= len(lines):
+            match = SUPPRESSION.search(lines[number - 1])
+            if match and any(
+                finding.code.startswith(c.strip()) for c in match.group(1).split(",") if c.strip()
+            ):
+                return True
+    return False
+
+
+def analyse_file(path: str, data: bytes, config: Config) -> FileResult:
+    """All per-file work for one ``.rs`` file: file rules, metrics and crate-rule facts."""
+    ctx = FileContext(path, data, config, wanted_kinds_for(config))
+    if len(data) > config.max_file_bytes:
+        return FileResult(path, ctx.line_count, skipped=f"larger than {config.max_file_bytes} bytes; not checked")
+    result = FileResult(path, ctx.line_count, metrics=metrics_mod.file_metrics(ctx))
+    for rule in active_rules(config):
+        if isinstance(rule, FileRule):
+            result.findings.extend(f for f in rule.run(ctx) if not suppressed(f, ctx.lines))
+        elif isinstance(rule, CrateRule):
+            facts = rule.file_facts(ctx)
+            if facts is not None:
+                result.facts[rule.code] = facts
+    return result
+
+
+def _analyse_batch(config: Config, items: list[tuple[str, bytes]]) -> list[FileResult]:
+    return [analyse_file(path, data, config) for path, data in items]
+
+
+def _batches(tree: SourceTree, paths: list[str]) -> Iterable[list[tuple[str, bytes]]]:
+    batch: list[tuple[str, bytes]] = []
+    size = 0
+    for path, data in tree.read_many(paths):
+        batch.append((path, data))
+        size += len(data)
+        if size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _cache_key(path: str, blob: str, config: Config) -> str:
+    raw = f"{ruleset_version()}\0{config.digest()}\0{path}\0{blob}"
+    return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()
+
+
+def analyse_files(
+    tree: SourceTree, paths: list[str], config: Config, *, cache_dir: Path | None, jobs: int | None,
+    progress: Progress | None = None,
+) -> dict[str, FileResult]:
+    cache = ResultCache(cache_dir)
+    keys = {p: _cache_key(p, tree.blob_id(p), config) for p in paths}
+    cached = cache.get_many(keys.values())
+    results = {p: FileResult.from_dict(p, cached[k]) for p, k in keys.items() if k in cached}
+    todo = [p for p in paths if p not in results]
+    done = len(results)
+    if progress:
+        progress(done, len(paths))
+    workers = jobs or os.cpu_count() or 1
+    fresh: list[FileResult] = []
+    if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = [pool.submit(_analyse_batch, config, b) for b in _batches(tree, todo)]
+            for future in futures:
+                batch_results = future.result()
+                fresh.extend(batch_results)
+                done += len(batch_results)
+                if progress:
+                    progress(done, len(paths))
+    else:
+        for path, data in tree.read_many(todo):
+            fresh.append(analyse_file(path, data, config))
+            done += 1
+            if progress and done % 50 == 0:
+                progress(done, len(paths))
+    cache.put_many({keys[r.path]: r.to_dict() for r in fresh})
+    cache.close()
+    results.update((r.path, r) for r in fresh)
+    return results
+
+
+def selected_crates(workspace: Workspace, config: Config) -> list[Crate]:
+    if not config.crates:
+        return workspace.crates
+    return [c for c in workspace.crates if any(glob_match(c.dir, pat) for pat in config.crates)]
+
+
+def finalise_fingerprints(findings: list[Finding]) -> list[Finding]:
+    """Turn each rule's anchor into a stable fingerprint: no line numbers, so moves keep it."""
+    seen: dict[tuple[str, str, str], int] = defaultdict(int)
+    final = []
+    for finding in sorted(findings, key=lambda f: (f.path, f.start_line, f.start_col, f.code)):
+        key = (finding.code, finding.path, finding.fingerprint)
+        index = seen[key]
+        seen[key] += 1
+        digest = hashlib.sha1(
+            "\0".join((finding.code, finding.path, finding.fingerprint, str(index))).encode(),
+            usedforsecurity=False,
+        ).hexdigest()[:20]
+        final.append(replace(finding, fingerprint=digest))
+    return sorted(final, key=Finding.sort_key)
+
+
+def check(
+    tree: SourceTree, config: Config | None = None, *, cache_dir: Path | None = None, jobs: int | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Analyse ``tree`` with ``config`` (default: the tree's own config)."""
+    config = config or load_config(tree)
+    workspace = load_workspace(tree)
+    crates = selected_crates(workspace, config)
+    paths = [p for c in crates for p in c.rs_files]
+    results = analyse_files(tree, paths, config, cache_dir=cache_dir, jobs=jobs, progress=progress)
+    rules = active_rules(config)
+    findings: list[Finding] = [f for r in results.values() for f in r.findings]
+    notices = [Notice(r.path, r.skipped) for r in results.values() if r.skipped]
+    reports = []
+    for crate in crates:
+        ctx = CrateContext(crate, workspace, config)
+        for rule in rules:
+            if isinstance(rule, CrateRule):
+                ctx.facts[rule.code] = {p: results[p].facts[rule.code] for p in crate.rs_files if rule.code in results[p].facts}
+                findings.extend(_unsuppressed(rule.run(ctx), workspace))
+        per_file = {p: results[p].metrics for p in crate.rs_files}
+        lines = {p: results[p].lines for p in crate.rs_files}
+        reports.append(CrateReport(crate.name, crate.display_dir, crate.root, metrics_mod.crate_metrics(ctx, per_file, lines)))
+    ws_ctx = WorkspaceContext(workspace, config, crates)
+    for rule in rules:
+        if isinstance(rule, WorkspaceRule):
+            findings.extend(_unsuppressed(rule.run(ws_ctx), workspace))
+    return Report(reports, finalise_fingerprints(findings), notices)
+
+
+def _unsuppressed(found: Iterable[Finding], workspace: Workspace) -> Iterable[Finding]:
+    texts: dict[str, list[str]] = {}
+    for finding in found:
+        if finding.path not in texts:
+            texts[finding.path] = (
+                workspace.tree.read_text(finding.path).split("\n") if workspace.tree.exists(finding.path) else []
+            )
+        if not suppressed(finding, texts[finding.path]):
+            yield finding

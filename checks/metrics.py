@@ -1,0 +1,78 @@
+"""Per-crate metrics, counted exactly as DESIGN.md states (names are a JSON contract).
+
+File-level parts (unsafe counts) are computed per file and cached with the file; the
+crate-level parts come from the crate root and the manifest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checks import rust, safety
+from checks.context import CrateContext, FileContext
+from checks.model import Metrics
+
+METRIC_NODE_KINDS: tuple[str, ...] = safety.NODE_KINDS
+DEFAULT_MAX_LINES = 600
+
+
+def file_metrics(ctx: FileContext) -> dict[str, int]:
+    blocks = safety.unsafe_block_verdicts(ctx)
+    impls = safety.unsafe_impl_verdicts(ctx)
+    fns = safety.unsafe_fn_verdicts(ctx)
+    return {
+        "unsafe_blocks": len(blocks),
+        "unsafe_blocks_documented": sum(ok for _, ok in blocks),
+        "unsafe_impls": len(impls),
+        "unsafe_impls_documented": sum(ok for _, ok in impls),
+        "unsafe_fns": len(fns),
+        "unsafe_fns_with_safety_doc": sum(ok for _, ok in fns),
+    }
+
+
+def root_metrics(root: FileContext | None) -> dict[str, int]:
+    if root is None:
+        return dict.fromkeys(
+            ("root_lines", "pub_use_statements", "pub_use_names", "crate_allow_attributes", "crate_allow_lints"), 0
+        )
+    node = root.tree.root_node
+    uses = rust.pub_use_declarations(node)
+    allows = rust.crate_allow_attributes(node)
+    return {
+        "root_lines": root.line_count,
+        "pub_use_statements": len(uses),
+        "pub_use_names": sum(len(rust.use_tree_leaves(u)) for u in uses),
+        "crate_allow_attributes": len(allows),
+        "crate_allow_lints": sum(len(lints) for _, lints in allows),
+    }
+
+
+def manifest_metrics(ctx: CrateContext) -> dict[str, Any]:
+    features = ctx.manifest.table("features")
+    default = features.get("default", [])
+    deps = ctx.manifest.table("dependencies")
+    optional = [name for name, spec in deps.items() if isinstance(spec, dict) and spec.get("optional") is True]
+    return {
+        "default_features": [str(f) for f in default] if isinstance(default, list) else [],
+        "optional_dependencies": len(optional),
+    }
+
+
+def crate_metrics(
+    ctx: CrateContext, per_file: dict[str, dict[str, int]], line_counts: dict[str, int]
+) -> Metrics:
+    """Combine cached per-file numbers with the crate root and manifest."""
+    max_lines = int(ctx.config.rule_option("RO101", "max-lines", DEFAULT_MAX_LINES))
+    metrics = Metrics()
+    for name, value in root_metrics(ctx.root_file).items():
+        metrics[name] = value
+    for name in ("unsafe_blocks", "unsafe_blocks_documented", "unsafe_impls", "unsafe_impls_documented",
+                 "unsafe_fns", "unsafe_fns_with_safety_doc"):
+        metrics[name] = sum(m.get(name, 0) for m in per_file.values())
+    metrics["rs_files"] = len(line_counts)
+    metrics["rs_lines"] = sum(line_counts.values())
+    metrics["max_file_lines"] = max(line_counts.values(), default=0)
+    metrics["files_over_limit"] = sum(1 for n in line_counts.values() if n > max_lines)
+    for name, value in manifest_metrics(ctx).items():
+        metrics[name] = value
+    return metrics

@@ -1,0 +1,148 @@
+"""The data model every layer shares: findings, edits and per-crate metrics."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+
+class Severity(enum.IntEnum):
+    """Ordered so that ``max()`` picks the most severe."""
+
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        return cls[text.upper()]
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace lines ``start_line..end_line`` (1-based, inclusive) of ``path``.
+
+    Whole-line edits are what a GitHub ```suggestion block can express, so every
+    mechanical fix is stated that way.
+    """
+
+    path: str
+    start_line: int
+    end_line: int
+    replacement: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    rule: str
+    severity: Severity
+    path: str
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+    message: str
+    fix_title: str | None = None
+    suggestion: Edit | None = None
+    fingerprint: str = ""
+    new: bool | None = None  # None until compared with a base commit
+
+    def sort_key(self) -> tuple[int, str, int, int, str]:
+        """Most severe first, then by place."""
+        return (-int(self.severity), self.path, self.start_line, self.start_col, self.code)
+
+    def with_new(self, new: bool) -> Finding:
+        return replace(self, new=new)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["severity"] = self.severity.label
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        data = dict(data)
+        data["severity"] = Severity.parse(data["severity"])
+        if data.get("suggestion") is not None:
+            data["suggestion"] = Edit(**data["suggestion"])
+        return cls(**data)
+
+
+# Metric names are part of the JSON contract: never rename one.
+METRIC_NAMES: tuple[str, ...] = (
+    "root_lines",
+    "pub_use_statements",
+    "pub_use_names",
+    "crate_allow_attributes",
+    "crate_allow_lints",
+    "unsafe_blocks",
+    "unsafe_blocks_documented",
+    "unsafe_impls",
+    "unsafe_impls_documented",
+    "unsafe_fns",
+    "unsafe_fns_with_safety_doc",
+    "rs_files",
+    "rs_lines",
+    "max_file_lines",
+    "files_over_limit",
+    "default_features",
+    "optional_dependencies",
+)
+
+# Metrics that only add up across files (the rest come from the crate root or manifest).
+FILE_SUMMED_METRICS: tuple[str, ...] = (
+    "unsafe_blocks",
+    "unsafe_blocks_documented",
+    "unsafe_impls",
+    "unsafe_impls_documented",
+    "unsafe_fns",
+    "unsafe_fns_with_safety_doc",
+)
+
+
+@dataclass(slots=True)
+class Metrics:
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        if name not in METRIC_NAMES:
+            raise KeyError(f"unknown metric {name!r}")
+        self.values[name] = value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: self.values[name] for name in METRIC_NAMES if name in self.values}
+
+
+@dataclass(slots=True)
+class CrateReport:
+    name: str
+    path: str  # crate directory relative to the analysed root, "." for the root
+    root: str | None  # crate root file (lib.rs / main.rs) relative to the analysed root
+    metrics: Metrics
+    base_metrics: Metrics | None = None
+
+
+@dataclass(slots=True)
+class Notice:
+    """Something the report must mention that is not a rule finding (skipped files…)."""
+
+    path: str
+    message: str
+
+
+@dataclass(slots=True)
+class Report:
+    crates: list[CrateReport]
+    findings: list[Finding]
+    notices: list[Notice] = field(default_factory=list)
+    base_ref: str | None = None
+    head_ref: str | None = None

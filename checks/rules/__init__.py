@@ -1,0 +1,1 @@
+"""One rule per file: ``roNNN_<slug>.py`` defines the class ``<Slug>``."""

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on a fresh machine. Idempotent and quiet when
+# everything is already there. Downloaded material goes to .cache/ (git-ignored).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v bwrap >/dev/null || need_apt+=(bubblewrap)
+command -v git >/dev/null || need_apt+=(git)
+while read -r pkg; do
+  [[ -z "$pkg" || "$pkg" == \#* ]] && continue
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+done < scripts/corpus-packages.txt
+if ((${#need_apt[@]})); then
+  echo "apt-get install: ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# GitHub's OpenAPI description and real webhook payloads (npm), into .cache/npm.
+mkdir -p .cache/npm
+if [[ ! -f .cache/npm/node_modules/@octokit/openapi/package.json || ! -f .cache/npm/node_modules/@octokit/webhooks-examples/package.json ]]; then
+  cp scripts/test-material.package.json .cache/npm/package.json
+  (cd .cache/npm && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+# Python environment.
+if [[ ! -x .venv/bin/python ]]; then
+  python3 -m venv .venv
+fi
+if ! .venv/bin/python -c "import checks, bot, pytest, jsonschema" 2>/dev/null || [[ pyproject.toml -nt .venv/.installed ]]; then
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q -e ".[test]"
+  touch .venv/.installed
+fi
