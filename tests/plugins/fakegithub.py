@@ -1,0 +1,1 @@
+"""pytest plugin: fakegithub fixtures (owned by one author; see tests/conftest.py)."""

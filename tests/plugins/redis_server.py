@@ -1,0 +1,1 @@
+"""pytest plugin: redis_server fixtures (owned by one author; see tests/conftest.py)."""

@@ -1,0 +1,1 @@
+"""pytest plugin: workspaces fixtures (owned by one author; see tests/conftest.py)."""
