@@ -1,0 +1,58 @@
+"""All process configuration, from the environment only (pydantic-settings).
+
+Nothing else in ruvopt reads ``os.environ``: the app and the worker are built from a
+``Settings`` object, so tests construct one instead of patching the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(ValueError):
+    """A missing or inconsistent setting, worded so the operator knows which variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RUVOPT_", extra="ignore")
+
+    app_id: int | None = None
+    private_key: SecretStr | None = None
+    private_key_path: Path | None = None
+    webhook_secret: SecretStr | None = None
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    github_api_url: str = "https://api.github.com"
+    cache_dir: Path = Path.home() / ".cache" / "ruvopt"
+
+    max_body_bytes: int = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
+    delivery_ttl_seconds: int = 4 * 24 * 3600  # ≥ 3 days: GitHub redelivers up to 3 days back
+    review_timeout_seconds: int = 600
+    bench_timeout_seconds: int = 3600
+    job_heartbeat_seconds: int = 10
+    job_retries: int = 3
+    sweep_seconds: int = 5
+    write_spacing_seconds: float = Field(1.0, description="min gap between content-creating writes")
+    redeliver_every_minutes: int = 10
+
+    @model_validator(mode="after")
+    def _key_sources(self) -> Settings:
+        if self.private_key is not None and self.private_key_path is not None:
+            raise SettingsError("set only one of RUVOPT_PRIVATE_KEY and RUVOPT_PRIVATE_KEY_PATH")
+        return self
+
+    def require_webhook_secret(self) -> str:
+        if self.webhook_secret is None or not self.webhook_secret.get_secret_value():
+            raise SettingsError("RUVOPT_WEBHOOK_SECRET is not set: the receiver refuses unsigned webhooks")
+        return self.webhook_secret.get_secret_value()
+
+    def require_app_credentials(self) -> tuple[int, str]:
+        if self.app_id is None:
+            raise SettingsError("RUVOPT_APP_ID is not set")
+        if self.private_key is not None:
+            return self.app_id, self.private_key.get_secret_value()
+        if self.private_key_path is not None:
+            return self.app_id, self.private_key_path.read_text()
+        raise SettingsError("set RUVOPT_PRIVATE_KEY or RUVOPT_PRIVATE_KEY_PATH (the App's PEM private key)")
