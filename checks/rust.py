@@ -127,3 +127,251 @@ def has_modifier(item: tree_sitter.Node, keyword: str) -> bool:
         elif child.type in ("identifier", "type_identifier", "block", "declaration_list", "{"):
             break
     return False
+
+
+# --- paths, calls and macros (used by the hot-path and buffer rules) -------------------
+
+PATH_LEAF_KINDS = frozenset({"identifier", "type_identifier", "self", "crate", "super", "metavariable"})
+
+
+def text_of(node: tree_sitter.Node | None) -> str:
+    return node.text.decode("utf-8", errors="replace") if node is not None and node.text else ""
+
+
+def path_segments(node: tree_sitter.Node | None) -> tuple[str, ...] | None:
+    """``std::time::Instant::now`` → ``("std", "time", "Instant", "now")``.
+
+    Generic arguments are dropped (``Vec::<u8>::new`` → ``("Vec", "new")``, likewise
+    ``mem::take::<T>``); anything that is not a plain path (``<T as X>::f``, a closure)
+    gives None.
+    """
+    segments: list[str] = []
+    current = node
+    while current is not None:
+        if current.type == "generic_function":
+            current = current.child_by_field_name("function")
+        elif current.type == "generic_type":
+            current = current.child_by_field_name("type")
+        elif current.type in ("scoped_identifier", "scoped_type_identifier"):
+            segments.append(text_of(current.child_by_field_name("name")))
+            current = current.child_by_field_name("path")  # None for a leading `::`
+        elif current.type in PATH_LEAF_KINDS:
+            segments.append(text_of(current))
+            current = None
+        else:
+            return None
+    return tuple(reversed(segments)) if segments else None
+
+
+def call_path(call: tree_sitter.Node) -> tuple[str, ...] | None:
+    """The called path of a ``call_expression`` (``Vec::new(…)``), None for method calls."""
+    return path_segments(call.child_by_field_name("function"))
+
+
+def method_field(call: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The ``receiver.name`` part of a method call (``x.collect::<T>()`` included)."""
+    function = call.child_by_field_name("function")
+    if function is not None and function.type == "generic_function":  # .collect::<Vec<_>>()
+        function = function.child_by_field_name("function")
+    return function if function is not None and function.type == "field_expression" else None
+
+
+def method_name(call: tree_sitter.Node) -> str | None:
+    """``x.iter().collect()`` → ``"collect"``; None when the call is not a method call."""
+    field = method_field(call)
+    return text_of(field.child_by_field_name("field")) if field is not None else None
+
+
+def method_receiver(call: tree_sitter.Node) -> tree_sitter.Node | None:
+    field = method_field(call)
+    return field.child_by_field_name("value") if field is not None else None
+
+
+def call_arguments(call: tree_sitter.Node) -> list[tree_sitter.Node]:
+    arguments = call.child_by_field_name("arguments")
+    if arguments is None:
+        return []
+    return [a for a in arguments.named_children if a.type not in ("line_comment", "block_comment")]
+
+
+def macro_path(invocation: tree_sitter.Node) -> tuple[str, ...] | None:
+    """``vec![…]`` → ``("vec",)``, ``std::format!(…)`` → ``("std", "format")``."""
+    return path_segments(invocation.child_by_field_name("macro"))
+
+
+def ends_with(path: tuple[str, ...] | None, suffix: tuple[str, ...]) -> bool:
+    return path is not None and path[-len(suffix) :] == suffix
+
+
+# --- places rooted at `self` ---------------------------------------------------------
+
+
+def self_place(node: tree_sitter.Node | None) -> str | None:
+    """``self.a.b`` / ``self.bufs[i]`` → ``"a.b"`` / ``"bufs[i]"`` (whitespace removed).
+
+    None unless the expression is a field or index chain that starts at ``self``.
+    """
+    current = node
+    while current is not None and current.type == "parenthesized_expression":
+        current = current.named_children[0] if current.named_children else None
+    if current is None or current.type not in ("field_expression", "index_expression"):
+        return None
+    probe: tree_sitter.Node | None = current
+    while probe is not None and probe.type in ("field_expression", "index_expression"):
+        probe = probe.child_by_field_name("value") if probe.type == "field_expression" else probe.named_children[0]
+    if probe is None or probe.type != "self":
+        return None
+    text = "".join(text_of(current).split())
+    return text[len("self.") :] if text.startswith("self.") else None
+
+
+def mut_ref_self_place(node: tree_sitter.Node | None) -> str | None:
+    """``&mut self.f`` → ``"f"``; None for anything else."""
+    if node is None or node.type != "reference_expression":
+        return None
+    if not any(c.type == "mutable_specifier" for c in node.children):
+        return None
+    return self_place(node.child_by_field_name("value"))
+
+
+def self_receiver_kind(function: tree_sitter.Node) -> str | None:
+    """How a method takes ``self``: ``"&mut"``, ``"&"``, ``"value"``, or None (not a method)."""
+    parameters = function.child_by_field_name("parameters")
+    if parameters is None:
+        return None
+    for parameter in parameters.named_children:
+        if parameter.type == "self_parameter":
+            tokens = [c.type for c in parameter.children]
+            if "&" in tokens:
+                return "&mut" if "mutable_specifier" in tokens else "&"
+            return "value"
+        if parameter.type == "parameter" and text_of(parameter.child_by_field_name("pattern")) == "self":
+            kind = parameter.child_by_field_name("type")  # `self: &mut Self`, `self: Box<Self>`
+            if kind is not None and kind.type == "reference_type":
+                return "&mut" if any(c.type == "mutable_specifier" for c in kind.children) else "&"
+            return "value"
+    return None
+
+
+# --- items around a node ---------------------------------------------------------------
+
+ITEM_ATTACHED = frozenset({"attribute_item", "line_comment", "block_comment"})
+
+
+def leading_siblings(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    """Attributes and comments written directly before ``node`` (nearest first)."""
+    sibling = node.prev_named_sibling
+    while sibling is not None and sibling.type in ITEM_ATTACHED:
+        yield sibling
+        sibling = sibling.prev_named_sibling
+
+
+def impl_type_name(impl: tree_sitter.Node) -> str:
+    """``impl<T> Foo<T>`` and ``impl Trait for &mut Foo<T>`` → ``"Foo"``."""
+    kind = impl.child_by_field_name("type")
+    while kind is not None and kind.type in ("reference_type", "pointer_type"):
+        kind = kind.child_by_field_name("type")
+    path = path_segments(kind)
+    return path[-1] if path else text_of(kind)
+
+
+def cfg_mentions(attribute_item: tree_sitter.Node, word: str = "feature") -> bool:
+    """Whether a ``#[cfg(…)]`` / ``#![cfg(…)]`` predicate names ``word`` anywhere
+    (``feature = "x"``, ``all(feature = "x", unix)``, ``not(feature = "x")``)."""
+    if attribute_name(attribute_item) != "cfg":
+        return False
+    arguments = attribute_arguments(attribute_item)
+    stack = [arguments] if arguments is not None else []
+    while stack:
+        node = stack.pop()
+        if node.type == "identifier" and text_of(node) == word:
+            return True
+        stack.extend(node.named_children)
+    return False
+
+
+# Nodes whose own attributes are children, not preceding siblings (`#[cfg] Pat => …`).
+CHILD_ATTRIBUTE_HOLDERS = frozenset({"match_arm", "field_initializer"})
+
+
+def _inner_cfg(container: tree_sitter.Node, word: str) -> bool:
+    """``#![cfg(…)]`` at the top of a file or inline module."""
+    for child in container.named_children:
+        if child.type == "inner_attribute_item":
+            if cfg_mentions(child, word):
+                return True
+        elif child.type not in ("line_comment", "block_comment"):
+            return False
+    return False
+
+
+def _cfg_macro_in(condition: tree_sitter.Node, word: str) -> bool:
+    """Whether an ``if`` condition uses ``cfg!(… word …)`` (also negated or in ``&&``)."""
+    stack = [condition]
+    while stack:
+        node = stack.pop()
+        if node.type == "macro_invocation" and macro_path(node) == ("cfg",):
+            tokens = [n for n in node.named_children if n.type == "token_tree"]
+            inner = list(tokens)
+            while inner:
+                token = inner.pop()
+                if token.type == "identifier" and text_of(token) == word:
+                    return True
+                inner.extend(token.named_children)
+        else:
+            stack.extend(node.named_children)
+    return False
+
+
+def under_cfg(node: tree_sitter.Node, word: str = "feature") -> bool:
+    """Whether ``node`` only exists for some setting of a ``cfg`` predicate naming ``word``:
+    ``#[cfg(feature = …)]`` on an enclosing statement, expression, arm, field or item,
+    ``#![cfg(feature = …)]`` on the enclosing file/module, or a branch of
+    ``if cfg!(feature = …)``."""
+    current: tree_sitter.Node | None = node
+    while current is not None:
+        if any(s.type == "attribute_item" and cfg_mentions(s, word) for s in leading_siblings(current)):
+            return True
+        if current.type in CHILD_ATTRIBUTE_HOLDERS and any(
+            c.type == "attribute_item" and cfg_mentions(c, word) for c in current.named_children
+        ):
+            return True
+        if current.type in ("source_file", "declaration_list") and _inner_cfg(current, word):
+            return True
+        parent = current.parent
+        if parent is not None and parent.type == "if_expression":
+            condition = parent.child_by_field_name("condition")
+            if condition is not None and condition != current and _cfg_macro_in(condition, word):
+                return True
+        current = parent
+    return False
+
+
+def use_paths(declaration: tree_sitter.Node) -> list[tuple[tuple[str, ...], str]]:
+    """Each leaf of a use tree as (full path, name it binds):
+    ``use std::mem::{self, take as steal}`` → ``(("std", "mem"), "mem")``,
+    ``(("std", "mem", "take"), "steal")``; a glob binds ``"*"``."""
+    argument = declaration.child_by_field_name("argument")
+    found: list[tuple[tuple[str, ...], str]] = []
+    stack: list[tuple[tree_sitter.Node, tuple[str, ...]]] = [(argument, ())] if argument is not None else []
+    while stack:
+        node, prefix = stack.pop()
+        if node.type == "scoped_use_list":
+            inner = node.child_by_field_name("list")
+            if inner is not None:
+                stack.append((inner, prefix + (path_segments(node.child_by_field_name("path")) or ())))
+        elif node.type == "use_list":
+            stack.extend((child, prefix) for child in node.named_children)
+        elif node.type == "use_as_clause":
+            full = prefix + (path_segments(node.child_by_field_name("path")) or ())
+            found.append((full, text_of(node.child_by_field_name("alias"))))
+        elif node.type == "use_wildcard":
+            base = next((c for c in node.named_children if c.type != "line_comment"), None)
+            found.append((prefix + (path_segments(base) or ()), "*"))
+        elif node.type in PATH_LEAF_KINDS or node.type == "scoped_identifier":
+            full = prefix + (path_segments(node) or ())
+            if full and full[-1] == "self":
+                full = full[:-1]
+            if full:
+                found.append((full, full[-1]))
+    return found

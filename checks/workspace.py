@@ -73,6 +73,7 @@ class Crate:
     lib_root: str | None = None
     bin_roots: list[str] = field(default_factory=list)
     rs_files: list[str] = field(default_factory=list)
+    autobins: bool = True  # Cargo discovers src/main.rs and src/bin/ targets by itself
 
     @property
     def root(self) -> str | None:
@@ -174,10 +175,24 @@ def _make_crate(directory: str, manifest: Manifest) -> Crate:
     lib = manifest.table("lib")
     crate.lib_root = crate.rel(str(lib["path"]) if isinstance(lib.get("path"), str) else "src/lib.rs")
     bins = manifest.doc.get("bin", []) if manifest.doc is not None else []
-    crate.bin_roots = [crate.rel(str(b["path"])) for b in bins if isinstance(b, dict) and isinstance(b.get("path"), str)]
-    if not crate.bin_roots:
-        crate.bin_roots = [crate.rel("src/main.rs")]
+    crate.bin_roots = [crate.rel(p) for b in bins if isinstance(b, dict) for p in _bin_paths(b, crate.name)]
+    # Cargo's target auto-discovery (on unless `autobins = false`): src/main.rs and
+    # src/bin/*.rs, src/bin/*/main.rs; the latter two are added once the files are known.
+    crate.autobins = package.get("autobins", True) is not False
+    if crate.autobins or not crate.bin_roots:
+        crate.bin_roots.append(crate.rel("src/main.rs"))
     return crate
+
+
+def _bin_paths(target: dict[str, Any], package_name: str) -> list[str]:
+    """A ``[[bin]]`` target's root: its ``path``, else where Cargo looks for its name."""
+    if isinstance(target.get("path"), str):
+        return [str(target["path"])]
+    name = target.get("name")
+    if not isinstance(name, str):
+        return []
+    guesses = [f"src/bin/{name}.rs", f"src/bin/{name}/main.rs"]
+    return [*guesses, "src/main.rs"] if name == package_name else guesses
 
 
 def _assign_files(crates: list[Crate], paths: list[str], manifest_dirs: set[str]) -> None:
@@ -194,7 +209,16 @@ def _assign_files(crates: list[Crate], paths: list[str], manifest_dirs: set[str]
     for crate in crates:
         if crate.lib_root not in present:
             crate.lib_root = None
-        crate.bin_roots = [b for b in crate.bin_roots if b in present]
+        if crate.autobins:
+            crate.bin_roots += [p for p in crate.rs_files if _is_auto_bin(crate.rel(""), p)]
+        # Present roots only, each once, in declaration order.
+        crate.bin_roots = list(dict.fromkeys(b for b in crate.bin_roots if b in present))
+
+
+def _is_auto_bin(crate_dir: str, path: str) -> bool:
+    """``src/bin/x.rs`` or ``src/bin/x/main.rs`` under the crate directory."""
+    rel = PurePosixPath(path).relative_to(crate_dir).parts if crate_dir else PurePosixPath(path).parts
+    return rel[:2] == ("src", "bin") and (len(rel) == 3 or (len(rel) == 4 and rel[3] == "main.rs"))
 
 
 def _owning_dir(path: str, manifest_dirs: set[str]) -> str | None:
