@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     sweep_seconds: int = 5
     write_spacing_seconds: float = Field(1.0, description="min gap between content-creating writes")
     redeliver_every_minutes: int = 10
+    review_concurrency: int = 4  # review/command jobs one worker process runs at once
+    bench_concurrency: int = 1  # benches measure time: never two on one machine
+    shutdown_grace_seconds: int = 20  # on SIGTERM, running jobs get this long, then are re-queued
 
     @model_validator(mode="after")
     def _key_sources(self) -> Settings:

@@ -1,0 +1,56 @@
+"""``create_app(settings)``: the FastAPI receiver (``ruvopt serve``).
+
+Three routes: ``POST /webhook`` (see :mod:`bot.webhook`), ``GET /healthz`` (the process
+answers) and ``GET /readyz`` (Redis answers; a load balancer stops sending deliveries to
+a receiver that could only reply 503).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot import queue
+from bot.routing import Router, default_router
+from bot.settings import Settings
+from bot.webhook import REDIS_DOWN, Receiver, reply
+
+
+def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
+    """Build the receiver; raises SettingsError (naming the variable) without a secret."""
+    settings.require_webhook_secret()
+    # Created here, not in the lifespan, so an ASGI test transport (no lifespan) works;
+    # the client opens no connection until the first request.
+    queues = queue.make_queues(queue.connect(settings.redis_url, role="receiver"))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await queues.redis.aclose()
+
+    app = FastAPI(title="ruvopt", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.queues = queues
+    receiver = Receiver(settings, router or default_router(), lambda: queues)
+
+    async def webhook(request: Request) -> Response:
+        return await receiver(request)
+
+    async def healthz() -> Response:
+        return reply(200, status="ok")
+
+    async def readyz() -> Response:
+        try:
+            await queues.redis.ping()
+        except REDIS_DOWN as exc:
+            return reply(503, status="redis unavailable", error=str(exc))
+        return reply(200, status="ready")
+
+    app.add_api_route("/webhook", webhook, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/readyz", readyz, methods=["GET"], include_in_schema=False)
+    return app

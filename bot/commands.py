@@ -1,0 +1,116 @@
+"""``/ruvopt`` commands in pull request comments: found, then parsed strictly.
+
+A command is the first line of a comment that starts with ``/ruvopt`` (after at most
+three spaces), outside code blocks and quotes — so quoting someone's command in a reply
+does not run it again. Only that first command runs.
+
+Grammar::
+
+    /ruvopt help
+    /ruvopt recheck
+    /ruvopt bench [profile=NAME] [bench=NAME]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PREFIX = "/ruvopt"
+PROFILE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")  # Cargo profile names
+BENCH_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}$")  # bench target or criterion id
+
+HELP = """\
+ruvopt commands (one per comment, on its own line):
+
+- `/ruvopt recheck` — run the static review again on the current head.
+- `/ruvopt bench [profile=NAME] [bench=NAME]` — measure build times, sizes and `cargo bench` \
+of base vs head (profiles and benches default to `[bench]` in `ruvopt.toml`).
+- `/ruvopt help` — this message.
+
+`recheck` and `bench` need write access to the repository."""
+
+
+class CommandError(ValueError):
+    """A malformed command; the message is the reply the commenter gets."""
+
+
+@dataclass(frozen=True)
+class Help:
+    name = "help"
+
+
+@dataclass(frozen=True)
+class Recheck:
+    name = "recheck"
+
+
+@dataclass(frozen=True)
+class Bench:
+    profile: str | None = None
+    bench: str | None = None
+    name = "bench"
+
+
+Command = Help | Recheck | Bench
+
+
+def find_command(body: str) -> str | None:
+    """The first ``/ruvopt`` line of a comment, outside code fences and quotes."""
+    fence: str | None = None
+    for raw in body.splitlines():
+        line = raw.strip()
+        indent = len(raw) - len(raw.lstrip(" "))
+        if fence is not None:
+            if line.startswith(fence):
+                fence = None
+            continue
+        if line.startswith(("```", "~~~")):
+            fence = line[:3]
+            continue
+        if indent >= 4:  # an indented code block in Markdown
+            continue
+        if line == PREFIX or line.startswith(PREFIX + " ") or line.startswith(PREFIX + "\t"):
+            return line
+    return None
+
+
+def parse(line: str) -> Command:
+    """Parse one command line (as returned by :func:`find_command`)."""
+    words = line.split()
+    if not words or words[0] != PREFIX:
+        raise CommandError(f"a command starts with `{PREFIX}`")
+    if len(words) == 1:
+        raise CommandError(f"`{PREFIX}` needs a command: `recheck`, `bench` or `help`.")
+    name, args = words[1], words[2:]
+    if name == "help":
+        _no_arguments(name, args)
+        return Help()
+    if name == "recheck":
+        _no_arguments(name, args)
+        return Recheck()
+    if name == "bench":
+        return _parse_bench(args)
+    raise CommandError(f"unknown command `{name}`; use `recheck`, `bench` or `help`.")
+
+
+def _no_arguments(name: str, args: list[str]) -> None:
+    if args:
+        raise CommandError(f"`{PREFIX} {name}` takes no arguments (got `{' '.join(args)}`).")
+
+
+def _parse_bench(args: list[str]) -> Bench:
+    options: dict[str, str] = {}
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if not sep:
+            raise CommandError(f"`{arg}` is not an option; write `profile=NAME` or `bench=NAME`.")
+        if key not in ("profile", "bench"):
+            raise CommandError(f"unknown option `{key}`; `{PREFIX} bench` takes `profile=` and `bench=`.")
+        if key in options:
+            raise CommandError(f"`{key}=` is given twice.")
+        pattern = PROFILE_NAME if key == "profile" else BENCH_NAME
+        if not pattern.match(value):
+            raise CommandError(f"`{key}={value}` is not a valid {key} name.")
+        options[key] = value
+    return Bench(profile=options.get("profile"), bench=options.get("bench"))

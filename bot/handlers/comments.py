@@ -1,0 +1,25 @@
+"""``/ruvopt …`` comments on pull requests → a command job (parsed and authorised there)."""
+
+from __future__ import annotations
+
+from bot import commands, queue
+from bot.events import IssueCommentEvent
+from bot.routing import Delivery, Outcome, Router
+
+router = Router()
+
+
+@router.register("issue_comment", "created")
+async def issue_comment_created(delivery: Delivery) -> Outcome:
+    event = IssueCommentEvent.model_validate(delivery.payload)
+    repo, number = event.repository.full_name, event.issue.number
+    if event.issue.pull_request is None:
+        return Outcome.ignored(f"{repo}#{number} is an issue, not a pull request")
+    if commands.find_command(event.comment.body) is None:
+        return Outcome.ignored("no /ruvopt command in the comment")
+    job = await queue.enqueue_command(
+        delivery.queues, delivery.settings, installation=event.installation.id, repo=repo, pr=number,
+        comment_id=event.comment.id, author=event.comment.user.login, body=event.comment.body,
+        delivery=delivery.id,
+    )  # fmt: skip
+    return Outcome.queued(f"command from comment {event.comment.id} {'queued' if job else 'already queued'}")

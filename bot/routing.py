@@ -1,0 +1,78 @@
+"""Maps (event, action) to the handler that decides what to enqueue.
+
+Each feature module in :mod:`bot.handlers` owns a :class:`Router` and registers its
+handlers, named after event + action (``pull_request_opened``); :func:`default_router`
+merges them (gidgethub's ``Router(*routers)``, triagebot's handler table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot.queue import Queues
+from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a delivery led to; the receiver's response body and log line."""
+
+    status: Literal["queued", "ignored"]
+    detail: str
+
+    @classmethod
+    def queued(cls, detail: str) -> Outcome:
+        return cls("queued", detail)
+
+    @classmethod
+    def ignored(cls, detail: str) -> Outcome:
+        return cls("ignored", detail)
+
+
+@dataclass
+class Delivery:
+    """One verified, parsed webhook delivery and what a handler may use to act on it."""
+
+    id: str
+    event: str
+    action: str | None
+    payload: dict[str, Any]
+    settings: Settings
+    queues: Queues
+
+
+Handler = Callable[[Delivery], Awaitable[Outcome]]
+
+
+class Router:
+    def __init__(self, *routers: Router) -> None:
+        self._routes: dict[tuple[str, str | None], Handler] = {}
+        for router in routers:
+            for route, handler in router._routes.items():
+                self._add(route, handler)
+
+    def register(self, event: str, action: str | None = None) -> Callable[[Handler], Handler]:
+        def decorator(handler: Handler) -> Handler:
+            self._add((event, action), handler)
+            return handler
+
+        return decorator
+
+    def find(self, event: str, action: str | None) -> Handler | None:
+        return self._routes.get((event, action))
+
+    def routes(self) -> dict[tuple[str, str | None], Handler]:
+        return dict(self._routes)
+
+    def _add(self, route: tuple[str, str | None], handler: Handler) -> None:
+        if route in self._routes:
+            raise ValueError(f"two handlers for {route}: {self._routes[route].__name__}, {handler.__name__}")
+        self._routes[route] = handler
+
+
+def default_router() -> Router:
+    from bot.handlers import checks, comments, pull_request
+
+    return Router(pull_request.router, comments.router, checks.router)
