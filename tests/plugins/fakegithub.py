@@ -1,1 +1,60 @@
-"""pytest plugin: fakegithub fixtures (owned by one author; see tests/conftest.py)."""
+"""pytest plugin: the one FakeGitHub and a git-over-HTTP server that demands its tokens.
+
+Fixtures (signatures are stable; the end-to-end tests use them):
+
+- ``fake_github`` → :class:`tests.fakegithub.FakeGitHub`, served on loopback for the whole
+  session and reset before each test. ``.url`` is the REST base URL (GraphQL at
+  ``.url + "/graphql"``), ``.app_id`` / ``.app_private_key_pem`` authenticate as the App,
+  ``.settings(**overrides)`` builds a ``bot.settings.Settings`` pointing at it. Arrange
+  with ``add_repo``/``add_pull``/``set_role``/``add_delivery``…, inspect with
+  ``check_runs``/``reviews``/``review_comments``/``threads``/``issue_comments``/``calls``,
+  inject faults with ``fail_next``/``secondary_rate_limit``/``primary_rate_limit``/
+  ``expire_tokens``. At teardown the test fails if any request broke GitHub's OpenAPI
+  contract (or the fake's reply drifted from it) unless the test wrapped it in
+  ``with fake_github.expect_violation("…"):``.
+- ``git_http_server`` → :class:`tests.githttp.GitHttpServer` on loopback serving bare
+  repositories through real ``git http-backend``; a request must carry a token that
+  ``fake_github`` currently accepts, else 401. ``add_repo("owner/name", path)`` returns
+  the clone URL; ``fake_github.clone_base_url`` is pointed at it, so PR payloads from
+  the fake name clone URLs this server serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakegithub import FakeGitHub, FakeGitHubServer
+from tests.fakegithub.auth import AppKey
+from tests.githttp import GitHttpServer
+
+
+@pytest.fixture(scope="session")
+def _fake_github_server() -> Iterator[FakeGitHubServer]:
+    server = FakeGitHubServer(FakeGitHub(AppKey.generate())).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_github(_fake_github_server: FakeGitHubServer) -> Iterator[FakeGitHub]:
+    fake = _fake_github_server.fake
+    fake.reset()
+    yield fake
+    unexpected = fake.unexpected_violations()
+    fake.reset()
+    if unexpected:
+        listing = "\n".join(f"  {v}" for v in unexpected)
+        pytest.fail(f"GitHub contract violations (not declared with expect_violation):\n{listing}", pytrace=False)
+
+
+@pytest.fixture
+def git_http_server(fake_github: FakeGitHub, tmp_path: Path) -> Iterator[GitHttpServer]:
+    root = tmp_path / "git-http-root"
+    root.mkdir()
+    server = GitHttpServer(root, token_ok=fake_github.token_valid).start()
+    fake_github.clone_base_url = server.url
+    yield server
+    server.stop()
