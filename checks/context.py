@@ -6,6 +6,7 @@ line list, the parse tree and the nodes of each kind (one query run for all rule
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -21,9 +22,18 @@ if TYPE_CHECKING:
     from checks.workspace import Crate, Manifest, Workspace
 
 
+# A run of whitespace between two word characters (`mut self`, `pub fn`): it matters.
+_NEEDED_SPACE = re.compile(r"(?<=\w)\s+(?=\w)")
+
+
 def normalise(text: str) -> str:
-    """Whitespace-normalised text: the part of a fingerprint that survives reformatting."""
-    return " ".join(text.split())
+    """Whitespace-normalised text: the part of a fingerprint that survives reformatting.
+
+    Whitespace between two word characters becomes one space and all other whitespace
+    goes, so re-indenting and re-wrapping (`x.iter()` vs `x\n    .iter()`) agree.
+    """
+    marked = _NEEDED_SPACE.sub("\0", text)  # a NUL already in the text also ends as a space: still stable
+    return "".join(marked.split()).replace("\0", " ")
 
 
 def anchor(kind: str, text: str) -> str:
