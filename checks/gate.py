@@ -58,17 +58,19 @@ def item_key(item: str) -> tuple[int, str]:
     return (int(item), "") if item.isdigit() else (1000, item)
 
 
+def active(code: str, config: Config) -> bool:
+    """A rule this build has and this configuration enables: only such a rule sets a limit."""
+    return config.enabled(code) and any(r.code == code for r in all_rules())
+
+
 def limit_value(metric: str, config: Config) -> int | None:
-    """The configured limit of ``metric`` (None when no enabled rule gives it one)."""
+    """The configured limit of ``metric`` (None when no active rule gives it one)."""
     limit = MAX_LIMITS.get(metric)
-    if limit is None or not config.enabled(limit.code):
+    if limit is None or not active(limit.code, config):
         return None
     if metric == "files_over_limit":
         return 0
-    try:
-        rule = rule_by_code(limit.code)
-    except KeyError:  # the rule is not in this build; the documented default still holds
-        return limit.default
+    rule = rule_by_code(limit.code)
     ints = [(n, v) for n, v in rule.options.items() if isinstance(v, int) and not isinstance(v, bool)]
     if len(ints) != 1:
         return limit.default
@@ -79,7 +81,7 @@ def badness(metric: str, values: dict[str, Any], config: Config) -> int | None:
     """How far past passing ``metric`` is (0 = passes), or None when it has no limit."""
     if metric in ALL_OF:
         total, code = ALL_OF[metric]
-        if not config.enabled(code) or total not in values:
+        if not active(code, config) or total not in values:
             return None
         return max(0, int(values[total]) - int(values[metric]))
     limit = limit_value(metric, config)
@@ -162,7 +164,7 @@ def checklist(crates: Sequence[CrateReport], findings: Iterable[Finding], config
     workspace_items = {r.checklist_item for r in rules if getattr(r, "scope", "file") == "workspace"}
     crate_items = {r.checklist_item for r in rules if getattr(r, "scope", "file") != "workspace"}
     crate_items |= {MAX_LIMITS[m].item for m in MAX_LIMITS if limit_value(m, config) is not None}
-    crate_items |= {"4" for m in ALL_OF if config.enabled(ALL_OF[m][1])}
+    crate_items |= {"4" for m in ALL_OF if active(ALL_OF[m][1], config)}
     items = sorted(crate_items | workspace_items, key=item_key)
     item_of = {r.code: r.checklist_item for r in all_rules()}
     rows = {c.name: ChecklistRow(c.name, {i: (True if i in crate_items else None) for i in items}) for c in crates}

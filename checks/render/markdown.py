@@ -125,8 +125,8 @@ def counts_table(view: View) -> list[str]:
     return lines
 
 
-def finding_item(finding: Finding, diff_mode: bool) -> str:
-    icon = SEVERITY_ICONS.get(finding.severity.label, "")
+def finding_item(finding: Finding, diff_mode: bool, icon: str | None = None) -> str:
+    icon = SEVERITY_ICONS.get(finding.severity.label, "") if icon is None else icon
     tag = " **new**" if diff_mode and finding.new else ""
     text = f"- {icon}{tag} `{finding.code}` `{finding.path}:{finding.start_line}`: {finding.message}"
     return text.replace("\n", " ")
@@ -138,14 +138,14 @@ def overflow(rest: list[Finding], what: str) -> str:
     return f"- … {len(rest)} more {what} ({parts})"
 
 
-def add_findings(budget: Budget, title: str, findings: list[Finding], diff_mode: bool) -> None:
+def add_findings(budget: Budget, title: str, findings: list[Finding], diff_mode: bool, icon: str | None = None) -> None:
     if not findings:
         return
     if not budget.add("", f"### {title}", ""):
         budget.force(overflow(findings, title.lower()))
         return
     for i, finding in enumerate(findings):
-        if not budget.add(finding_item(finding, diff_mode)):
+        if not budget.add(finding_item(finding, diff_mode, icon)):
             budget.force(overflow(findings[i:], title.lower()))
             return
 
@@ -167,7 +167,7 @@ def render(view: View, max_chars: int = MAX_CHARS) -> str:
         budget.force("", "_Counts by rule omitted._")
     ordered = sorted(view.findings, key=lambda f: (not f.new, f.sort_key()))
     add_findings(budget, "Findings", ordered, view.diff_mode)
-    add_findings(budget, "Fixed", view.fixed, False)
+    add_findings(budget, "Fixed", view.fixed, False, icon="✅")
     notices = [f"- `{n.path}`: {n.message}" if n.path else f"- {n.message}" for n in view.report.notices]
     if notices and not budget.add("", "### Notices", "", *notices):
         budget.force("", f"_{len(notices)} notice(s) omitted._")
