@@ -24,7 +24,7 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 FORMATS = ("text", "json", "sarif", "github", "markdown")
 
 EPILOG = """\
-fail-on (default: `fail-on` in the base's ruvopt.toml, else "new"):
+fail-on (default: `fail-on` of ruvopt.toml — the base's in diff mode — else "new"):
   new    exit 1 when a reported finding of error severity is new, or (with --base) when
          a crate metric got worse than at base and is past its limit. Without --base
          there is nothing to compare with, so every finding counts as new.
@@ -34,8 +34,10 @@ fail-on (default: `fail-on` in the base's ruvopt.toml, else "new"):
 exit codes: 0 passes under fail-on, 1 fails, 2 usage or configuration error (bad option,
 bad ruvopt.toml, a ref that does not resolve, PATH not a git repository with --base).
 
-In diff mode the configuration is read from the base commit, never from the head, and
-the findings are those of the head filtered to the diff from the merge base:
+In diff mode both commits are read from git objects (no checkout) of the repository that
+holds PATH, with paths from its top level; the configuration is read from the base
+commit, never from the head, and the findings are those of the head filtered to the
+diff from the merge base of base and head:
   added         on lines the diff adds (default)
   diff_context  on lines inside the diff's hunks
   file          in files the diff touches

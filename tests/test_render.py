@@ -249,3 +249,12 @@ def test_progress_bar_only_on_a_terminal_after_the_delay() -> None:
     piped = text.ScanProgress(Console(file=io.StringIO(), force_terminal=False), delay=0.0)
     piped(5, 10)
     assert piped.progress is None
+
+
+def test_sample_workspace_reports_with_the_real_rules_validate() -> None:
+    tree = DirectoryTree(ROOT / "examples" / "sample-workspace")
+    config = load_config(tree)
+    view = View.of_check(check(tree, config, jobs=1), config).judged("new")
+    assert view.findings, "the sample workspace is meant to have findings"
+    validate_report(json.loads(json_render.render(view)))
+    sarif_validator().validate(json.loads(sarif.render(view)))

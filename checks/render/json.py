@@ -4,7 +4,8 @@
 "findings": [{"code", "rule", "severity", "path", "line", "column", "end_line",
 "end_column", "message", "fingerprint", "new"}]}`` — paths relative to the analysed root
 with ``/``, lines and columns 1-based; in diff mode each crate also has ``base_metrics``
-(null for a crate the head adds). Fields may be added, never renamed.
+(null for a crate the head adds). Without a base there is nothing to compare with, so
+every finding has ``"new": true``. Fields may be added, never renamed.
 """
 
 from __future__ import annotations
