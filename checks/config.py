@@ -25,10 +25,12 @@ CONFIG_FILE = "ruvopt.toml"
 class ConfigError(ValueError):
     """A configuration mistake, worded as a fix-it for the person who wrote the file."""
 
-    def __init__(self, source: str, message: str) -> None:
+    def __init__(self, source: str, message: str, key: tuple[str, ...] = (), line: int | None = None) -> None:
         super().__init__(f"{source}: {message}")
         self.source = source
         self.message = message
+        self.key = key  # the offending key path inside the ruvopt table, for pointing at it
+        self.line = line  # known directly when the file is not valid TOML
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +84,10 @@ def load_config(tree: SourceTree) -> Config:
         except tomlkit.exceptions.ParseError:
             return Config()  # the broken manifest is reported by RO001, not here
         for section in ("workspace", "package"):
-            table = doc.get(section, {}).get("metadata", {}).get("ruvopt")
+            # `workspace = 1` or `metadata = "x"` is Cargo's error to report, not a crash here.
+            outer = doc.get(section)
+            metadata = outer.get("metadata") if isinstance(outer, dict) else None
+            table = metadata.get("ruvopt") if isinstance(metadata, dict) else None
             if table is not None:
                 return config_from_table(table, f"Cargo.toml [{section}.metadata.ruvopt]")
     return Config()
@@ -92,7 +97,7 @@ def parse_config(text: str, source: str) -> Config:
     try:
         table = tomlkit.parse(text).unwrap()
     except tomlkit.exceptions.ParseError as exc:
-        raise ConfigError(source, f"not valid TOML: {exc}") from None
+        raise ConfigError(source, f"not valid TOML: {exc}", line=exc.line) from None
     return config_from_table(table, source)
 
 
@@ -106,13 +111,17 @@ def config_from_table(table: Any, source: str) -> Config:
     for key, prefixes in (("select", select), ("ignore", ignore)):
         for prefix in prefixes:
             if not any(code.startswith(prefix) for code in codes):
-                raise ConfigError(source, f"`{key}` entry {prefix!r} matches no rule; rules are {', '.join(codes)}")
+                raise ConfigError(
+                    source, f"`{key}` entry {prefix!r} matches no rule; rules are {', '.join(codes)}", (key,)
+                )
     fail_on = table.get("fail-on", "new")
     if fail_on not in FAIL_ON_VALUES:
-        raise ConfigError(source, f"`fail-on = {fail_on!r}` is not valid; use one of {', '.join(FAIL_ON_VALUES)}")
+        raise ConfigError(
+            source, f"`fail-on = {fail_on!r}` is not valid; use one of {', '.join(FAIL_ON_VALUES)}", ("fail-on",)
+        )
     max_bytes = table.get("max-file-bytes", DEFAULT_MAX_FILE_BYTES)
     if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0:
-        raise ConfigError(source, "`max-file-bytes` must be a positive integer (bytes)")
+        raise ConfigError(source, "`max-file-bytes` must be a positive integer (bytes)", ("max-file-bytes",))
     return Config(
         select=select,
         ignore=ignore,
@@ -139,13 +148,17 @@ def _reject_unknown(table: dict[str, Any], valid: tuple[str, ...] | list[str], s
             raise ConfigError(
                 source,
                 f"unknown key `{where}{key}`.{hint} Valid keys here: {', '.join(valid) or '(none)'}",
+                (*where.split(".")[:-1], key),
             )
 
 
-def _str_list(table: dict[str, Any], key: str, source: str, default: list[str]) -> list[str]:
+def _str_list(table: dict[str, Any], key: str, source: str, default: list[str], where: str = "") -> list[str]:
     value = table.get(key, default)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(source, f"`{key}` must be a list of strings, e.g. {key} = [\"RO2\"]")
+        example = json.dumps(default or ["RO2"])
+        raise ConfigError(
+            source, f"`{where}{key}` must be a list of strings, e.g. {key} = {example}", (*where.split(".")[:-1], key)
+        )
     return list(value)
 
 
@@ -153,7 +166,7 @@ def _rule_options(rules: Any, source: str) -> dict[str, dict[str, Any]]:
     from checks.registry import all_rules
 
     if not isinstance(rules, dict):
-        raise ConfigError(source, "`rules` must be a table of [rules.<CODE>] tables")
+        raise ConfigError(source, "`rules` must be a table of [rules.<CODE>] tables", ("rules",))
     by_code = {r.code: r for r in all_rules()}
     result: dict[str, dict[str, Any]] = {}
     for code, options in rules.items():
@@ -161,7 +174,7 @@ def _rule_options(rules: Any, source: str) -> dict[str, dict[str, Any]]:
             _reject_unknown({code: None}, list(by_code), source, "rules.")
         rule = by_code[code]
         if not isinstance(options, dict):
-            raise ConfigError(source, f"`rules.{code}` must be a table")
+            raise ConfigError(source, f"`rules.{code}` must be a table", ("rules", code))
         _reject_unknown(options, list(rule.options), source, f"rules.{code}.")
         for name, value in options.items():
             _check_type(value, rule.options[name], source, f"rules.{code}.{name}")
@@ -172,27 +185,34 @@ def _rule_options(rules: Any, source: str) -> dict[str, dict[str, Any]]:
 def _check_type(value: Any, default: Any, source: str, key: str) -> None:
     expected = type(default)
     ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True  # `ratio = 1` for a float option is what the user meant
     if ok and expected is list:
         ok = all(isinstance(v, str) for v in value)
     if not ok:
         shown = "a list of strings" if expected is list else expected.__name__
-        raise ConfigError(source, f"`{key}` must be {shown} (default: {json.dumps(default)})")
+        raise ConfigError(source, f"`{key}` must be {shown} (default: {json.dumps(default)})", tuple(key.split(".")))
 
 
 def _bench(bench: Any, source: str) -> BenchConfig:
     if not isinstance(bench, dict):
-        raise ConfigError(source, "`bench` must be a table")
+        raise ConfigError(source, "`bench` must be a table", ("bench",))
     _reject_unknown(bench, BENCH_KEYS, source, "bench.")
     budgets = bench.get("budgets", {})
     if not isinstance(budgets, dict) or not all(isinstance(v, str) for v in budgets.values()):
-        raise ConfigError(source, '`bench.budgets` maps benchmark ids to limits, e.g. "moe/select" = "10us"')
+        raise ConfigError(
+            source, '`bench.budgets` maps benchmark ids to limits, e.g. "moe/select" = "10us"', ("bench", "budgets")
+        )
+    max_regression = bench.get("max-regression", "2%")
+    if not isinstance(max_regression, str):
+        raise ConfigError(source, '`bench.max-regression` must be a string, e.g. "2%"', ("bench", "max-regression"))
     runs = bench.get("runs", 5)
     if not isinstance(runs, int) or isinstance(runs, bool) or not 1 <= runs <= 50:
-        raise ConfigError(source, "`bench.runs` must be an integer from 1 to 50")
+        raise ConfigError(source, "`bench.runs` must be an integer from 1 to 50", ("bench", "runs"))
     return BenchConfig(
-        profiles=tuple(_str_list(bench, "profiles", source, ["release"])),
-        benches=tuple(_str_list(bench, "benches", source, [])),
+        profiles=tuple(_str_list(bench, "profiles", source, ["release"], "bench.")),
+        benches=tuple(_str_list(bench, "benches", source, [], "bench.")),
         runs=runs,
-        max_regression=str(bench.get("max-regression", "2%")),
+        max_regression=max_regression,
         budgets=dict(budgets),
     )
