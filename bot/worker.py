@@ -119,15 +119,15 @@ async def sleep_job(ctx: dict[str, Any], *, seconds: float, marker: str, spawn: 
     return {"completed": completed}
 
 
-async def enqueue_sleep(redis_url: str, seconds: float, marker: str, queue_name: str = "review") -> str:
+async def enqueue_sleep(
+    redis_url: str, seconds: float, marker: str, queue_name: str = "review", spawn: bool = False
+) -> str:
     """Operator helper: put one ``sleep_job`` on a queue; returns its key."""
-    settings = Settings()
+    options = queue.job_options(Settings(), "review")
     redis = queue.connect(redis_url, role="worker")
     try:
         q = queue.make_queues(redis).by_name(queue_name)
-        job = await q.enqueue(
-            "sleep_job", key=f"diag:{marker}", seconds=seconds, marker=marker, **queue.job_options(settings, "review")
-        )
+        job = await q.enqueue("sleep_job", key=f"diag:{marker}", seconds=seconds, marker=marker, spawn=spawn, **options)
         return job.key if job else f"diag:{marker} (already queued)"
     finally:
         await redis.aclose()
