@@ -90,23 +90,34 @@ def _delivery(delivery: Delivery) -> dict[str, Any]:
 
 @handles("apps/list-webhook-deliveries")
 def list_deliveries(call: Call) -> Reply:
-    """Newest first, cursor-paginated like GitHub (the cursor names the next page's first id)."""
+    """Newest first, cursor-paginated like GitHub (the cursor names the next page's first item)."""
     per_page = min(int(call.query.get("per_page", 30)), render.MAX_PER_PAGE)
-    items = sorted(call.fake.world.deliveries, key=lambda d: d.id, reverse=True)
+    items = sorted(call.fake.world.deliveries, key=_order, reverse=True)
     wanted = call.query.get("status")
     if wanted is not None:
         items = [d for d in items if (200 <= d.status_code < 300) == (wanted == "success")]
     cursor = call.query.get("cursor")
     if cursor is not None:
-        if not cursor.startswith("v1_") or not cursor[3:].isdigit():
-            raise ApiError(400, "Bad Request")
-        items = [d for d in items if d.id <= int(cursor[3:])]
+        start = _parse_cursor(cursor)
+        items = [d for d in items if _order(d) <= start]
     page, rest = items[:per_page], items[per_page:]
     headers = {}
     if rest:
-        query = f"per_page={per_page}&cursor=v1_{rest[0].id}" + (f"&status={wanted}" if wanted else "")
+        ms, ident = _order(rest[0])
+        query = f"per_page={per_page}&cursor=v1_{ms}_{ident}" + (f"&status={wanted}" if wanted else "")
         headers["link"] = f'<{call.fake.url}/app/hook/deliveries?{query}>; rel="next"'
     return Reply(200, [_delivery(d) for d in page], headers)
+
+
+def _order(delivery: Delivery) -> tuple[int, int]:
+    return int(delivery.delivered_at * 1000), delivery.id
+
+
+def _parse_cursor(cursor: str) -> tuple[int, int]:
+    parts = cursor.split("_")
+    if len(parts) != 3 or parts[0] != "v1" or not (parts[1].isdigit() and parts[2].isdigit()):
+        raise ApiError(400, "Bad Request")
+    return int(parts[1]), int(parts[2])
 
 
 @handles("apps/get-webhook-delivery")

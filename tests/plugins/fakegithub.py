@@ -43,8 +43,15 @@ def fake_github(_fake_github_server: FakeGitHubServer) -> Iterator[FakeGitHub]:
     fake = _fake_github_server.fake
     fake.reset()
     yield fake
+    try:
+        assert_no_violations(fake)
+    finally:
+        fake.reset()
+
+
+def assert_no_violations(fake: FakeGitHub) -> None:
+    """Fail the test if a request broke the contract and the test did not declare it."""
     unexpected = fake.unexpected_violations()
-    fake.reset()
     if unexpected:
         listing = "\n".join(f"  {v}" for v in unexpected)
         pytest.fail(f"GitHub contract violations (not declared with expect_violation):\n{listing}", pytrace=False)
