@@ -10,7 +10,7 @@ saq rejects a duplicate job key only while the job is queued or running, so the 
 that must outlive a job are our own keys (all prefixed ``ruvopt:``):
 
 ==============================  ==========================================================
-``delivery:<guid>``             a webhook delivery was accepted (``SET NX``, TTL ≥ 3 days)
+``delivery:<guid>``             a webhook delivery was accepted (:mod:`bot.intake`)
 ``pr-head:<repo>#<pr>``         latest head of a PR: ``"<updated_at epoch> <sha>"``
 ``sha-pr:<repo>@<sha>``         PR of a head SHA (check events from forks list no PRs)
 ``reviewed:<repo>@<sha>``       a review of that head finished (not repeated unless forced)
@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import orjson
 from redis.asyncio import Redis
@@ -35,9 +34,6 @@ from saq.queue.redis import RedisQueue
 
 from bot.settings import Settings
 
-if TYPE_CHECKING:
-    from redis.commands.core import AsyncScript
-
 log = logging.getLogger("ruvopt.queue")
 
 REVIEW_QUEUE = "ruvopt:review"
@@ -48,27 +44,8 @@ PULL_MAP_TTL_S = 90 * 24 * 3600  # a PR left open for a quarter still maps its h
 REVIEWED_TTL_S = 90 * 24 * 3600
 COMMAND_DONE_TTL_S = 7 * 24 * 3600
 JOB_RESULT_TTL_S = 24 * 3600  # finished jobs stay inspectable for a day
-DELIVERY_PENDING_TTL_S = 60  # a claim whose enqueue never confirmed frees itself
 
 JobKind = Literal["review", "command", "bench", "redeliver", "sleep_job"]
-
-# Keeps the newest head per PR even when deliveries arrive out of order: a late
-# `opened` for an old SHA must not overwrite the head a `synchronize` already set.
-# Returns {accepted (0/1), previous sha or false}.
-_REMEMBER_HEAD = """
-local cur = redis.call('GET', KEYS[1])
-local prev = false
-if cur then
-  local sp = string.find(cur, ' ', 1, true)
-  prev = string.sub(cur, sp + 1)
-  if tonumber(ARGV[1]) < tonumber(string.sub(cur, 1, sp - 1)) then return {0, prev} end
-end
-redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EX', ARGV[3])
-redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[3])
-return {1, prev}
-"""
-_remember_head_script: AsyncScript | None = None  # EVALSHA handle; callers pass their client
-
 
 def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj)
@@ -135,15 +112,15 @@ def command_key(repo: str, comment_id: int) -> str:
     return f"command:{repo}:{comment_id}"
 
 
-def _delivery(guid: str) -> str:
+def delivery_key(guid: str) -> str:
     return f"ruvopt:delivery:{guid}"
 
 
-def _pr_head(repo: str, pr: int) -> str:
+def pr_head_key(repo: str, pr: int) -> str:
     return f"ruvopt:pr-head:{repo}#{pr}"
 
 
-def _sha_pr(repo: str, sha: str) -> str:
+def sha_pr_key(repo: str, sha: str) -> str:
     return f"ruvopt:sha-pr:{repo}@{sha}"
 
 
@@ -155,57 +132,12 @@ def _command_done(repo: str, comment_id: int) -> str:
     return f"ruvopt:command-done:{repo}:{comment_id}"
 
 
-# --- deliveries ---------------------------------------------------------------------------
-
-
-async def claim_delivery(redis: Redis, guid: str) -> bool:
-    """True the first time a delivery id is seen; GitHub redeliveries reuse the id.
-
-    The claim is provisional (a minute) until :func:`confirm_delivery`: if Redis dies
-    between the claim and the enqueue, nobody can release it, and a permanent claim
-    would turn the reconciler's redelivery into a no-op.
-    """
-    return bool(await redis.set(_delivery(guid), b"pending", nx=True, ex=DELIVERY_PENDING_TTL_S))
-
-
-async def confirm_delivery(redis: Redis, guid: str, ttl_s: int) -> None:
-    await redis.set(_delivery(guid), b"done", ex=ttl_s)
-
-
-async def release_delivery(redis: Redis, guid: str) -> None:
-    """Forget a claimed delivery whose jobs were not enqueued, so a redelivery can succeed."""
-    await redis.delete(_delivery(guid))
-
-
 # --- pull request heads ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HeadUpdate:
-    accepted: bool  # False: a newer head of this PR is already known
-    previous_sha: str | None
-
-
-async def remember_head(
-    redis: Redis, repo: str, pr: int, head_sha: str, base_sha: str, updated_at: datetime | None
-) -> HeadUpdate:
-    """Record the PR's head (if newest) and the head SHA → PR map, in one round trip."""
-    global _remember_head_script
-    if _remember_head_script is None:
-        _remember_head_script = redis.register_script(_REMEMBER_HEAD)
-    stamp = updated_at.timestamp() if updated_at is not None else 0
-    accepted, previous = await _remember_head_script(
-        keys=[_pr_head(repo, pr), _sha_pr(repo, head_sha)],
-        args=[f"{stamp:.0f}", head_sha, PULL_MAP_TTL_S, dumps({"pr": pr, "base_sha": base_sha})],
-        client=redis,
-    )
-    prev = previous.decode() if previous else None
-    return HeadUpdate(bool(accepted), prev if prev != head_sha else None)
 
 
 async def pull_for_sha(redis: Redis, repo: str, head_sha: str) -> tuple[int, str] | None:
     """(PR number, base SHA) recorded for a head SHA by an earlier pull_request event."""
-    raw = await redis.get(_sha_pr(repo, head_sha))
+    raw = await redis.get(sha_pr_key(repo, head_sha))
     if raw is None:
         return None
     data = orjson.loads(raw)
@@ -213,7 +145,7 @@ async def pull_for_sha(redis: Redis, repo: str, head_sha: str) -> tuple[int, str
 
 
 async def latest_head(redis: Redis, repo: str, pr: int) -> str | None:
-    raw = await redis.get(_pr_head(repo, pr))
+    raw = await redis.get(pr_head_key(repo, pr))
     return raw.decode().split(" ", 1)[1] if raw else None
 
 

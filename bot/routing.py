@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.intake import Accepted
 from bot.queue import Queues
 from bot.settings import Settings
 
@@ -19,7 +20,7 @@ from bot.settings import Settings
 class Outcome:
     """What a delivery led to; the receiver's response body and log line."""
 
-    status: Literal["queued", "ignored"]
+    status: Literal["queued", "ignored", "duplicate"]
     detail: str
 
     @classmethod
@@ -29,6 +30,17 @@ class Outcome:
     @classmethod
     def ignored(cls, detail: str) -> Outcome:
         return cls("ignored", detail)
+
+    @classmethod
+    def duplicate(cls) -> Outcome:
+        return cls("duplicate", "delivery already handled; nothing done")
+
+    @classmethod
+    def of(cls, accepted: Accepted, what: str) -> Outcome:
+        """The outcome of an :func:`bot.intake.accept_review`/``accept_command`` call."""
+        if accepted.duplicate:
+            return cls.duplicate()
+        return cls("queued", f"{what} {'queued' if accepted.enqueued else 'already queued'}")
 
 
 @dataclass

@@ -2,16 +2,15 @@
 
 The order matters. The body is read at most ``max_body_bytes`` far (GitHub caps payloads
 at 25 MB), the HMAC is checked on those raw bytes before any parsing, and only then is
-JSON touched. A delivery id is claimed in Redis (``SET NX``) just before its handler
-enqueues, confirmed (TTL ≥ 3 days) after it, and released if the handler fails, so a
-redelivery does nothing twice and the redelivery of a failed delivery does its work.
+JSON touched. Handlers claim the delivery id (``SET NX``, TTL ≥ 3 days) in the same
+atomic step that enqueues their job (:mod:`bot.intake`), so a redelivery does nothing
+twice, and a delivery that failed before enqueueing left no claim behind.
 Redis unreachable → 503: the delivery shows as failed and the reconciler (``redeliver``
 job) asks GitHub to send it again.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -127,36 +126,21 @@ class Receiver:
         return await self._dispatch(delivery, handler)
 
     async def _dispatch(self, delivery: Delivery, handler: Any) -> Response:
-        redis = delivery.queues.redis
         try:
-            if not await queue.claim_delivery(redis, delivery.id):
-                log.info("delivery %s: duplicate, nothing done", delivery.id)
-                return reply(200, status="duplicate", delivery=delivery.id)
             outcome = await handler(delivery)
         except ValidationError as exc:
-            await self._release(delivery)
             errors = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5]]
             return reply(422, error="payload is missing fields this event needs", fields=errors)
         except REDIS_DOWN as exc:
-            await self._release(delivery)
             log.warning("delivery %s: Redis unavailable (%s)", delivery.id, exc)
             return reply(503, error="queue unavailable; GitHub will show this delivery as failed")
         except Exception:
-            await self._release(delivery)
             log.exception("delivery %s: handler %s failed", delivery.id, handler.__name__)
             return reply(500, error=f"internal error (delivery {delivery.id})")
-        try:
-            await queue.confirm_delivery(redis, delivery.id, self.settings.delivery_ttl_seconds)
-        except REDIS_DOWN as exc:
-            # The job is queued; the provisional claim lapses and a redelivery would be
-            # handled again, which at-least-once jobs tolerate.
-            log.warning("delivery %s: queued, but the claim was not confirmed (%s)", delivery.id, exc)
+        if outcome.status == "duplicate":
+            log.info("delivery %s: duplicate, nothing done", delivery.id)
+            return reply(200, status="duplicate", delivery=delivery.id)
         return self._done(delivery.id, delivery.event, delivery.action, outcome)
-
-    async def _release(self, delivery: Delivery) -> None:
-        # If Redis is down the claim can't be deleted; being provisional, it lapses.
-        with contextlib.suppress(*REDIS_DOWN):
-            await queue.release_delivery(delivery.queues.redis, delivery.id)
 
     def _done(self, guid: str, event: str, action: str | None, outcome: Outcome) -> Response:
         log.info("delivery %s %s.%s: %s: %s", guid, event, action, outcome.status, outcome.detail)

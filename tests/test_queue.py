@@ -16,11 +16,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from bot import procs, queue, worker
+from bot import intake, procs, queue, worker
 from bot.app import create_app
 from bot.settings import Settings
 from tests import payloads
@@ -113,7 +114,7 @@ def test_a_job_of_a_sigkilled_worker_is_run_again_exactly_once_by_another_worker
     # Longer than the heartbeat: the second run also proves a live job is not swept.
     seconds = DEFAULTS.job_heartbeat_seconds + 2
     asyncio.run(worker.enqueue_sleep(redis_url, seconds, "killed"))
-    wait_for(lambda: counter(redis_url, "killed", "started") == 1, 10, "the first worker never started the job")
+    wait_for(lambda: counter(redis_url, "killed", "started") == 1, 20, "the first worker never started the job")
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     workers.start()
@@ -159,6 +160,25 @@ async def test_an_accepted_delivery_survives_a_redis_crash_before_any_worker_run
         again = await client.post("/webhook", content=body, headers=headers)  # GitHub's redelivery
         assert again.json()["status"] == "duplicate"
     await app.state.queues.redis.aclose()
+
+
+async def test_a_job_the_receiver_enqueued_is_run_by_a_real_saq_worker(workers, redis_url):
+    # bot.intake writes saq's job layout itself (one round trip per delivery); a real
+    # worker must take such a job like one saq enqueued. The head is marked reviewed, so
+    # the job ends in the worker's skip path without needing GitHub.
+    settings = Settings(webhook_secret=payloads.SECRET, app_id=payloads.APP_ID, redis_url=redis_url)
+    app = create_app(settings)
+    payload = payloads.pull_request("opened", number=8)
+    sha = payload["pull_request"]["head"]["sha"]
+    body, headers = payloads.delivery("pull_request", payload)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ruvopt") as client:
+        assert (await client.post("/webhook", content=body, headers=headers)).status_code == 202
+    await queue.mark_reviewed(app.state.queues.redis, "Codertocat/Hello-World", sha)
+    await app.state.queues.redis.aclose()
+    workers.start()
+    key = f"review:Codertocat/Hello-World@{sha}"
+    await asyncio.to_thread(wait_for, lambda: job(redis_url, REVIEW, key)["status"] == "complete", 15, "not run")
+    assert "already reviewed" in job(redis_url, REVIEW, key)["result"]["skipped"]
 
 
 def test_a_long_bench_does_not_delay_a_review(workers, redis_url):
@@ -240,7 +260,7 @@ async def queues(redis_url):
     await redis.aclose()
 
 
-def review_kwargs(sha: str, pr: int = 4) -> dict:
+def review_kwargs(sha: str, pr: int = 4) -> dict[str, Any]:
     return {"installation": 1, "repo": "o/r", "pr": pr, "head_sha": sha, "base_sha": payloads.new_sha()}
 
 
@@ -251,9 +271,15 @@ async def test_a_review_is_keyed_by_repo_and_head_so_it_is_queued_once(queues, r
     assert len(queued_jobs(redis_url, REVIEW)) == 1
 
 
+async def record_head(queues: queue.Queues, sha: str, pr: int = 4) -> None:
+    head = intake.Head(pr, sha, payloads.new_sha(), None)
+    kwargs = review_kwargs(sha, pr)
+    await intake.accept_review(queues, DEFAULTS, delivery=f"d-{sha}", enqueue=False, head=head, **kwargs)
+
+
 async def test_a_reviewed_head_is_skipped_when_its_job_starts_unless_forced(queues):
     sha = payloads.new_sha()
-    await queue.remember_head(queues.redis, "o/r", 4, sha, payloads.new_sha(), None)
+    await record_head(queues, sha)
     assert await queue.review_skip_reason(queues.redis, "o/r", 4, sha, force=False) is None
     await queue.mark_reviewed(queues.redis, "o/r", sha)
     assert "already reviewed" in (await queue.review_skip_reason(queues.redis, "o/r", 4, sha, force=False) or "")
@@ -262,8 +288,8 @@ async def test_a_reviewed_head_is_skipped_when_its_job_starts_unless_forced(queu
 
 async def test_the_review_job_skips_a_head_superseded_after_it_was_queued(queues):
     old, new = payloads.new_sha(), payloads.new_sha()
-    await queue.remember_head(queues.redis, "o/r", 4, old, payloads.new_sha(), None)
-    await queue.remember_head(queues.redis, "o/r", 4, new, payloads.new_sha(), None)
+    await record_head(queues, old)
+    await record_head(queues, new)
     state = worker.State(DEFAULTS, queues.redis, queues, lambda *_: None)
     result = await worker.review({"state": state}, **review_kwargs(old))
     assert "superseded" in result["skipped"]

@@ -7,7 +7,7 @@ so the PR comes from the head SHA → PR map the pull_request handler keeps.
 
 from __future__ import annotations
 
-from bot import queue
+from bot import intake, queue
 from bot.events import CheckPull, CheckRunEvent, CheckSuiteEvent
 from bot.routing import Delivery, Outcome, Router
 
@@ -55,8 +55,8 @@ async def forced_review(
         pr, base_sha = known
     else:
         return Outcome.ignored(f"no pull request known for {repo}@{head_sha[:12]}")
-    job = await queue.enqueue_review(
-        delivery.queues, delivery.settings, installation=event.installation.id, repo=repo, pr=pr,
-        head_sha=head_sha, base_sha=base_sha, force=True, delivery=delivery.id,
+    accepted = await intake.accept_review(
+        delivery.queues, delivery.settings, delivery=delivery.id, installation=event.installation.id, repo=repo,
+        pr=pr, head_sha=head_sha, base_sha=base_sha, force=True,
     )  # fmt: skip
-    return Outcome.queued(f"re-review of {repo}#{pr}@{head_sha[:12]} {'queued' if job else 'already queued'}")
+    return Outcome.of(accepted, f"re-review of {repo}#{pr}@{head_sha[:12]}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import commands, queue
+from bot import commands, intake
 from bot.events import IssueCommentEvent
 from bot.routing import Delivery, Outcome, Router
 
@@ -17,9 +17,8 @@ async def issue_comment_created(delivery: Delivery) -> Outcome:
         return Outcome.ignored(f"{repo}#{number} is an issue, not a pull request")
     if commands.find_command(event.comment.body) is None:
         return Outcome.ignored("no /ruvopt command in the comment")
-    job = await queue.enqueue_command(
-        delivery.queues, delivery.settings, installation=event.installation.id, repo=repo, pr=number,
-        comment_id=event.comment.id, author=event.comment.user.login, body=event.comment.body,
-        delivery=delivery.id,
+    accepted = await intake.accept_command(
+        delivery.queues, delivery.settings, delivery=delivery.id, installation=event.installation.id, repo=repo,
+        pr=number, comment_id=event.comment.id, author=event.comment.user.login, body=event.comment.body,
     )  # fmt: skip
-    return Outcome.queued(f"command from comment {event.comment.id} {'queued' if job else 'already queued'}")
+    return Outcome.of(accepted, f"command from comment {event.comment.id}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import queue
+from bot import intake, queue
 from bot.events import PullRequestEvent
 from bot.routing import Delivery, Outcome, Router
 
@@ -31,18 +31,16 @@ async def pull_request_ready_for_review(delivery: Delivery) -> Outcome:
 
 async def review_head(delivery: Delivery, event: PullRequestEvent) -> Outcome:
     pull, repo = event.pull_request, event.repository.full_name
-    redis = delivery.queues.redis
-    # The map is filled even for drafts: check events of a fork's head need it later.
-    head = await queue.remember_head(redis, repo, pull.number, pull.head.sha, pull.base.sha, pull.updated_at)
-    if not head.accepted:
-        return Outcome.ignored(f"{repo}#{pull.number}: a newer head than {pull.head.sha[:12]} is known")
-    if pull.draft:
-        return Outcome.ignored(f"{repo}#{pull.number} is a draft; reviewed when ready for review")
-    if head.previous_sha:
-        await queue.supersede_review(delivery.queues, repo, head.previous_sha)
-    job = await queue.enqueue_review(
-        delivery.queues, delivery.settings, installation=event.installation.id, repo=repo,
-        pr=pull.number, head_sha=pull.head.sha, base_sha=pull.base.sha, delivery=delivery.id,
+    head = intake.Head(pull.number, pull.head.sha, pull.base.sha, pull.updated_at)
+    # Drafts are not reviewed, but their head is recorded: check events need the map.
+    accepted = await intake.accept_review(
+        delivery.queues, delivery.settings, delivery=delivery.id, installation=event.installation.id, repo=repo,
+        pr=pull.number, head_sha=pull.head.sha, base_sha=pull.base.sha, head=head, enqueue=not pull.draft,
     )  # fmt: skip
-    state = "queued" if job else "already queued"
-    return Outcome.queued(f"review of {repo}#{pull.number}@{pull.head.sha[:12]} {state}")
+    if accepted.stale_head:
+        return Outcome.ignored(f"{repo}#{pull.number}: a newer head than {pull.head.sha[:12]} is known")
+    if accepted.previous_sha:
+        await queue.supersede_review(delivery.queues, repo, accepted.previous_sha)
+    if pull.draft and not accepted.duplicate:
+        return Outcome.ignored(f"{repo}#{pull.number} is a draft; reviewed when ready for review")
+    return Outcome.of(accepted, f"review of {repo}#{pull.number}@{pull.head.sha[:12]}")
