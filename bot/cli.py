@@ -18,9 +18,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ruvopt", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"ruvopt {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    from bot import cli_app, cli_check
+    from bot import cli_app, cli_check, cli_review
 
     cli_check.add_parser(sub)
+    cli_review.add_parser(sub)
     cli_app.add_parsers(sub)
     return parser
 

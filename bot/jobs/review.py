@@ -1,0 +1,166 @@
+"""The ``review`` job: one head of one pull request → check run, inline review, summary.
+
+1. Ask GitHub for the pull request. Unless forced, a head that is no longer the PR's
+   head (a newer push) or a closed PR is not reviewed: no check run is created for it
+   (GitHub shows a PR the checks of its current head only), and a run an earlier attempt
+   left in progress is completed ``neutral`` "Superseded by <sha>".
+2. Open the ``ruvopt`` check run ``in_progress`` — the one this App already has on the
+   head SHA if there is one (a retried job, a re-check), so there is one run per head.
+3. Fetch base and head into the per-repository mirror (:mod:`bot.gitmirror`).
+4. Analyse straight from git objects (:func:`checks.diffmode.check_diff`, configuration
+   from the base commit, per-file cache under ``settings.cache_dir/results``). An
+   invalid base configuration completes the run ``action_required`` with the fix; a
+   ``Cargo.toml`` that does not parse is finding RO001, so the run fails at its line.
+   A crash of the analysis itself completes the run ``neutral`` "internal error
+   (delivery …)" rather than retrying a deterministic bug three times.
+5. Read what ruvopt already posted on the PR, build the plan (:mod:`bot.report.plan`)
+   and post it: check run completed first (the gate), then the review, then the sticky
+   summary (skipped when a newer head of the PR is already known — its own review will
+   write it; serialised per PR with a Redis lock), then resolve the threads of findings
+   that are gone.
+
+The worker applies the queue contract around this (already-reviewed and superseded
+heads are skipped before the job starts; the head is marked reviewed after it returns)
+and keeps the job's heartbeat (``job.update()`` every third of the heartbeat) from a task
+on the event loop. So this job never blocks the loop: GitHub calls and the analysis run
+in threads, git in child processes (:mod:`bot.procs`). GitHub errors that outlast the
+client's retries propagate, and saq retries the job; every step above is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot import gitmirror, queue
+from bot.report import check_run, review, summary
+from bot.report.check_run import RunState
+from bot.report.gh import ReviewGitHub
+from bot.report.plan import Plan, build_plan, config_error_plan
+from bot.settings import Settings
+from checks.config import ConfigError
+from checks.diffmode import DiffReport, check_diff
+from checks.source import GitError
+
+log = logging.getLogger("ruvopt.review")
+
+SUMMARY_LOCK_S = 120  # a summary write takes a second; a dead holder frees the lock after this
+
+
+async def run_review(
+    settings: Settings, redis: Redis, *, installation: int, repo: str, pr: int, head_sha: str, base_sha: str,
+    force: bool = False, delivery: str = "",
+) -> dict[str, Any]:  # fmt: skip
+    gh = ReviewGitHub.connect(settings, installation)
+    try:
+        job = _Review(settings, redis, gh, repo, pr, head_sha, base_sha, force, delivery)
+        return await job.run()
+    finally:
+        gh.close()
+
+
+@dataclass
+class _Review:
+    settings: Settings
+    redis: Redis
+    gh: ReviewGitHub
+    repo: str
+    pr: int
+    head_sha: str
+    base_sha: str
+    force: bool
+    delivery: str
+
+    async def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """A synchronous (PyGithub, CPU) call, off the event loop so the heartbeat runs."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def run(self) -> dict[str, Any]:
+        pull = await self.call(self.gh.get_pull, self.repo, self.pr)
+        skipped = await self.skip_reason(pull)
+        if skipped is not None:
+            return skipped
+        run = await self.call(check_run.open_run, self.gh, self.repo, self.head_sha, self.settings.app_id)
+        log.info("reviewing %s#%s@%s (check run %s, delivery %s)", self.repo, self.pr, self.head_sha[:12], run.id,
+                 self.delivery)  # fmt: skip
+        mirror = await self.fetch(pull.raw_data["base"]["repo"]["clone_url"])
+        try:
+            result = await self.call(self.analyse, mirror)
+        except ConfigError as exc:
+            return await self.publish(run, config_error_plan(exc, self.head_sha), config_error=str(exc))
+        except GitError:
+            raise  # a missing object: fetch again on the retry
+        except Exception:
+            log.exception("analysis of %s@%s failed (delivery %s)", self.repo, self.head_sha[:12], self.delivery)
+            await self.call(check_run.fail_internal, self.gh, self.repo, run, self.delivery)
+            return {"check_run": run.id, "error": "internal error"}
+        result.report.base_ref, result.report.head_ref = pull.base.ref, pull.head.ref
+        posted = await self.call(review.posted_state, self.gh, self.repo, self.pr)
+        plan = await self.call(build_plan, result, posted=posted)
+        return await self.publish(run, plan, posted=posted)
+
+    async def skip_reason(self, pull: Any) -> dict[str, Any] | None:
+        if self.force:
+            return None
+        head = pull.head.sha
+        if head != self.head_sha:
+            title, why = f"Superseded by {head[:12]}", f"A newer push (`{head}`) is reviewed instead."
+        elif pull.state != "open":
+            title, why = f"Pull request {pull.state}", f"#{self.pr} is {pull.state}; its head was not reviewed."
+        else:
+            return None
+        closed = await self.call(
+            check_run.close_unfinished, self.gh, self.repo, self.head_sha, self.settings.app_id, title, why
+        )
+        log.info("review of %s@%s skipped: %s", self.repo, self.head_sha[:12], title)
+        return {"skipped": title, "check_run": closed}
+
+    async def fetch(self, clone_url: str) -> Path:
+        token = await self.call(self.gh.installation_token)
+        return await gitmirror.fetch(
+            self.settings.cache_dir, self.repo, clone_url, token, [self.base_sha, self.head_sha]
+        )
+
+    def analyse(self, mirror: Path) -> DiffReport:
+        return check_diff(mirror, self.base_sha, self.head_sha, cache_dir=self.settings.cache_dir / "results")
+
+    async def publish(
+        self, run: RunState, plan: Plan, *, posted: review.Posted | None = None, config_error: str | None = None
+    ) -> dict[str, Any]:
+        done = await self.call(check_run.complete_run, self.gh, self.repo, self.head_sha, run, plan.check_run)
+        review_id = await self.call(review.post_review, self.gh, self.repo, self.pr, plan.review)
+        comment = await self.publish_summary(plan.summary)
+        resolved: list[str] = []
+        replied: list[str] = []
+        if posted is not None and plan.present is not None:
+            resolved, replied = await self.call(
+                review.resolve_fixed, self.gh, self.repo, self.pr, posted, plan.present, self.head_sha
+            )
+        counts = plan.counts
+        outcome: dict[str, Any] = {
+            "check_run": done.id, "conclusion": plan.check_run.conclusion,
+            "annotations": len(plan.check_run.annotations),
+            "reported": counts.reported, "new": counts.new, "inline": counts.inline,
+            "summary_only": counts.summary_only, "fixed": counts.fixed, "review": review_id,
+            "comments": len(plan.review.comments) if plan.review else 0, "summary": comment,
+            "resolved": resolved, "replied_fixed": replied,
+        }  # fmt: skip
+        if config_error is not None:
+            outcome["config_error"] = config_error
+        log.info("reviewed %s#%s@%s: %s", self.repo, self.pr, self.head_sha[:12], outcome)
+        return outcome
+
+    async def publish_summary(self, body: str) -> dict[str, Any] | None:
+        latest = await queue.latest_head(self.redis, self.repo, self.pr)
+        if not self.force and latest is not None and latest != self.head_sha:
+            return None  # a newer head is known: its review writes the summary
+        lock = self.redis.lock(f"ruvopt:lock:summary:{self.repo}#{self.pr}", timeout=SUMMARY_LOCK_S,
+                               blocking_timeout=SUMMARY_LOCK_S)  # fmt: skip
+        async with lock:
+            comment_id, action = await self.call(summary.publish_summary, self.gh, self.repo, self.pr, body)
+        return {"id": comment_id, "action": action}
