@@ -32,7 +32,8 @@ DEP_TABLES = {
     "dev_dependencies": "dev",
 }
 
-# A node of the feature graph: ("feature", name), ("dep", name) or ("dep-feature", "x/f").
+# A node of the feature graph: ("feature", name), ("dep", name) or ("dep-feature", "x/f"
+# or "x?/f", as written).
 Node = tuple[str, str]
 
 
@@ -150,20 +151,22 @@ class FeatureGraph:
         return any(d.optional for d in self.deps.get(name, []))
 
     def edges(self, value: str) -> list[Node]:
-        """What one entry of a feature's list turns on."""
+        """What one entry of a feature's list names: a feature, a dependency, or `x/f`."""
         if value.startswith("dep:"):
             return [("dep", value[4:])]
         if "/" in value:
-            dep, feature = value.split("/", 1)
-            if dep.endswith("?"):
-                return [("dep-feature", f"{dep[:-1]}/{feature}")]
-            nodes: list[Node] = [("dep-feature", f"{dep}/{feature}")]
-            if self.optional(dep):
-                nodes.append(("dep", dep))
-                if dep in self.all:
-                    nodes.append(("feature", dep))
-            return nodes
+            return [("dep-feature", value)]  # `x/f` or the weak `x?/f`, as written
         return [("feature", value)] if value in self.all else []
+
+    def children(self, node: Node) -> list[Node]:
+        """What a node turns on: a feature its entries; a non-weak `x/f` the optional `x`."""
+        kind, name = node
+        if kind == "feature":
+            return [child for value in self.all.get(name, ()) for child in self.edges(value)]
+        dep = name.split("/", 1)[0]
+        if kind != "dep-feature" or dep.endswith("?") or not self.optional(dep):
+            return []
+        return [("dep", dep), *([("feature", dep)] if dep in self.all else [])]
 
     def closure(self, *features: str) -> dict[Node, Node | None]:
         """Everything ``features`` turn on, each node mapped to the node that turned it on."""
@@ -171,13 +174,10 @@ class FeatureGraph:
         queue = deque(parents)
         while queue:
             node = queue.popleft()
-            if node[0] != "feature":
-                continue
-            for value in self.all.get(node[1], ()):
-                for child in self.edges(value):
-                    if child not in parents:
-                        parents[child] = node
-                        queue.append(child)
+            for child in self.children(node):
+                if child not in parents:
+                    parents[child] = node
+                    queue.append(child)
         return parents
 
     def enables_dep(self, feature: str, dep: str) -> bool:

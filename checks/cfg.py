@@ -7,13 +7,16 @@ union); ``not(..)``, ``unix``, ``target_os = ..`` give nothing (they do not requ
 feature). ``test`` gives the pseudo-feature ``cfg:test``: test-only code is not what a
 library's users compile.
 
-Everything is iterative over tree-sitter nodes (no recursion on the syntax tree).
+Everything is iterative (no recursion on the syntax tree), and nothing climbs from each
+path to the root: see ``gate_intervals``.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import tree_sitter
 
@@ -22,10 +25,18 @@ from checks import rust
 TEST = "cfg:test"
 MAX_CLAUSES = 32  # `any(all(..), all(..), ..)` multiplies out; real gates are far smaller
 CHILD_ATTRIBUTE_HOLDERS = frozenset({"match_arm", "field_initializer"})
-GATE_CONTAINERS = frozenset({"source_file", "declaration_list", "block"})
 NOT_CRATES = frozenset({"crate", "self", "super", "Self", "std", "core", "alloc"})
 
 Clause = frozenset[str]
+ATTACHED = frozenset({"attribute_item", "line_comment", "block_comment"})
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Interval(Generic[T]):
+    start: int  # byte offsets, end exclusive
+    end: int
+    payload: T
 
 
 def _text(node: tree_sitter.Node) -> str:
@@ -86,47 +97,73 @@ def attribute_clauses(attribute_item: tree_sitter.Node) -> list[Clause]:
     return clauses(["all", predicate_list(arguments)])
 
 
-def _cfg_attr_clauses(token_tree: tree_sitter.Node) -> list[Clause]:
+def _cfg_attr_clauses(attribute_item: tree_sitter.Node) -> list[Clause]:
     """``#[cfg_attr(feature = "serde", derive(serde::Serialize))]`` gates what it adds."""
-    attribute = rust.enclosing(token_tree, {"attribute_item", "inner_attribute_item"})
-    if attribute is None or rust.attribute_name(attribute) != "cfg_attr":
+    if rust.attribute_name(attribute_item) != "cfg_attr":
         return []
-    arguments = rust.attribute_arguments(attribute)
+    arguments = rust.attribute_arguments(attribute_item)
     preds = predicate_list(arguments) if arguments is not None else []
     return clauses(preds[0]) if preds else []
 
 
-def gate_attributes(node: tree_sitter.Node) -> list[tree_sitter.Node]:
-    """Attributes that decide whether ``node`` is compiled, nearest first."""
-    found: list[tree_sitter.Node] = []
-    current: tree_sitter.Node | None = node
-    while current is not None:
-        if current.type == "attribute_item":  # a path inside an attribute: its item's gates
-            current = _attributed_item(current)
+def gate_intervals(attributes: Iterable[tree_sitter.Node]) -> list[Interval[list[Clause]]]:
+    """Byte ranges each ``cfg``/``cfg_attr`` attribute decides, with its clauses.
+
+    ``#[cfg]`` decides its item together with the item's other attributes (a path in a
+    `#[derive(..)]` next to it is gated too); an arm's or field initializer's
+    attribute decides that arm; ``#![cfg]`` decides its file, module or block;
+    ``#[cfg_attr(p, ..)]`` gates what is written inside it. Only these few attribute
+    nodes are climbed from: a climb costs the node's depth in tree-sitter, so climbing
+    from every path would be quadratic on deeply nested files.
+    """
+    found: list[Interval[list[Clause]]] = []
+    for attribute in attributes:
+        attr_attr = _cfg_attr_clauses(attribute)
+        if attr_attr:
+            found.append(Interval(attribute.start_byte, attribute.end_byte, attr_attr))
+        gates = attribute_clauses(attribute)
+        if not gates:
             continue
-        found.extend(rust.preceding_attributes(current))
-        if current.type in CHILD_ATTRIBUTE_HOLDERS:  # `#[cfg] Pat => …`: the arm's own children
-            found.extend(c for c in current.named_children if c.type == "attribute_item")
-        if current.type in GATE_CONTAINERS:
-            found.extend(c for c in current.named_children if c.type == "inner_attribute_item")
-        current = current.parent
+        scope = _decided_range(attribute)
+        if scope is not None:
+            found.append(Interval(scope[0], scope[1], gates))
     return found
 
 
-def _attributed_item(attribute_item: tree_sitter.Node) -> tree_sitter.Node | None:
-    sibling = attribute_item.next_named_sibling
-    while sibling is not None and sibling.type in ("attribute_item", "line_comment", "block_comment"):
-        sibling = sibling.next_named_sibling
-    return sibling or attribute_item.parent
+def _decided_range(attribute: tree_sitter.Node) -> tuple[int, int] | None:
+    parent = attribute.parent
+    if attribute.type == "inner_attribute_item" or (parent is not None and parent.type in CHILD_ATTRIBUTE_HOLDERS):
+        return (parent.start_byte, parent.end_byte) if parent is not None else None
+    first = attribute
+    while first.prev_named_sibling is not None and first.prev_named_sibling.type in ATTACHED:
+        first = first.prev_named_sibling
+    item = attribute.next_named_sibling
+    while item is not None and item.type in ATTACHED:
+        item = item.next_named_sibling
+    return (first.start_byte, item.end_byte) if item is not None else None
 
 
-def gate_clauses(node: tree_sitter.Node) -> list[Clause]:
-    gates = [c for attr in gate_attributes(node) for c in attribute_clauses(attr)]
-    if node.type == "token_tree" or (node.parent is not None and node.parent.type == "token_tree"):
-        tree = node if node.type == "token_tree" else node.parent
-        if tree is not None:
-            gates.extend(_cfg_attr_clauses(tree))
-    return gates
+def containing(points: list[int], intervals: list[Interval[T]]) -> list[list[T]]:
+    """For each byte offset, the payloads of the intervals holding it, outermost first.
+
+    Intervals from one syntax tree nest or are disjoint, so one sweep with a stack of
+    open intervals answers every point: O((points + intervals) log).
+    """
+    order = sorted(intervals, key=lambda i: (i.start, -i.end))
+    answers: list[list[T]] = [[] for _ in points]
+    stack: list[Interval[T]] = []
+    next_interval = 0
+    for index in sorted(range(len(points)), key=points.__getitem__):
+        point = points[index]
+        while next_interval < len(order) and order[next_interval].start <= point:
+            while stack and stack[-1].end <= order[next_interval].start:
+                stack.pop()
+            stack.append(order[next_interval])
+            next_interval += 1
+        while stack and stack[-1].end <= point:
+            stack.pop()
+        answers[index] = [i.payload for i in stack if i.start <= point < i.end]
+    return answers
 
 
 def path_root(node: tree_sitter.Node) -> tree_sitter.Node | None:

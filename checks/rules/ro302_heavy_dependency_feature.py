@@ -133,7 +133,8 @@ class HeavyDependencyFeature(WorkspaceRule):
         for node in parents:
             if node[0] != "dep-feature":
                 continue
-            dep_name, feature = node[1].split("/", 1)
+            written, feature = node[1].split("/", 1)
+            dep_name = written.rstrip("?")
             packages = {d.package for d in graph.deps.get(dep_name, [])}
             if not any(f"{p}/{feature}" in heavy for p in packages):
                 continue
@@ -143,7 +144,7 @@ class HeavyDependencyFeature(WorkspaceRule):
             parent = parents[node]
             owner = parent[1] if parent is not None else "default"
             values = graph.explicit.get(owner, ())
-            position = next((i for i, v in enumerate(values) if v.replace("?/", "/") == node[1]), None)
+            position = next((i for i, v in enumerate(values) if v == node[1]), None)
             path = ("features", owner) if position is None else ("features", owner, position)
             route = " → ".join(cargo.chain(parents, node))
             yield _Hit(

@@ -12,6 +12,8 @@ from checks.context import CrateContext, FileContext
 from checks.model import Finding, Severity
 from checks.modtree import Gate, reachable
 
+SKIPPED_KINDS = ("use_list", "macro_definition")
+
 
 class OptionalDependencyAlwaysUsed(CrateRule):
     """## What it does
@@ -71,22 +73,31 @@ class OptionalDependencyAlwaysUsed(CrateRule):
         "extern_crate_declaration",
         "mod_item",
         "token_tree",
+        "attribute_item",
+        "inner_attribute_item",
+        *SKIPPED_KINDS,
     )
 
     def file_facts(self, ctx: FileContext) -> Any:
         local = _local_names(ctx)
+        # Paths inside `use a::{b::c}` are relative to `a`; a macro_rules! body is
+        # checked where it expands, not where it is written.
+        skipped = [cfg.Interval(n.start_byte, n.end_byte, True) for k in SKIPPED_KINDS for n in ctx.nodes(k)]
+        roots = [(n, ctx.node_text(n)) for n in _root_identifiers(ctx)]
+        roots = [(n, name) for n, name in roots if cfg.crate_like(name) and name not in local]
+        gates = cfg.gate_intervals([*ctx.nodes("attribute_item"), *ctx.nodes("inner_attribute_item")])
+        points = [n.start_byte for n, _ in roots]
         refs: dict[tuple[str, tuple[tuple[str, ...], ...]], int] = {}
-        for node in _root_identifiers(ctx):
-            name = ctx.node_text(node)
-            if not cfg.crate_like(name) or name in local:
+        found = zip(roots, cfg.containing(points, skipped), cfg.containing(points, gates), strict=True)
+        for (node, name), inside, held in found:
+            if inside:
                 continue
-            clauses = tuple(sorted(tuple(sorted(c)) for c in cfg.gate_clauses(node)))
+            clauses = tuple(sorted({tuple(sorted(c)) for group in held for c in group}))
             line = node.start_point[0] + 1
             refs[(name, clauses)] = min(line, refs.get((name, clauses), line))
-        mods = [_mod_fact(ctx, m) for m in ctx.nodes("mod_item") if m.child_by_field_name("body") is None]
         return {
-            "refs": [[name, line, [list(c) for c in clauses]] for (name, clauses), line in refs.items()],
-            "mods": [m for m in mods if m is not None],
+            "refs": [[name, line, [list(c) for c in clauses]] for (name, clauses), line in sorted(refs.items())],
+            "mods": _mod_facts(ctx, gates),
         }
 
     def run(self, ctx: CrateContext) -> Iterator[Finding]:
@@ -172,11 +183,9 @@ def _bin_required_features(ctx: CrateContext) -> dict[str, list[str]]:
 def _root_identifiers(ctx: FileContext) -> Iterator[tree_sitter.Node]:
     for kind in ("scoped_identifier", "scoped_type_identifier"):
         for node in ctx.nodes(kind):
-            # Inside `use a::{b::c}` the inner paths are relative to `a`.
-            if rust.enclosing(node, {"use_list"}) is None:
-                root = cfg.path_root(node)
-                if root is not None:
-                    yield root
+            root = cfg.path_root(node)
+            if root is not None:
+                yield root
     for declaration in ctx.nodes("use_declaration"):
         yield from cfg.use_roots(declaration)
     for extern in ctx.nodes("extern_crate_declaration"):
@@ -184,9 +193,7 @@ def _root_identifiers(ctx: FileContext) -> Iterator[tree_sitter.Node]:
         if name is not None:
             yield name
     for tree in ctx.nodes("token_tree"):
-        # A macro_rules! body is checked where it expands, not where it is written.
-        if rust.enclosing(tree, {"macro_definition"}) is None:
-            yield from cfg.token_tree_roots(tree)
+        yield from cfg.token_tree_roots(tree)
 
 
 def _local_names(ctx: FileContext) -> set[str]:
@@ -207,25 +214,28 @@ def _local_names(ctx: FileContext) -> set[str]:
     return names
 
 
-def _mod_fact(ctx: FileContext, module: tree_sitter.Node) -> dict[str, Any] | None:
-    name = module.child_by_field_name("name")
-    if name is None:
-        return None
-    inline = [
-        ctx.node_text(n) for a in rust.ancestors(module) if a.type == "mod_item"
-        for n in [a.child_by_field_name("name")] if n is not None
-    ][::-1]
-    path = None
-    for attribute in rust.preceding_attributes(module):
-        value = _path_attribute(attribute)
-        path = value if value is not None else path
-    return {
-        "name": ctx.node_text(name),
-        "line": module.start_point[0] + 1,
-        "inline": inline,
-        "path": path,
-        "clauses": sorted(sorted(c) for c in cfg.gate_clauses(module)),
-    }
+def _mod_facts(ctx: FileContext, gates: list[cfg.Interval[list[cfg.Clause]]]) -> list[dict[str, Any]]:
+    """Each `mod x;` with the inline modules around it, its `#[path]` and its gates."""
+    modules = ctx.nodes("mod_item")
+    inline = []
+    for module in modules:
+        body, name = module.child_by_field_name("body"), module.child_by_field_name("name")
+        if body is not None and name is not None:
+            inline.append(cfg.Interval(body.start_byte, body.end_byte, ctx.node_text(name)))
+    declared = [m for m in modules if m.child_by_field_name("body") is None and m.child_by_field_name("name")]
+    points = [m.start_byte for m in declared]
+    facts = []
+    found = zip(declared, cfg.containing(points, inline), cfg.containing(points, gates), strict=True)
+    for module, around, held in found:
+        name = module.child_by_field_name("name")
+        facts.append({
+            "name": ctx.node_text(name) if name is not None else "",
+            "line": module.start_point[0] + 1,
+            "inline": around,
+            "path": next(filter(None, map(_path_attribute, rust.preceding_attributes(module))), None),
+            "clauses": sorted({tuple(sorted(c)) for group in held for c in group}),
+        })
+    return facts
 
 
 def _path_attribute(attribute_item: tree_sitter.Node) -> str | None:

@@ -1,0 +1,375 @@
+"""The Cargo-manifest rules beyond their fixtures: options, suggestions that really fix the
+manifest, workspace inheritance, module-tree gating, and broken input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tomlkit
+
+from checks.config import Config
+from checks.engine import check
+from checks.model import Edit, Finding
+from checks.source import DirectoryTree
+from checks.toml_lines import Span, TomlLines
+from tests.plugins.workspaces import make_workspace
+
+PACKAGE = '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n'
+
+
+def findings(tmp_path: Path, files: dict[str, str], code: str, rules: dict | None = None) -> list[Finding]:
+    root = make_workspace(tmp_path, files)
+    report = check(DirectoryTree(root), Config(select=(code,), rules=rules or {}), jobs=1)
+    return [f for f in report.findings if f.code == code]
+
+
+def apply(text: str, edit: Edit) -> str:
+    lines = text.split("\n")
+    return "\n".join(lines[: edit.start_line - 1] + edit.replacement.split("\n") + lines[edit.end_line :])
+
+
+def lib(manifest: str, **sources: str) -> dict[str, str]:
+    return {"Cargo.toml": manifest, "src/lib.rs": "", **{k.replace("__", "/") + ".rs": v for k, v in sources.items()}}
+
+
+# --- TOML line index ---------------------------------------------------------------------
+
+
+def test_toml_lines_finds_keys_in_every_form() -> None:
+    text = (
+        '[package]\nname = "x"\ndescription = """\n[not.a.header]\n"""\n'
+        "[dependencies]\n"
+        'a = { version = "1", features = [\n  "x",\n  "y",\n] }\n'
+        'b.version = "1"\n'
+        "[dependencies.c]\nversion = '1'\n"
+        "[target.'cfg(unix)'.dependencies]\n\"d-e\" = \"1\"\n"
+        "[[bin]]\nname = \"one\"\n[[bin]]\nname = \"two\"\n"
+    )
+    index = TomlLines(text)
+    assert index.line("package", "description") == 3
+    assert index.find("not") is None
+    assert index.line("dependencies", "a") == 7
+    assert index.line("dependencies", "a", "features", 1) == 9
+    assert index.find("dependencies", "a", "features") == Span(7, 10)
+    assert index.line("dependencies", "b") == 11
+    assert index.line("dependencies", "c") == 12
+    assert index.line("dependencies", "c", "version") == 13
+    assert index.line("target", "cfg(unix)", "dependencies", "d-e") == 15
+    assert index.line("bin", 1, "name") == 19
+    assert index.duplicates == [] and index.unterminated is None
+
+
+def test_toml_lines_reports_duplicates_and_unclosed_values() -> None:
+    assert TomlLines('[a]\nx = 1\ny = 2\nx = 3\n').duplicates == [(("a", "x"), 4)]
+    assert TomlLines("[a.b]\nx = 1\n[a]\ny = 2\n").duplicates == []  # defining a parent later is valid
+    unclosed = TomlLines('[a]\nx = [\n  "y",\nz = 1\n')
+    assert unclosed.unterminated == 2 and unclosed.unterminated_kind == "array"
+
+
+# --- RO001 -------------------------------------------------------------------------------
+
+
+def test_broken_root_manifest_is_reported_and_does_not_stop_the_other_rules(tmp_path: Path) -> None:
+    files = {
+        "Cargo.toml": '[package]\nname = "demo"\nversion = "0.1.0"\n[features\ndefault = []\n',
+        "src/lib.rs": "\n" * 700,
+    }
+    report = check(DirectoryTree(make_workspace(tmp_path, files)), jobs=1)
+    codes = {(f.code, f.path, f.start_line) for f in report.findings}
+    assert ("RO001", "Cargo.toml", 4) in codes
+    assert ("RO101", "src/lib.rs", 601) in codes  # the .rs rules still ran
+    assert [c.path for c in report.crates] == ["."]
+
+
+def test_ruvopt_config_error_is_reported_at_the_offending_key(tmp_path: Path) -> None:
+    files = {"Cargo.toml": PACKAGE, "ruvopt.toml": 'select = ["RO"]\n\n[rules.RO101]\nmax-line = 10\n'}
+    found = findings(tmp_path, files, "RO001")
+    assert [(f.path, f.start_line) for f in found] == [("ruvopt.toml", 4)]
+    assert "Did you mean `max-lines`?" in found[0].message
+    assert found[0].message.startswith("Fix the ruvopt configuration: unknown key")
+
+
+def test_config_error_in_cargo_metadata_is_reported_in_the_manifest(tmp_path: Path) -> None:
+    manifest = PACKAGE + '\n[package.metadata.ruvopt]\nfail-on = "always"\n'
+    found = findings(tmp_path, {"Cargo.toml": manifest, "src/lib.rs": ""}, "RO001")
+    assert [(f.path, f.start_line) for f in found] == [("Cargo.toml", 7)]
+
+
+def test_invalid_toml_in_ruvopt_toml_is_reported(tmp_path: Path) -> None:
+    found = findings(tmp_path, {"Cargo.toml": PACKAGE, "ruvopt.toml": 'ignore = ["RO601"\n'}, "RO001")
+    assert [f.path for f in found] == ["ruvopt.toml"] and "not valid TOML" in found[0].message
+
+
+def test_a_valid_workspace_has_no_ro001_finding(tmp_path: Path) -> None:
+    assert findings(tmp_path, {"Cargo.toml": PACKAGE, "ruvopt.toml": 'ignore = ["RO6"]\n'}, "RO001") == []
+
+
+# --- RO301 -------------------------------------------------------------------------------
+
+HEAVY = PACKAGE + (
+    "\n[dependencies]\ncandle-core = { version = \"0.8\", optional = true }\n"
+    'tokio = { version = "1", optional = true }\nserde = { version = "1", optional = true }\n'
+    '\n[features]\ndefault = ["candle", "dep:serde", "tokio/rt"]\ncandle = ["dep:candle-core"]\n'
+)
+
+
+def test_ro301_suggestion_makes_defaults_empty_and_keeps_them_in_full(tmp_path: Path) -> None:
+    [finding] = findings(tmp_path, lib(HEAVY), "RO301")
+    assert finding.suggestion is not None
+    fixed = apply(HEAVY, finding.suggestion)
+    features = tomlkit.parse(fixed)["features"]
+    assert features["default"] == []
+    assert features["full"] == ["candle", "dep:serde", "tokio/rt"]
+    assert findings(tmp_path, lib(fixed), "RO301") == []
+
+
+def test_ro301_names_the_route_to_each_heavy_dependency(tmp_path: Path) -> None:
+    [finding] = findings(tmp_path, lib(HEAVY), "RO301")
+    assert "`candle-core` (default → candle → candle-core)" in finding.message
+    assert "`tokio` (default → tokio/rt → tokio)" in finding.message
+    assert "serde" not in finding.message
+
+
+def test_ro301_does_not_clobber_an_existing_full_feature(tmp_path: Path) -> None:
+    manifest = HEAVY + 'full = ["candle"]\n'
+    [finding] = findings(tmp_path, lib(manifest), "RO301")
+    assert finding.suggestion is not None
+    fixed = tomlkit.parse(apply(manifest, finding.suggestion))["features"]
+    assert fixed["full"] == ["candle"]
+    assert fixed["full-default"] == ["candle", "dep:serde", "tokio/rt"]
+
+
+def test_ro301_replaces_every_line_of_a_multi_line_default(tmp_path: Path) -> None:
+    manifest = HEAVY.replace('default = ["candle", "dep:serde", "tokio/rt"]', 'default = [\n  "candle",\n]')
+    [finding] = findings(tmp_path, lib(manifest), "RO301")
+    assert finding.suggestion is not None
+    assert finding.suggestion.end_line - finding.suggestion.start_line == 2
+    assert tomlkit.parse(apply(manifest, finding.suggestion))["features"]["default"] == []
+
+
+def test_ro301_heavy_option_replaces_the_default_list(tmp_path: Path) -> None:
+    assert findings(tmp_path, lib(HEAVY), "RO301", {"RO301": {"heavy": ["serde"]}})[0].message.count("`serde`") == 1
+    assert findings(tmp_path, lib(HEAVY), "RO301", {"RO301": {"heavy": ["polars"]}}) == []
+
+
+def test_ro301_resolves_workspace_inherited_dependencies(tmp_path: Path) -> None:
+    files = {
+        "Cargo.toml": (
+            '[workspace]\nmembers = ["a"]\n'
+            '[workspace.dependencies]\nml = { package = "candle-core", version = "0.8" }\n'
+        ),
+        "a/Cargo.toml": PACKAGE + (
+            '[dependencies]\nml = { workspace = true, optional = true }\n[features]\ndefault = ["ml"]\n'
+        ),
+        "a/src/lib.rs": "",
+    }
+    [finding] = findings(tmp_path, files, "RO301")
+    assert finding.path == "a/Cargo.toml" and "crate `candle-core`" in finding.message
+
+
+def test_ro301_ignores_a_non_optional_heavy_dependency(tmp_path: Path) -> None:
+    manifest = PACKAGE + '[dependencies]\ntokio = "1"\n[features]\ndefault = ["rt"]\nrt = ["tokio/rt"]\n'
+    assert findings(tmp_path, lib(manifest), "RO301") == []
+
+
+# --- RO302 -------------------------------------------------------------------------------
+
+
+def test_ro302_finds_renamed_dependencies_in_target_tables(tmp_path: Path) -> None:
+    manifest = PACKAGE + (
+        "[target.'cfg(unix)'.dependencies]\n"
+        'tk = { package = "tokenizers", version = "0.20", default-features = false, features = ["onig"] }\n'
+    )
+    [finding] = findings(tmp_path, lib(manifest), "RO302")
+    assert finding.start_line == 6 and "`onig`" in finding.message
+
+
+def test_ro302_reports_a_workspace_dependency_once_however_many_members_inherit_it(tmp_path: Path) -> None:
+    member = PACKAGE + "[dependencies]\ntokenizers.workspace = true\n"
+    files = {
+        "Cargo.toml": '[workspace]\nmembers = ["a", "b"]\n[workspace.dependencies]\ntokenizers = "0.20"\n',
+        "a/Cargo.toml": member, "a/src/lib.rs": "", "b/Cargo.toml": member.replace("demo", "b"), "b/src/lib.rs": "",
+    }
+    [finding] = findings(tmp_path, files, "RO302")
+    assert (finding.path, finding.start_line) == ("Cargo.toml", 4)
+    assert "default-features = false" in finding.message
+
+
+def test_ro302_heavy_features_option(tmp_path: Path) -> None:
+    manifest = PACKAGE + '[dependencies]\ntokio = { version = "1", features = ["full"] }\n'
+    assert findings(tmp_path, lib(manifest), "RO302") == []
+    [finding] = findings(tmp_path, lib(manifest), "RO302", {"RO302": {"heavy-features": ["tokio/full"]}})
+    assert finding.start_line == 6
+
+
+def test_ro302_accepts_default_features_false(tmp_path: Path) -> None:
+    manifest = PACKAGE + '[dependencies]\ntokenizers = { version = "0.20", default-features = false }\n'
+    assert findings(tmp_path, lib(manifest), "RO302") == []
+
+
+# --- RO303 -------------------------------------------------------------------------------
+
+OPTIONAL = PACKAGE + (
+    '[dependencies]\ntokenizers = { version = "0.20", optional = true }\n'
+    '[features]\ntext = ["dep:tokenizers"]\nweak = ["tokenizers?/http"]\nstrong = ["tokenizers/http"]\nother = []\n'
+)
+
+
+def ro303(tmp_path: Path, **sources: str) -> list[str]:
+    return [f.message for f in findings(tmp_path, lib(OPTIONAL, **sources), "RO303")]
+
+
+def test_ro303_inner_cfg_gates_the_whole_file(tmp_path: Path) -> None:
+    assert ro303(tmp_path, src__lib='#![cfg(feature = "text")]\nuse tokenizers::Tokenizer;\n') == []
+
+
+def test_ro303_follows_inline_modules_and_path_attributes(tmp_path: Path) -> None:
+    lib_rs = 'mod outer { mod inner; }\n#[path = "gen/x.rs"]\nmod x;\n'
+    messages = ro303(tmp_path, src__lib=lib_rs, src__outer__inner="use tokenizers::A;\n", src__gen__x="")
+    assert len(messages) == 1 and "`src/outer/inner.rs:1`" in messages[0]
+    messages = ro303(tmp_path, src__lib=lib_rs, src__outer__inner="", src__gen__x="fn f() { tokenizers::f(); }\n")
+    assert len(messages) == 1 and "`src/gen/x.rs:1`" in messages[0]
+
+
+def test_ro303_file_reachable_through_an_ungated_route_is_ungated(tmp_path: Path) -> None:
+    lib_rs = '#[cfg(feature = "text")]\nmod a;\n#[path = "a.rs"]\nmod b;\n'
+    assert len(ro303(tmp_path, src__lib=lib_rs, src__a="use tokenizers::A;\n")) == 1
+
+
+def test_ro303_weak_dependency_feature_does_not_enable_the_dependency(tmp_path: Path) -> None:
+    assert len(ro303(tmp_path, src__lib='#[cfg(feature = "weak")]\nuse tokenizers::A;\n')) == 1
+    assert ro303(tmp_path, src__lib='#[cfg(feature = "strong")]\nuse tokenizers::A;\n') == []
+
+
+def test_ro303_all_needs_one_enabling_feature_any_needs_all(tmp_path: Path) -> None:
+    assert ro303(tmp_path, src__lib='#[cfg(all(unix, feature = "text"))]\nuse tokenizers::A;\n') == []
+    assert len(ro303(tmp_path, src__lib='#[cfg(any(feature = "text", unix))]\nuse tokenizers::A;\n')) == 1
+    assert len(ro303(tmp_path, src__lib='#[cfg(not(feature = "text"))]\nuse tokenizers::A;\n')) == 1
+
+
+def test_ro303_gates_on_arms_fields_and_sibling_attributes(tmp_path: Path) -> None:
+    arm = 'fn f(k: u8) -> u8 {\n    match k {\n        #[cfg(feature = "text")]\n        1 => tokenizers::f(),\n'
+    arm += "        _ => 0,\n    }\n}\n"
+    assert ro303(tmp_path, src__lib=arm) == []
+    field = 'fn f() -> S {\n    S {\n        #[cfg(feature = "text")]\n        t: tokenizers::T::new(),\n    }\n}\n'
+    assert ro303(tmp_path, src__lib=field) == []
+    derive_first = '#[derive(tokenizers::Derive)]\n#[cfg(feature = "text")]\nstruct S;\n'
+    assert ro303(tmp_path, src__lib=derive_first) == []
+    assert len(ro303(tmp_path, src__lib="#[derive(tokenizers::Derive)]\nstruct S;\n")) == 1
+
+
+def test_ro303_code_behind_an_undefined_feature_never_compiles(tmp_path: Path) -> None:
+    assert ro303(tmp_path, src__lib='#[cfg(feature = "no-such-feature")]\nuse tokenizers::A;\n') == []
+
+
+def test_ro303_counts_extern_crate_absolute_paths_and_macro_arguments(tmp_path: Path) -> None:
+    assert len(ro303(tmp_path, src__lib="extern crate tokenizers;\n")) == 1
+    assert len(ro303(tmp_path, src__lib="fn f() { let _ = ::tokenizers::X; }\n")) == 1
+    assert len(ro303(tmp_path, src__lib='fn f() { println!("{}", tokenizers::VERSION); }\n')) == 1
+
+
+def test_ro303_ignores_macro_rules_bodies_and_other_crates_paths(tmp_path: Path) -> None:
+    lib_rs = "macro_rules! m { () => { tokenizers::x() } }\nuse crate::tokenizers::X;\nfn f() { x.tokenizers(); }\n"
+    assert ro303(tmp_path, src__lib=lib_rs) == []
+
+
+def test_ro303_a_feature_reaching_the_dependency_through_others_gates(tmp_path: Path) -> None:
+    manifest = OPTIONAL + 'full = ["other", "text"]\n'
+    files = lib(manifest, src__lib='#[cfg(feature = "full")]\nuse tokenizers::A;\n')
+    assert findings(tmp_path, files, "RO303") == []
+
+
+def test_ro303_uses_only_normal_dependencies(tmp_path: Path) -> None:
+    manifest = PACKAGE + '[build-dependencies]\ncc = { version = "1", optional = true }\n'
+    assert findings(tmp_path, lib(manifest, src__lib="use cc::Build;\n"), "RO303") == []
+
+
+# --- RO401 -------------------------------------------------------------------------------
+
+SLOW = '[profile.release]\nlto = "fat"\ncodegen-units = 1\n'
+
+
+def ro401(tmp_path: Path, manifest: str, **extra: str) -> list[Finding]:
+    files = {"Cargo.toml": PACKAGE + manifest, "src/lib.rs": "", **{k.replace("__", "/"): v for k, v in extra.items()}}
+    return findings(tmp_path, files, "RO401")
+
+
+def test_ro401_no_release_profile_is_fast_already(tmp_path: Path) -> None:
+    assert ro401(tmp_path, "") == []
+    assert ro401(tmp_path, '[profile.release]\nlto = "thin"\nopt-level = 3\n') == []
+
+
+def test_ro401_a_fast_profile_through_an_inherits_chain_satisfies_it(tmp_path: Path) -> None:
+    chain = (
+        '[profile.base]\ninherits = "release"\nlto = "thin"\n'
+        '[profile.release-fast]\ninherits = "base"\ncodegen-units = 8\n'
+    )
+    assert ro401(tmp_path, SLOW + chain) == []
+    assert ro401(tmp_path, SLOW + '[profile.quick]\ninherits = "bench"\nlto = false\ncodegen-units = 16\n') == []
+
+
+def test_ro401_settings_inherited_from_release_count(tmp_path: Path) -> None:
+    only_lto = '[profile.release-fast]\ninherits = "release"\nlto = "thin"\n'  # still one codegen unit
+    assert len(ro401(tmp_path, SLOW + only_lto)) == 1
+
+
+def test_ro401_suggestion_adds_a_profile_that_satisfies_the_rule(tmp_path: Path) -> None:
+    [finding] = ro401(tmp_path, SLOW)
+    assert finding.start_line == 5 and finding.suggestion is not None
+    manifest = apply(PACKAGE + SLOW, finding.suggestion)
+    fast = tomlkit.parse(manifest)["profile"]["release-fast"]
+    assert fast == {"inherits": "release", "lto": "thin", "codegen-units": 16}
+    assert ro401(tmp_path, apply(SLOW, Edit("Cargo.toml", 1, 1, finding.suggestion.replacement))) == []
+
+
+def test_ro401_suggests_only_the_settings_that_differ(tmp_path: Path) -> None:
+    [finding] = ro401(tmp_path, "[profile.release]\ncodegen-units = 1\n")
+    assert finding.suggestion is not None
+    assert "lto" not in finding.suggestion.replacement and "codegen-units = 16" in finding.suggestion.replacement
+    assert "one codegen unit" in finding.message and "fat LTO" not in finding.message
+
+
+def test_ro401_profiles_in_cargo_config_count(tmp_path: Path) -> None:
+    config = '[profile.release-fast]\ninherits = "release"\nlto = "thin"\ncodegen-units = 16\n'
+    assert ro401(tmp_path, SLOW, **{".cargo__config.toml": config}) == []
+
+
+def test_ro401_an_inherits_cycle_does_not_hang(tmp_path: Path) -> None:
+    cycle = '[profile.a]\ninherits = "b"\n[profile.b]\ninherits = "a"\n'
+    assert len(ro401(tmp_path, SLOW + cycle)) == 1
+
+
+def test_ro401_an_existing_slow_release_fast_gets_no_duplicate_suggestion(tmp_path: Path) -> None:
+    [finding] = ro401(tmp_path, SLOW + '[profile.release-fast]\ninherits = "release"\n')
+    assert finding.suggestion is None
+
+
+# --- RO601 -------------------------------------------------------------------------------
+
+
+def test_ro601_reads_the_workspace_readme_and_package_readme(tmp_path: Path) -> None:
+    member = PACKAGE + 'readme = "docs/GUIDE.md"\n[features]\nalpha = []\nbeta = []\ngamma = []\n'
+    files = {
+        "Cargo.toml": '[workspace]\nmembers = ["a"]\n',
+        "Readme.md": "Enable `alpha` for speed.\n",
+        "a/Cargo.toml": member,
+        "a/docs/GUIDE.md": "Use --features beta,other\n",
+        "a/src/lib.rs": "",
+    }
+    assert [f.message.split("`")[1] for f in findings(tmp_path, files, "RO601")] == ["gamma"]
+
+
+def test_ro601_readme_inherited_from_the_workspace(tmp_path: Path) -> None:
+    files = {
+        "Cargo.toml": '[workspace]\nmembers = ["a"]\n[workspace.package]\nreadme = "docs/FEATURES.md"\n',
+        "docs/FEATURES.md": "- `alpha`\n",
+        "a/Cargo.toml": PACKAGE + "readme.workspace = true\n[features]\nalpha = []\n",
+        "a/src/lib.rs": "",
+    }
+    assert findings(tmp_path, files, "RO601") == []
+
+
+def test_ro601_a_mention_inside_a_longer_name_does_not_count(tmp_path: Path) -> None:
+    files = lib(PACKAGE + "[features]\ngpu = []\n")
+    files["README.md"] = "The gpu-kernels crate and gpus in general.\n"
+    assert len(findings(tmp_path, files, "RO601")) == 1
