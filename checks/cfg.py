@@ -130,6 +130,36 @@ def gate_intervals(attributes: Iterable[tree_sitter.Node]) -> list[Interval[list
     return found
 
 
+def cfg_if_intervals(invocations: Iterable[tree_sitter.Node]) -> list[Interval[list[Clause]]]:
+    """``cfg_if! { if #[cfg(p)] { .. } else if #[cfg(q)] { .. } else { .. } }``: each
+    branch's braces with the clauses of its own predicate (an `else` branch requires no
+    feature, so it gets none)."""
+    found: list[Interval[list[Clause]]] = []
+    for invocation in invocations:
+        path = rust.macro_path(invocation)
+        if not path or path[-1] != "cfg_if":
+            continue
+        pending: list[Clause] | None = None
+        for tree in (c for c in invocation.named_children if c.type == "token_tree"):
+            for child in tree.named_children:
+                opener = child.children[0].type if child.type == "token_tree" and child.children else ""
+                if opener == "[":
+                    pending = _bracketed_cfg(child)
+                elif opener == "{":
+                    if pending:
+                        found.append(Interval(child.start_byte, child.end_byte, pending))
+                    pending = None
+    return found
+
+
+def _bracketed_cfg(tree: tree_sitter.Node) -> list[Clause]:
+    """``[cfg(feature = "x")]`` written as tokens (inside a macro) → its clauses."""
+    parts = tree.named_children
+    if len(parts) >= 2 and parts[0].type == "identifier" and _text(parts[0]) == "cfg" and parts[1].type == "token_tree":
+        return clauses(["all", predicate_list(parts[1])])
+    return []
+
+
 def _decided_range(attribute: tree_sitter.Node) -> tuple[int, int] | None:
     parent = attribute.parent
     if attribute.type == "inner_attribute_item" or (parent is not None and parent.type in CHILD_ATTRIBUTE_HOLDERS):

@@ -167,6 +167,14 @@ def test_ro301_resolves_workspace_inherited_dependencies(tmp_path: Path) -> None
     assert finding.path == "a/Cargo.toml" and "crate `candle-core`" in finding.message
 
 
+def test_ro301_finding_is_silenced_by_a_toml_suppression_comment(tmp_path: Path) -> None:
+    line = 'default = ["candle", "dep:serde", "tokio/rt"]'
+    silenced = HEAVY.replace(line, line + "  # ruvopt: allow(RO301) this crate is the app's engine")
+    assert findings(tmp_path, lib(silenced), "RO301") == []
+    above = HEAVY.replace(line, "# ruvopt: allow(RO3) the line above works too\n" + line)
+    assert findings(tmp_path, lib(above), "RO301") == []
+
+
 def test_ro301_ignores_a_non_optional_heavy_dependency(tmp_path: Path) -> None:
     manifest = PACKAGE + '[dependencies]\ntokio = "1"\n[features]\ndefault = ["rt"]\nrt = ["tokio/rt"]\n'
     assert findings(tmp_path, lib(manifest), "RO301") == []
@@ -256,6 +264,19 @@ def test_ro303_gates_on_arms_fields_and_sibling_attributes(tmp_path: Path) -> No
     derive_first = '#[derive(tokenizers::Derive)]\n#[cfg(feature = "text")]\nstruct S;\n'
     assert ro303(tmp_path, src__lib=derive_first) == []
     assert len(ro303(tmp_path, src__lib="#[derive(tokenizers::Derive)]\nstruct S;\n")) == 1
+
+
+def test_ro303_cfg_if_branches_are_gated_by_their_own_cfg(tmp_path: Path) -> None:
+    gated = 'cfg_if::cfg_if! {\n    if #[cfg(feature = "text")] {\n        use tokenizers::A;\n    }\n}\n'
+    assert ro303(tmp_path, src__lib=gated) == []
+    other = gated.replace("use tokenizers::A;", "use std::fmt;") + "\n"
+    in_else = other.replace("    }\n}", '    } else {\n        use tokenizers::B;\n    }\n}')
+    assert len(ro303(tmp_path, src__lib=in_else)) == 1
+
+
+def test_ro303_a_dependency_required_for_another_target_is_not_optional(tmp_path: Path) -> None:
+    manifest = OPTIONAL + "[target.'cfg(unix)'.dependencies]\ntokenizers = \"0.20\"\n"
+    assert findings(tmp_path, lib(manifest, src__lib="use tokenizers::A;\n"), "RO303") == []
 
 
 def test_ro303_code_behind_an_undefined_feature_never_compiles(tmp_path: Path) -> None:

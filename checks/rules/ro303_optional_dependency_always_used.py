@@ -26,17 +26,18 @@ class OptionalDependencyAlwaysUsed(CrateRule):
     feature that enables the dependency, directly (`dep:x`, `x/feat`, the implicit
     feature `x`) or through other features. `any(feature = "a", feature = "b")` gates
     only when both `a` and `b` enable it. `#[cfg_attr(feature = "serde",
-    derive(serde::Serialize))]` gates the derive it adds. A `[[bin]]`'s
-    `required-features` gate its whole binary.
+    derive(serde::Serialize))]` gates the derive it adds; a `cfg_if!` branch is gated
+    by its own `#[cfg]`. A `[[bin]]`'s `required-features` gate its whole binary.
 
     Uses are `use x::…`, paths `x::Item` (including `#[x::main]` and macro arguments),
     and `extern crate x`; a dependency is named as Rust sees it (`hf-hub` → `hf_hub`,
     `tk = { package = "tokenizers" }` → `tk`).
 
     Not counted: `#[cfg(test)]` code, files no crate root reaches (`tests/`, `examples/`,
-    `benches/`, `build.rs`, orphans), `macro_rules!` bodies (what they expand to is
-    checked where they are invoked), and names a file binds itself (`mod x;`,
-    `use crate::x;`). A feature no manifest defines gates too: that code never compiles.
+    `benches/`, `build.rs`, orphans), `macro_rules!` bodies (they compile only where
+    they are invoked, and ruvopt does not expand macros), names a file binds itself
+    (`mod x;`, `use crate::x;`), and a dependency that another target table requires.
+    A feature the manifest does not define gates too: that code never compiles.
 
     ## Why is this bad?
     The dependency is not really optional: building without the feature fails (so in
@@ -75,6 +76,7 @@ class OptionalDependencyAlwaysUsed(CrateRule):
         "token_tree",
         "attribute_item",
         "inner_attribute_item",
+        "macro_invocation",
         *SKIPPED_KINDS,
     )
 
@@ -86,6 +88,7 @@ class OptionalDependencyAlwaysUsed(CrateRule):
         roots = [(n, ctx.node_text(n)) for n in _root_identifiers(ctx)]
         roots = [(n, name) for n, name in roots if cfg.crate_like(name) and name not in local]
         gates = cfg.gate_intervals([*ctx.nodes("attribute_item"), *ctx.nodes("inner_attribute_item")])
+        gates += cfg.cfg_if_intervals(ctx.nodes("macro_invocation"))
         points = [n.start_byte for n, _ in roots]
         refs: dict[tuple[str, tuple[tuple[str, ...], ...]], int] = {}
         found = zip(roots, cfg.containing(points, skipped), cfg.containing(points, gates), strict=True)
@@ -107,7 +110,10 @@ class OptionalDependencyAlwaysUsed(CrateRule):
         ws_deps = cargo.workspace_dependencies(cargo.workspace_root(ctx.workspace, ctx.manifest))
         deps = cargo.dependencies(ctx.manifest, ws_deps)
         # Only normal dependencies: build.rs and dev-only code are not what users compile.
-        optional = {d.ident: d for d in reversed(deps) if d.optional and d.kind == "normal"}
+        normal = [d for d in deps if d.kind == "normal"]
+        # Required under another target table (`[target.'cfg(unix)'.dependencies]`): not optional there.
+        required = {d.ident for d in normal if not d.optional}
+        optional = {d.ident: d for d in reversed(normal) if d.optional and d.ident not in required}
         if not optional:
             return
         graph = cargo.FeatureGraph(ctx.manifest, deps)
