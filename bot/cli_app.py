@@ -53,7 +53,9 @@ def _settings() -> object | None:
 
 
 def _logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import configure
+
+    configure(level)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -71,6 +73,8 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"ruvopt serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
     _logging(args.log_level)
+    # The receiver logs one line per delivery itself; saq's per-job lines add nothing here.
+    logging.getLogger("saq").setLevel(max(logging.WARNING, logging.getLogger().level))
     config = uvicorn.Config(
         app, host=args.host, port=args.port, loop="uvloop", http="httptools", lifespan="on",
         access_log=args.access_log, log_level=args.log_level, server_header=False,

@@ -1,0 +1,324 @@
+"""Webhook ingest: ``ruvopt serve`` (real uvicorn, real redis-server) against a bare
+FastAPI endpoint on the same server configuration, in one run.
+
+Every request is a real ``pull_request.opened`` payload (``@octokit/webhooks-examples``,
+about 25 KB) with its own PR number, head SHA and delivery id, signed with HMAC-SHA256:
+each one is verified, parsed, deduplicated and becomes a review job in Redis. The load
+generator is a separate process speaking raw HTTP/1.1 over keep-alive connections.
+
+1. Open loop at a fixed rate (default 300 requests/s for 20 s): request *i* is due at
+   ``t0 + i / rate``; its latency counts from that due time, so a slow server cannot hide
+   its queueing (no coordinated omission). Goal: p99 ≤ 20 ms.
+2. Closed loop (16 connections, back to back, 10 s): the most requests/s each server
+   sustains. Goal: ruvopt ≥ 0.7 × bare.
+
+    .venv/bin/python benchmarks/bench_ingest.py [--rate 300] [--seconds 20] [--write-docs]
+
+Both servers run ``uvicorn --loop uvloop --http httptools``, no access log, log level
+info (ruvopt logs one line per delivery, as in production). Redis runs with
+``appendonly yes``, ``appendfsync everysec`` (deploy/redis.conf).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SECRET = "bench-secret"
+CONNECTIONS_CLOSED = 16
+CONNECTIONS_OPEN_MAX = 64
+
+
+def bare_app() -> Any:
+    """The comparison: a FastAPI POST endpoint that reads the body and answers 202."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    async def webhook(request: Request) -> Response:
+        await request.body()
+        return Response(b'{"status":"queued"}', status_code=202, media_type="application/json")
+
+    app.add_api_route("/webhook", webhook, methods=["POST"])
+    return app
+
+
+# --- load generator (runs in its own process) ---------------------------------------------------
+
+
+class Requests:
+    """Signed pull_request.opened deliveries, each one distinct."""
+
+    def __init__(self, host: str, port: int, run: str) -> None:
+        import hashlib
+        import hmac
+
+        from tests import payloads
+
+        self.hmac, self.sha256 = hmac, hashlib.sha256
+        payload = payloads.example("pull_request", "opened")
+        head = payload["pull_request"]["head"]["sha"]
+        body = json.dumps(payload)
+        # Placeholders of the same length keep the template a plain substitution.
+        self.template = body.replace(head, "H" * 40).replace('"number": 2', '"number": NNNNNNNN').encode()
+        assert self.template.count(b"H" * 40) >= 1 and b"NNNNNNNN" in self.template
+        self.host, self.port, self.run, self.count = host, port, run, 0
+
+    def next(self) -> bytes:
+        self.count += 1
+        n = self.count
+        sha = self.sha256(f"{self.run}-{n}".encode()).hexdigest()[:40].encode()
+        # A new PR per request (number from the SHA: distinct across runs too), so every
+        # request is an `opened` of an unseen PR; none supersedes an earlier review.
+        number = 10**7 + int(sha[:8], 16) % (9 * 10**7)
+        body = self.template.replace(b"H" * 40, sha).replace(b"NNNNNNNN", b"%d" % number)
+        signature = self.hmac.new(SECRET.encode(), body, self.sha256).hexdigest()
+        head = (
+            f"POST /webhook HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+            f"X-GitHub-Event: pull_request\r\nX-GitHub-Delivery: {self.run}-{n}\r\n"
+            f"X-Hub-Signature-256: sha256={signature}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        return head.encode() + body
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes) -> int:
+    writer.write(data)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    await reader.readexactly(length)
+    return status
+
+
+async def open_loop(host: str, port: int, rate: float, seconds: float, run: str) -> dict[str, Any]:
+    requests = Requests(host, port, run)
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    latencies: list[float] = []
+    errors = 0
+    opened = 0
+
+    async def one(due: float, data: bytes) -> None:
+        nonlocal errors, opened
+        if idle:
+            conn = idle.pop()
+        else:
+            opened += 1
+            conn = await asyncio.open_connection(host, port)
+        status = await _exchange(*conn, data)
+        latencies.append(time.perf_counter() - due)
+        errors += status >= 300
+        idle.append(conn)
+
+    total = int(rate * seconds)
+    tasks = []
+    t0 = time.perf_counter() + 0.1
+    for i in range(total):
+        due = t0 + i / rate
+        data = requests.next()  # built before its due time, outside the measured span
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(due, data)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - t0
+    for _, writer in idle:
+        writer.close()
+    return summary(latencies, elapsed, errors) | {"rate": rate, "connections": opened}
+
+
+async def closed_loop(host: str, port: int, seconds: float, run: str) -> dict[str, Any]:
+    requests = Requests(host, port, run)
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+
+    async def client() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(host, port)
+        while time.perf_counter() < stop:
+            data = requests.next()
+            start = time.perf_counter()
+            status = await _exchange(reader, writer, data)
+            latencies.append(time.perf_counter() - start)
+            errors += status >= 300
+        writer.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(CONNECTIONS_CLOSED)))
+    return summary(latencies, time.perf_counter() - t0, errors) | {"connections": CONNECTIONS_CLOSED}
+
+
+def summary(latencies: list[float], elapsed: float, errors: int) -> dict[str, Any]:
+    ordered = sorted(latencies)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    return {"requests": len(ordered), "errors": errors, "throughput": len(ordered) / elapsed,
+            "p50_ms": pick(0.50), "p99_ms": pick(0.99), "max_ms": ordered[-1] * 1000,
+            "mean_ms": statistics.fmean(ordered) * 1000}  # fmt: skip
+
+
+def load_main(argv: list[str]) -> None:
+    mode, host, port, a, b, run = argv
+    import uvloop
+
+    if mode == "open":
+        result = uvloop.run(open_loop(host, int(port), float(a), float(b), run))
+    else:
+        result = uvloop.run(closed_loop(host, int(port), float(b), run))
+    print(json.dumps(result))
+
+
+# --- orchestration --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    from tests.plugins.redis_server import free_port as pick
+
+    return pick()
+
+
+def wait_http(port: int, timeout: float = 20) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def start_servers(redis_url: str, logs: Path) -> dict[str, tuple[subprocess.Popen[bytes], int]]:
+    env = {**os.environ, "RUVOPT_WEBHOOK_SECRET": SECRET, "RUVOPT_REDIS_URL": redis_url, "RUVOPT_APP_ID": "1"}
+    common = ["--host", "127.0.0.1", "--log-level", "info"]
+    servers = {}
+    port = free_port()
+    cmd = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), *common]
+    servers["ruvopt"] = (subprocess.Popen(cmd, env=env, stdout=(logs / "ruvopt.log").open("wb"),
+                                          stderr=subprocess.STDOUT, cwd=ROOT), port)  # fmt: skip
+    port = free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "benchmarks.bench_ingest:bare_app", "--factory", "--port", str(port),
+           "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--no-server-header", *common]  # fmt: skip
+    servers["bare"] = (subprocess.Popen(cmd, env=env, stdout=(logs / "bare.log").open("wb"),
+                                        stderr=subprocess.STDOUT, cwd=ROOT), port)  # fmt: skip
+    for _, port in servers.values():
+        wait_http(port)
+    return servers
+
+
+def load(mode: str, port: int, rate: float, seconds: float, run: str) -> dict[str, Any]:
+    argv = [sys.executable, __file__, "--load", mode, "127.0.0.1", str(port), str(rate), str(seconds), run]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(proc.stdout)
+
+
+def measure(rate: float, seconds: float, closed_seconds: float) -> dict[str, Any]:
+    from tests.plugins.redis_server import RedisServer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        redis = RedisServer(Path(tmp) / "redis")
+        redis.start()
+        servers = start_servers(redis.url, Path(tmp))
+        try:
+            results: dict[str, Any] = {}
+            for name, (_, port) in servers.items():  # warm-up: imports, connection pools, scripts
+                load("open", port, 100, 2, f"warm-{name}")
+            for name, (_, port) in servers.items():
+                results[f"open/{name}"] = load("open", port, rate, seconds, f"open-{name}")
+            for name, (_, port) in servers.items():
+                results[f"closed/{name}"] = load("closed", port, 0, closed_seconds, f"closed-{name}")
+            results["review_jobs_in_redis"] = int(redis.command("ZCARD", "saq:ruvopt:review:incomplete")[1:])
+        finally:
+            for proc, _ in servers.values():
+                proc.terminate()
+                proc.wait(timeout=10)
+            redis.stop()
+    results["ratio"] = results["closed/ruvopt"]["throughput"] / results["closed/bare"]["throughput"]
+    return results
+
+
+def markdown(results: dict[str, Any], command: str) -> str:
+    rows = []
+    for key in ("open/ruvopt", "open/bare", "closed/ruvopt", "closed/bare"):
+        r = results[key]
+        rows.append(f"| {key} | {r['requests']} | {r['errors']} | {r['throughput']:.0f} | {r['p50_ms']:.2f} | "
+                    f"{r['p99_ms']:.2f} | {r['max_ms']:.1f} |")  # fmt: skip
+    o = results["open/ruvopt"]
+    verdict_p99 = "met" if o["p99_ms"] <= 20 and o["errors"] == 0 else "NOT met"
+    verdict_ratio = "met" if results["ratio"] >= 0.7 else "NOT met"
+    return "\n".join([
+        "## Webhook ingest",
+        "",
+        f"`{command}` — {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+        "the servers, redis-server and the load generator share the machine.",
+        "",
+        "Each request: a distinct, signed ~25 KB `pull_request.opened` delivery → signature check, parse, "
+        "dedupe, PR head bookkeeping, one review job in Redis (appendonly, everysec). `bare` is a FastAPI "
+        "endpoint that reads the body and answers 202, under the same uvicorn options "
+        "(`--loop uvloop --http httptools`, no access log).",
+        "",
+        "| run | requests | errors | req/s | p50 ms | p99 ms | max ms |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"- Open loop at {o['rate']:.0f} req/s, latency from each request's due time: p99 "
+        f"{o['p99_ms']:.2f} ms (goal ≤ 20 ms: {verdict_p99}).",
+        f"- Closed loop, {CONNECTIONS_CLOSED} connections: ruvopt sustains {results['ratio']:.2f}× the bare "
+        f"endpoint's throughput (goal ≥ 0.70: {verdict_ratio}).",
+        f"- Review jobs left in Redis by the run: {results['review_jobs_in_redis']} (one per distinct delivery).",
+        "",
+    ])  # fmt: skip
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace this benchmark's section of docs/performance.md, leaving the others alone."""
+    text = path.read_text() if path.exists() else "# Performance\n\nMeasured by the scripts in `benchmarks/`.\n\n"
+    start = text.find("## Webhook ingest")
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
+    path.write_text(text)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--load":
+        load_main(sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=300)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--closed-seconds", type=float, default=10)
+    parser.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
+    args = parser.parse_args()
+    results = measure(args.rate, args.seconds, args.closed_seconds)
+    command = "benchmarks/bench_ingest.py " + " ".join(sys.argv[1:])
+    print(json.dumps(results, indent=2))
+    section = markdown(results, command.strip())
+    print(section)
+    if args.write_docs:
+        write_section(ROOT / "docs" / "performance.md", section)
+
+
+if __name__ == "__main__":
+    main()
