@@ -4,8 +4,10 @@ A cfg predicate is reduced to *clauses*: sets of features of which at least one 
 on for the code to compile. ``feature = "a"`` gives ``[{a}]``; ``all(p, q)`` joins the
 clauses of both; ``any(p, q)`` gives a clause only when every branch gives one (their
 union); ``not(..)``, ``unix``, ``target_os = ..`` give nothing (they do not require a
-feature). ``test`` gives the pseudo-feature ``cfg:test``: test-only code is not what a
-library's users compile.
+feature). Two pseudo-features mark code that a default build of a library's users never
+compiles: ``cfg:test`` for ``test``, and ``cfg:custom`` for a cfg Rust does not define
+(``memchr_libc``, ``tokio_unstable``): a build script or RUSTFLAGS sets it, often from
+the crate's features, and ruvopt cannot see how.
 
 Everything is iterative (no recursion on the syntax tree), and nothing climbs from each
 path to the root: see ``gate_intervals``.
@@ -23,6 +25,16 @@ import tree_sitter
 from checks import rust
 
 TEST = "cfg:test"
+CUSTOM = "cfg:custom"
+EXEMPT = frozenset({TEST, CUSTOM})
+# The cfg names rustc and Cargo set themselves; any other name is a custom cfg.
+STANDARD_CFGS = frozenset({
+    "feature", "test", "doc", "doctest", "debug_assertions", "unix", "windows", "miri", "proc_macro",
+    "overflow_checks", "panic", "relocation_model", "sanitize", "sanitizer_cfi_generalize_pointers",
+    "sanitizer_cfi_normalize_integers", "target_abi", "target_arch", "target_endian", "target_env",
+    "target_family", "target_feature", "target_has_atomic", "target_os", "target_pointer_width",
+    "target_thread_local", "target_vendor", "ub_checks", "fmt_debug", "contract_checks", "true", "false",
+})
 MAX_CLAUSES = 32  # `any(all(..), all(..), ..)` multiplies out; real gates are far smaller
 CHILD_ATTRIBUTE_HOLDERS = frozenset({"match_arm", "field_initializer"})
 NOT_CRATES = frozenset({"crate", "self", "super", "Self", "std", "core", "alloc"})
@@ -58,15 +70,19 @@ def predicate_list(token_tree: tree_sitter.Node) -> list[Any]:
         if following is not None and following.type == "=" and i + 2 < len(children):
             value = children[i + 2]
             literal = _text(value).strip('"') if value.type == "string_literal" else _text(value)
-            preds.append(["feature", literal] if name == "feature" else ["other", f"{name}={literal}"])
+            preds.append(["feature", literal] if name == "feature" else _atom(name, f"{name}={literal}"))
             i += 3
         elif following is not None and following.type == "token_tree":
             preds.append([name, predicate_list(following)])
             i += 2
         else:
-            preds.append(["test"] if name == "test" else ["other", name])
+            preds.append(["test"] if name == "test" else _atom(name, name))
             i += 1
     return preds
+
+
+def _atom(name: str, text: str) -> list[str]:
+    return ["other", text] if name in STANDARD_CFGS else ["custom", text]
 
 
 def clauses(pred: Any) -> list[Clause]:
@@ -76,6 +92,8 @@ def clauses(pred: Any) -> list[Clause]:
         return [frozenset({pred[1]})]
     if kind == "test":
         return [frozenset({TEST})]
+    if kind == "custom":
+        return [frozenset({CUSTOM})]
     if kind == "all":
         return [c for sub in pred[1] for c in clauses(sub)][:MAX_CLAUSES]
     if kind == "any" and pred[1]:

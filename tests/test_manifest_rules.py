@@ -279,6 +279,11 @@ def test_ro303_a_dependency_required_for_another_target_is_not_optional(tmp_path
     assert findings(tmp_path, lib(manifest, src__lib="use tokenizers::A;\n"), "RO303") == []
 
 
+def test_ro303_a_custom_cfg_set_by_a_build_script_gates(tmp_path: Path) -> None:
+    assert ro303(tmp_path, src__lib="#[cfg(demo_has_tokenizers)]\nuse tokenizers::A;\n") == []
+    assert len(ro303(tmp_path, src__lib='#[cfg(target_os = "linux")]\nuse tokenizers::A;\n')) == 1
+
+
 def test_ro303_code_behind_an_undefined_feature_never_compiles(tmp_path: Path) -> None:
     assert ro303(tmp_path, src__lib='#[cfg(feature = "no-such-feature")]\nuse tokenizers::A;\n') == []
 
@@ -394,3 +399,10 @@ def test_ro601_a_mention_inside_a_longer_name_does_not_count(tmp_path: Path) -> 
     files = lib(PACKAGE + "[features]\ngpu = []\n")
     files["README.md"] = "The gpu-kernels crate and gpus in general.\n"
     assert len(findings(tmp_path, files, "RO601")) == 1
+
+
+def test_ro601_many_undocumented_features_are_one_finding(tmp_path: Path) -> None:
+    names = [f"api{i}" for i in range(30)]
+    manifest = PACKAGE + "[features]\n" + "".join(f"{name} = []\n" for name in names)
+    [finding] = findings(tmp_path, lib(manifest), "RO601")
+    assert finding.start_line == 5 and "the 30 features" in finding.message and "`api0`" in finding.message

@@ -33,10 +33,12 @@ class OptionalDependencyAlwaysUsed(CrateRule):
     and `extern crate x`; a dependency is named as Rust sees it (`hf-hub` → `hf_hub`,
     `tk = { package = "tokenizers" }` → `tk`).
 
-    Not counted: `#[cfg(test)]` code, files no crate root reaches (`tests/`, `examples/`,
-    `benches/`, `build.rs`, orphans), `macro_rules!` bodies (they compile only where
-    they are invoked, and ruvopt does not expand macros), names a file binds itself
-    (`mod x;`, `use crate::x;`), and a dependency that another target table requires.
+    Not counted: `#[cfg(test)]` code; code under a custom cfg (`#[cfg(memchr_libc)]`,
+    set from the features by a build script, or by RUSTFLAGS); files no crate root
+    reaches (`tests/`, `examples/`, `benches/`, `build.rs`, orphans); `macro_rules!`
+    bodies (they compile only where they are invoked, and ruvopt does not expand
+    macros); names a file binds itself (`mod x;`, `use crate::x;`); a dependency that
+    another target table requires.
     A feature the manifest does not define gates too: that code never compiles.
 
     ## Why is this bad?
@@ -153,8 +155,8 @@ def _gated(routes: list[Gate], ref_clauses: list[list[str]], dep: str, graph: ca
     """Gated on every route to the file: some clause's features all turn ``dep`` on."""
 
     def enables(feature: str) -> bool:
-        # Test-only code and code behind a feature nobody defines are never in a user's build.
-        return feature == cfg.TEST or feature not in graph.all or graph.enables_dep(feature, dep)
+        # Test-only code, custom cfgs and undefined features: never in a default user build.
+        return feature in cfg.EXEMPT or feature not in graph.all or graph.enables_dep(feature, dep)
 
     own = [frozenset(c) for c in ref_clauses]
     return all(any(all(enables(f) for f in clause) for clause in [*route, *own]) for route in routes)

@@ -11,6 +11,7 @@ from checks.model import Finding, Severity
 
 DOC_FILES = ("readme.md", "cargo_features.md")
 NAME_CHARS = "A-Za-z0-9_-"
+MAX_SEPARATE = 20  # more undocumented features than this: one finding on `[features]`
 
 
 class UndocumentedFeature(CrateRule):
@@ -21,9 +22,12 @@ class UndocumentedFeature(CrateRule):
 
     - `README.md` or `CARGO_FEATURES.md` (any letter case) in the crate's directory or
       the workspace root, or the file `package.readme` names;
-    - a `## ` comment directly above the feature in `Cargo.toml` (the
-      `document-features` convention, which rustdoc renders);
+    - a `## ` comment directly above the feature in `Cargo.toml` (the convention of
+      the `document-features` crate, which copies them into the crate docs);
     - the crate root's `//!` docs (what docs.rs shows).
+
+    More than 20 undocumented features (per-module bindings such as `winapi`) give one
+    finding on the `[features]` header instead of one per feature.
 
     `default` is not a feature to document; neither are the implicit features of
     optional dependencies, nor names starting with `_` (the convention for internal
@@ -63,16 +67,30 @@ class UndocumentedFeature(CrateRule):
             return
         docs = _documentation(ctx)
         index = cargo.index(manifest)
-        for name in features:
+        lines = index.text.split("\n")
+        missing = [
+            name
+            for name in features
             # `default` is not chosen by name; `_internal` features are private by convention.
-            if name == "default" or name.startswith("_"):
-                continue
-            line = index.line("features", name)
-            if _mentions(docs, name) or _doc_comment_above(index.text.split("\n"), line):
-                continue
+            if name != "default" and not name.startswith("_")
+            and not _mentions(docs, name) and not _doc_comment_above(lines, index.line("features", name))
+        ]
+        # Hundreds of per-module features (winapi, web-sys) are one problem, not hundreds.
+        if len(missing) > MAX_SEPARATE:
+            shown = ", ".join(f"`{name}`" for name in missing[:5])
             yield ctx.report_manifest(
                 self,
-                line,
+                index.line("features"),
+                f"Document the {len(missing)} features no guide mentions ({shown}, …) in `README.md` or "
+                "`CARGO_FEATURES.md`",
+                key="features",
+                fix_title="Add a feature guide, or describe the features in the crate docs",
+            )
+            return
+        for name in missing:
+            yield ctx.report_manifest(
+                self,
+                index.line("features", name),
                 f"Document the feature `{name}` in `README.md` or `CARGO_FEATURES.md`: say what it enables and costs",
                 key=f"features.{name}",
                 fix_title=f"Add a line for `{name}` to the crate's feature guide",
