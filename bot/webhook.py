@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,7 +34,9 @@ log = logging.getLogger("ruvopt.webhook")
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 DELIVERY_ID = re.compile(r"^[A-Za-z0-9-]{1,100}$")  # GitHub sends a GUID
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+# Redis can't take the job: unreachable, too slow, or full (maxmemory with noeviction,
+# deploy/redis.conf) — GitHub should see a failed delivery either way.
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OutOfMemoryError, ReadOnlyError, OSError)
 
 
 class Rejected(Exception):

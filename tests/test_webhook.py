@@ -351,7 +351,18 @@ async def test_redis_down_answers_503_so_the_delivery_shows_as_failed(client, re
         redis_server.start()
 
 
-async def test_a_handler_failure_releases_the_delivery_id_so_a_redelivery_succeeds(redis_url):
+async def test_redis_out_of_memory_answers_503_and_enqueues_nothing(client, redis_server, redis_url):
+    # deploy/redis.conf: maxmemory with noeviction, so a full Redis refuses the write.
+    redis_server.command("CONFIG", "SET", "maxmemory", "1")
+    try:
+        response = await post(client, "pull_request", payloads.pull_request("opened"))
+    finally:
+        redis_server.command("CONFIG", "SET", "maxmemory", "0")
+    assert response.status_code == 503
+    assert queued_jobs(redis_url) == []
+
+
+async def test_a_delivery_whose_handler_failed_is_handled_when_redelivered(redis_url):
     calls: list[str] = []
     router = Router()
 
