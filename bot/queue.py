@@ -146,7 +146,10 @@ async def pull_for_sha(redis: Redis, repo: str, head_sha: str) -> tuple[int, str
 
 async def latest_head(redis: Redis, repo: str, pr: int) -> str | None:
     raw = await redis.get(pr_head_key(repo, pr))
-    return raw.decode().split(" ", 1)[1] if raw else None
+    if not raw:
+        return None
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    return text.split(" ", 1)[1]
 
 
 # --- reviews -------------------------------------------------------------------------------
@@ -287,4 +290,4 @@ async def queue_position(queue: RedisQueue, job_key: str) -> tuple[int, int]:
     # Workers BLMOVE from the left, enqueue RPUSHes on the right: index 0 starts next.
     index = await queue.redis.lpos(queue.namespace("queued"), queue.job_id(job_key))
     running = await queue.count("active")
-    return (int(index) + 1 if index is not None else 0), running
+    return (index + 1 if isinstance(index, int) else 0), running

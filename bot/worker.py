@@ -166,7 +166,7 @@ async def _stop_heartbeat(ctx: dict[str, Any]) -> None:
 class _Worker(Worker):  # type: ignore[type-arg]
     # saq installs SIGINT/SIGTERM handlers per Worker, and each replaces the last; with
     # one worker per queue in a process, run() installs one handler that stops them all.
-    SIGNALS: ClassVar[list[signal.Signals]] = []
+    SIGNALS: ClassVar[list[signal.Signals]] = []  # type: ignore[misc]
 
 
 def worker_settings(settings: Settings, queues: queue.Queues, name: str, state: State) -> dict[str, Any]:
@@ -201,7 +201,7 @@ def _cron_options(settings: Settings) -> dict[str, Any]:
 
 
 def _default_command_github(settings: Settings, installation: int) -> Any:
-    from bot.github import command_github  # type: ignore[attr-defined]
+    from bot.github import command_github
 
     return command_github(settings, installation)
 
@@ -216,8 +216,13 @@ async def run(
     state = State(settings, redis, queues, command_github or _default_command_github)
     workers = [_Worker(**worker_settings(settings, queues, name, state)) for name in names]
     loop = asyncio.get_running_loop()
+
+    def stop_all() -> None:
+        for w in workers:
+            w.event.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, lambda: [w.event.set() for w in workers])
+        loop.add_signal_handler(signum, stop_all)
     log.info("worker consuming %s", ", ".join(queue.QUEUE_NAMES[n] for n in names))
     try:
         for q in {id(w.queue): w.queue for w in workers}.values():
