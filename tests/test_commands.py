@@ -1,18 +1,17 @@
-"""``/ruvopt`` commands: finding and parsing them (pure), then the command job against
-the FakeGitHub (permission, pull request and reply over its REST API) and real Redis."""
+"""``/ruvopt`` commands: finding and parsing them (pure), then the command job with the
+real GitHub client against the FakeGitHub and real Redis."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
 from bot import commands, queue
 from bot.commands import Bench, CommandError, Help, Recheck
-from bot.jobs.command import PullHead, run_command
-from bot.settings import Settings
+from bot.github import command_github
+from bot.jobs.command import run_command
 from tests.payloads import new_sha
 from tests.queue_probe import BENCH, REVIEW, queued_jobs
 
@@ -93,28 +92,6 @@ def test_parse_rejects_malformed_commands_with_a_message_that_says_what_is_wrong
 # --- the command job ----------------------------------------------------------------------------
 
 
-class RestCommandGitHub:
-    """The three calls of ``CommandGitHub`` over the FakeGitHub's REST API with an
-    installation token. Stands in until ``bot.github.command_github`` exists."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def permission(self, repo: str, user: str) -> str:
-        response = await self.client.get(f"/repos/{repo}/collaborators/{user}/permission")
-        response.raise_for_status()
-        return str(response.json()["role_name"])
-
-    async def reply(self, repo: str, pr: int, body: str) -> None:
-        (await self.client.post(f"/repos/{repo}/issues/{pr}/comments", json={"body": body})).raise_for_status()
-
-    async def pull_request(self, repo: str, pr: int) -> PullHead:
-        response = await self.client.get(f"/repos/{repo}/pulls/{pr}")
-        response.raise_for_status()
-        data = response.json()
-        return PullHead(data["head"]["sha"], data["base"]["sha"], data["state"])
-
-
 @pytest.fixture
 async def world(fake_github, redis_url) -> AsyncIterator[dict[str, Any]]:
     fake_github.add_repo(REPO, installation_id=INSTALLATION)
@@ -122,15 +99,14 @@ async def world(fake_github, redis_url) -> AsyncIterator[dict[str, Any]]:
     fake_github.add_pull(REPO, 12, head_sha=head, base_sha=base)
     fake_github.set_role(REPO, "maintainer", "write")
     fake_github.set_role(REPO, "visitor", "read")
-    token = fake_github.issue_token(INSTALLATION)
-    headers = {"Authorization": f"token {token}", "Accept": "application/vnd.github+json"}
-    async with httpx.AsyncClient(base_url=fake_github.url, headers=headers) as client:
-        redis = queue.connect(redis_url, role="worker")
-        queues = queue.make_queues(redis)
-        settings = Settings(webhook_secret="s", redis_url=redis_url)
-        yield {"fake": fake_github, "github": RestCommandGitHub(client), "queues": queues, "settings": settings,
-               "head": head, "base": base}  # fmt: skip
-        await redis.aclose()
+    # The client the worker builds for each command job (bot.worker._default_command_github).
+    settings = fake_github.settings(redis_url=redis_url, webhook_secret="s", write_spacing_seconds=0)
+    github = command_github(settings, INSTALLATION)
+    redis = queue.connect(redis_url, role="worker")
+    yield {"fake": fake_github, "github": github, "queues": queue.make_queues(redis), "settings": settings,
+           "head": head, "base": base}  # fmt: skip
+    await redis.aclose()
+    github.client.close()
 
 
 async def run(world: dict[str, Any], body: str, *, author: str = "maintainer", comment_id: int = 1001) -> Any:
