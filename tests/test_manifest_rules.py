@@ -3,6 +3,9 @@ manifest, workspace inheritance, module-tree gating, and broken input."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import tomlkit
@@ -406,3 +409,100 @@ def test_ro601_many_undocumented_features_are_one_finding(tmp_path: Path) -> Non
     manifest = PACKAGE + "[features]\n" + "".join(f"{name} = []\n" for name in names)
     [finding] = findings(tmp_path, lib(manifest), "RO601")
     assert finding.start_line == 5 and "the 30 features" in finding.message and "`api0`" in finding.message
+
+
+# --- RO303 against rustc ---------------------------------------------------------------
+# The verdict of RO303 must be rustc's: a dependency is flagged exactly when building
+# with every feature that does not turn it on fails to resolve it. Dependencies come from
+# Debian's directory registry, offline.
+
+REGISTRY = Path("/usr/share/cargo/registry")
+TARGET = Path(__file__).resolve().parent.parent / ".cache" / "ro303-target"
+RUSTC_CRATE = {
+    "Cargo.toml": PACKAGE + """
+[dependencies]
+cfg-if = "1"
+either = { version = "1", optional = true, default-features = false }
+fnv = { version = "1", optional = true, default-features = false }
+itoa = { version = "1", optional = true }
+ryu = { version = "1", optional = true }
+memchr = { version = "2", optional = true, default-features = false }
+scopeguard = { version = "1", optional = true, default-features = false }
+byteorder = { version = "1", optional = true, default-features = false }
+lazy_static = { version = "1", optional = true }
+
+[features]
+fast = ["dep:fnv"]
+a = ["dep:itoa"]
+b = ["a"]
+c = ["dep:ryu"]
+d = []
+mem = ["dep:memchr"]
+guard = ["dep:scopeguard"]
+order = ["byteorder?/std"]
+""",
+    "src/lib.rs": """pub mod models;
+#[cfg(feature = "fast")]
+pub mod fastmap;
+#[cfg(any(feature = "a", feature = "b"))]
+pub fn digits(n: u32) -> usize { itoa::Buffer::new().format(n).len() }
+#[cfg(any(feature = "c", feature = "d"))]
+pub fn shortest(x: f64) -> usize { ryu::Buffer::new().format(x).len() }
+cfg_if::cfg_if! {
+    if #[cfg(feature = "mem")] {
+        pub fn find(h: &[u8]) -> Option<usize> { memchr::memchr(b'a', h) }
+    } else {
+        pub fn find(h: &[u8]) -> Option<usize> { h.iter().position(|&b| b == b'a') }
+    }
+}
+pub fn pick(k: u8) -> u8 {
+    match k {
+        #[cfg(feature = "guard")]
+        1 => { let _g = scopeguard::guard((), |_| {}); 1 }
+        _ => 0,
+    }
+}
+#[cfg(feature = "order")]
+pub fn read(b: &[u8]) -> u16 { <byteorder::LittleEndian as byteorder::ByteOrder>::read_u16(b) }
+#[cfg(test)]
+mod tests { lazy_static::lazy_static! { static ref X: u8 = 1; } }
+""",
+    "src/models/mod.rs": "mod tok;\npub use tok::*;\n",
+    "src/models/tok.rs": "pub fn left() -> either::Either<u8, u8> { either::Either::Left(1) }\n",
+    "src/fastmap/mod.rs": "mod inner;\npub use inner::*;\n",
+    "src/fastmap/inner.rs": "pub type Map = fnv::FnvHashMap<u8, u8>;\n",
+    ".cargo/config.toml": f"""[source.crates-io]
+replace-with = "debian"
+[source.debian]
+directory = "{REGISTRY}"
+[net]
+offline = true
+""",
+}
+ALL_FEATURES = ["fast", "a", "b", "c", "d", "mem", "guard", "order", "either", "byteorder", "lazy_static"]
+# Written by hand from the manifest above (not computed by the code under test).
+ENABLING = {
+    "either": {"either"}, "fnv": {"fast"}, "itoa": {"a", "b"}, "ryu": {"c"}, "memchr": {"mem"},
+    "scopeguard": {"guard"}, "byteorder": {"byteorder"}, "lazy_static": {"lazy_static"},
+}
+
+
+def unresolved_without(crate: Path, dependency: str) -> bool:
+    """Does `cargo check` with every feature that leaves ``dependency`` off fail to find it?"""
+    features = [f for f in ALL_FEATURES if f not in ENABLING[dependency]]
+    proc = subprocess.run(
+        ["cargo", "check", "--offline", "--quiet", "--no-default-features", "--features", ",".join(features),
+         "--message-format", "short"],
+        cwd=crate, env={**os.environ, "CARGO_TARGET_DIR": str(TARGET)}, capture_output=True, text=True, check=False,
+        timeout=300,
+    )
+    return f"`{dependency}`" in proc.stderr and "error[E04" in proc.stderr
+
+
+def test_ro303_flags_exactly_the_dependencies_rustc_cannot_do_without(tmp_path: Path) -> None:
+    assert shutil.which("cargo") and REGISTRY.is_dir(), "cargo and Debian's crate registry are test requirements"
+    crate = make_workspace(tmp_path, RUSTC_CRATE)
+    flagged = {f.message.split("`")[1] for f in findings(tmp_path, RUSTC_CRATE, "RO303")}
+    rustc = {dep for dep in ENABLING if unresolved_without(crate, dep)}
+    assert rustc == {"either", "ryu", "byteorder"}  # the crate above exercises both verdicts
+    assert flagged == rustc
