@@ -53,6 +53,8 @@ class AppStack:
         }  # fmt: skip
         self.receiver: subprocess.Popen[bytes] | None = None
         self.workers: list[subprocess.Popen[bytes]] = []
+        self.names: dict[int, str] = {}  # pid → log name
+        self._count = itertools.count()
         self.url = ""
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
@@ -78,29 +80,34 @@ class AppStack:
         return self
 
     def start_worker(self, **env: str) -> subprocess.Popen[bytes]:
-        name = f"worker-{len(self.workers)}"
+        name = f"worker-{next(self._count)}"
         proc, log = self._spawn(name, ["worker", "--queues", "review"], env)
         self.workers.append(proc)
+        self.names[proc.pid] = name
         wait_for(lambda: b"worker consuming" in log.read_bytes(), 30, f"{name} to start")
         return proc
 
-    def log(self, name: str) -> str:
+    def log(self, proc_or_name: subprocess.Popen[bytes] | str) -> str:
+        name = proc_or_name if isinstance(proc_or_name, str) else self.names[proc_or_name.pid]
         return (self.workdir / f"{name}.log").read_text(errors="replace")
 
     def kill_worker(self, proc: subprocess.Popen[bytes]) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
 
-    def stop(self) -> None:
-        for proc in [*self.workers, *([self.receiver] if self.receiver else [])]:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=5)
+    def stop_workers(self, *, kill: bool = False) -> None:
+        """SIGTERM (a clean stop takes a worker several seconds) or, with ``kill``, SIGKILL."""
+        for proc in self.workers:
+            if kill and proc.poll() is None:
+                self.kill_worker(proc)
+            _terminate(proc)
         self.workers = []
+
+    def stop(self) -> None:
+        self.stop_workers()
+        if self.receiver is not None:
+            _terminate(self.receiver)
+            self.receiver = None
 
     # -- deliveries -----------------------------------------------------------------------------
 
@@ -115,6 +122,16 @@ class AppStack:
             return bool(client.exists(f"ruvopt:reviewed:{world.repo}@{sha or world.head}"))
         finally:
             client.close()
+
+
+def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=25)  # a worker gives running jobs its shutdown grace period
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
 
 
 def _rewrite(payload: dict[str, Any], world: PullWorld) -> dict[str, Any]:
