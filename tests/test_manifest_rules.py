@@ -10,11 +10,13 @@ from pathlib import Path
 
 import tomlkit
 
+from checks import cargo
 from checks.config import Config
 from checks.engine import check
 from checks.model import Edit, Finding
 from checks.source import DirectoryTree
 from checks.toml_lines import Span, TomlLines
+from checks.workspace import parse_manifest
 from tests.plugins.workspaces import make_workspace
 
 PACKAGE = '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n'
@@ -506,3 +508,57 @@ def test_ro303_flags_exactly_the_dependencies_rustc_cannot_do_without(tmp_path: 
     rustc = {dep for dep in ENABLING if unresolved_without(crate, dep)}
     assert rustc == {"either", "ryu", "byteorder"}  # the crate above exercises both verdicts
     assert flagged == rustc
+
+
+FEATURE_GRAPH_MANIFEST = PACKAGE + """
+[dependencies]
+either = { version = "1", optional = true, default-features = false }
+fnv = { version = "1", optional = true, default-features = false }
+itoa = { version = "1", optional = true }
+ryu = { version = "1", optional = true }
+memchr = { version = "2", optional = true, default-features = false }
+bo = { package = "byteorder", version = "1", optional = true, default-features = false }
+scopeguard = { version = "1", optional = true, default-features = false }
+
+[features]
+default = ["x", "memchr/std", "bo?/std", "scopeguard?/use_std"]
+x = ["y", "dep:itoa"]
+y = ["fnv/std"]
+z = ["dep:ryu", "bo/std"]
+w = ["either"]
+"""
+
+
+def cargo_tree(crate: Path, features: str) -> dict[str, set[str]]:
+    """Package name → features Cargo's feature resolver turns on (the root included)."""
+    proc = subprocess.run(
+        ["cargo", "tree", "--offline", "--no-default-features", "--features", features, "-e", "features",
+         "--prefix", "none", "-f", "{p}|{f}"],
+        cwd=crate, env={**os.environ, "CARGO_TARGET_DIR": str(TARGET)}, capture_output=True, text=True, check=True,
+    )
+    found: dict[str, set[str]] = {}
+    for line in proc.stdout.splitlines():
+        if "|" in line:
+            package, feats = line.split("|", 1)
+            found.setdefault(package.split()[0], set()).update(f for f in feats.split(",") if f)
+    return found
+
+
+def test_feature_graph_turns_on_what_cargos_resolver_turns_on(tmp_path: Path) -> None:
+    offline = RUSTC_CRATE[".cargo/config.toml"]
+    files = {"Cargo.toml": FEATURE_GRAPH_MANIFEST, "src/lib.rs": "", ".cargo/config.toml": offline}
+    crate = make_workspace(tmp_path, files)
+    manifest = parse_manifest("Cargo.toml", FEATURE_GRAPH_MANIFEST.encode())
+    deps = cargo.dependencies(manifest)
+    graph = cargo.FeatureGraph(manifest, deps)
+    package = {d.name: d.package for d in deps}
+    for start in ("default", "z", "w", "z,default"):
+        closure = graph.closure(*start.split(","))
+        resolved = cargo_tree(crate, start)
+        ours_on = {package[name] for kind, name in closure if kind == "dep"}
+        assert {p for p in resolved if p != "demo"} == ours_on, start
+        assert resolved["demo"] == {name for kind, name in closure if kind == "feature"}, start
+        for kind, value in closure:
+            written, feature = value.split("/", 1) if kind == "dep-feature" else ("", "")
+            if kind == "dep-feature" and package[written.rstrip("?")] in ours_on:
+                assert feature in resolved[package[written.rstrip("?")]], (start, value)
