@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 
 from bot.github import AppClient
 from bot.limits import REDELIVERY_WINDOW_S
-from bot.queue import _delivery as delivery_key  # the receiver's dedupe key, one definition
+from bot.queue import delivery_key  # the receiver's dedupe key: one definition
 from bot.settings import Settings
 
 log = logging.getLogger("ruvopt.redeliver")
