@@ -292,3 +292,16 @@ def test_permission_reports_role_name(fake_github: FakeGitHub, api: httpx.Client
     reply = api.get(f"/repos/{REPO}/collaborators/maint/permission").json()
     assert (reply["role_name"], reply["permission"]) == ("maintain", "write")
     assert api.get(f"/repos/{REPO}/collaborators/stranger/permission").json()["role_name"] == "read"
+
+
+def test_check_runs_of_a_commit_are_listed_newest_first(fake_github: FakeGitHub, api: httpx.Client):
+    for name in ("ruvopt", "ruvopt", "ruvopt/bench"):
+        api.post(f"/repos/{REPO}/check-runs", json={"name": name, "head_sha": SHA})
+    api.post(f"/repos/{REPO}/check-runs", json={"name": "ruvopt", "head_sha": "b" * 40})
+    latest = api.get(f"/repos/{REPO}/commits/{SHA}/check-runs").json()
+    assert [(r["name"], r["id"]) for r in latest["check_runs"]] == [
+        ("ruvopt/bench", max(r.id for r in fake_github.check_runs(name="ruvopt/bench"))),
+        ("ruvopt", max(r.id for r in fake_github.check_runs(name="ruvopt") if r.head_sha == SHA)),
+    ]
+    every = api.get(f"/repos/{REPO}/commits/{SHA}/check-runs", params={"filter": "all", "check_name": "ruvopt"})
+    assert every.json()["total_count"] == 2

@@ -117,3 +117,24 @@ def list_annotations(call: Call) -> Reply:
         for a in run.annotations
     ]
     return render.paged(call, items)
+
+
+@handles("checks/list-for-ref")
+def list_for_ref(call: Call) -> Reply:
+    """Runs on a commit, newest first; ``filter=latest`` (the default) keeps one per name."""
+    repo = call.repo()
+    query = call.query
+    runs = [
+        r for r in call.fake.world.check_runs.values()
+        if r.repo == repo.full_name and r.head_sha == call.params["ref"]
+        and r.name == query.get("check_name", r.name) and r.status == query.get("status", r.status)
+        and query.get("app_id", call.fake.app_id) == call.fake.app_id
+    ]  # fmt: skip
+    runs.sort(key=lambda r: r.id, reverse=True)
+    if query.get("filter", "latest") == "latest":
+        newest: dict[str, CheckRun] = {}
+        for run in runs:
+            newest.setdefault(run.name, run)
+        runs = list(newest.values())
+    page = render.paged(call, [_render(call, r) for r in runs])
+    return Reply(page.status, {"total_count": len(runs), "check_runs": page.body}, page.headers)
