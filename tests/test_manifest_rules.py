@@ -365,6 +365,12 @@ def test_ro401_profiles_in_cargo_config_count(tmp_path: Path) -> None:
     assert ro401(tmp_path, SLOW, **{".cargo__config.toml": config}) == []
 
 
+def test_ro401_a_slow_release_in_cargo_config_is_reported_there(tmp_path: Path) -> None:
+    [finding] = ro401(tmp_path, "", **{".cargo__config.toml": "[build]\njobs = 2\n\n" + SLOW})
+    assert (finding.path, finding.start_line) == (".cargo/config.toml", 4)
+    assert finding.suggestion is not None and finding.suggestion.path == ".cargo/config.toml"
+
+
 def test_ro401_an_inherits_cycle_does_not_hang(tmp_path: Path) -> None:
     cycle = '[profile.a]\ninherits = "b"\n[profile.b]\ninherits = "a"\n'
     assert len(ro401(tmp_path, SLOW + cycle)) == 1

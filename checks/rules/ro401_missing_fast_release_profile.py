@@ -4,14 +4,11 @@ import posixpath
 from collections.abc import Iterator
 from typing import Any
 
-import tomlkit
-import tomlkit.exceptions
-
 from checks import cargo
 from checks.base import WorkspaceRule
 from checks.context import WorkspaceContext
 from checks.model import Edit, Finding, Severity
-from checks.workspace import Manifest
+from checks.workspace import Manifest, parse_manifest
 
 BUILT_IN = ("dev", "release", "test", "bench")
 BUILT_IN_PARENT = {"bench": "release", "test": "dev"}
@@ -31,8 +28,9 @@ class MissingFastReleaseProfile(WorkspaceRule):
 
     Only the root manifest's profiles count, as for Cargo (a member's `[profile]` is
     ignored with a warning); `[profile]` tables in the root's `.cargo/config.toml` count
-    too and override the manifest's. A `release` profile that is already fast (no fat
-    LTO, several codegen units) needs no second profile and is not flagged.
+    too and override the manifest's (a `[profile.release]` written only there is
+    reported there). A `release` profile that is already fast (no fat LTO, several
+    codegen units) needs no second profile and is not flagged.
     `opt-level` is not judged: it trades run time, not just build time.
 
     The suggestion inserts the checklist's table above `[profile.release]`, with only
@@ -77,8 +75,8 @@ class MissingFastReleaseProfile(WorkspaceRule):
                 yield finding
 
     def _check(self, ctx: WorkspaceContext, manifest: Manifest) -> Finding | None:
-        config_path = posixpath.join(posixpath.dirname(manifest.path), ".cargo", "config.toml")
-        profiles = _merged_profiles(manifest, _config_profiles(ctx, config_path))
+        config = _cargo_config(ctx, posixpath.join(posixpath.dirname(manifest.path), ".cargo", "config.toml"))
+        profiles = _merged_profiles(manifest, config.table("profile") if config is not None else {})
         # `release` builds fast already: a second profile would be the same build.
         if _fast(profiles, "release"):
             return None
@@ -86,8 +84,10 @@ class MissingFastReleaseProfile(WorkspaceRule):
         custom = [name for name in profiles if name not in BUILT_IN]
         if any(_inherits_release(profiles, name) and _fast(profiles, name) for name in custom):
             return None
-        index = cargo.index(manifest)
-        line = index.line("profile", "release")
+        # Point at the `[profile.release]` that is written: the manifest's, else .cargo/config.toml's.
+        written = [m for m in (manifest, config) if m is not None and cargo.index(m).find("profile", "release")]
+        target = written[0] if written else manifest
+        line = cargo.index(target).line("profile", "release")
         units = _setting(profiles, "release", "codegen-units")
         slow = " and ".join(
             reason
@@ -99,13 +99,13 @@ class MissingFastReleaseProfile(WorkspaceRule):
         )
         return ctx.report_manifest(
             self,
-            manifest,
+            target,
             line,
             f"Add a `[profile.{FAST_NAME}]` that inherits `release` with thin LTO and several codegen units: "
             f"`release` builds with {slow}, and no profile inheriting it builds faster",
             key="profile.release",
             fix_title=f"Add `[profile.{FAST_NAME}]` (`inherits = \"release\"`) for day-to-day optimised builds",
-            suggestion=_suggestion(manifest, line, profiles),
+            suggestion=_suggestion(target, line, profiles),
         )
 
 
@@ -118,15 +118,13 @@ def _profile_manifests(ctx: WorkspaceContext) -> list[Manifest]:
     return [c.manifest for c in ctx.crates if c.manifest.doc is not None]
 
 
-def _config_profiles(ctx: WorkspaceContext, path: str) -> dict[str, Any]:
+def _cargo_config(ctx: WorkspaceContext, path: str) -> Manifest | None:
+    """The root's `.cargo/config.toml`, whose `[profile]` tables Cargo merges over the manifest's."""
     tree = ctx.workspace.tree
     if not tree.exists(path):
-        return {}
-    try:
-        profiles = tomlkit.parse(tree.read_text(path)).unwrap().get("profile", {})
-    except (tomlkit.exceptions.TOMLKitError, ValueError):
-        return {}  # a broken .cargo/config.toml breaks cargo itself; nothing to add here
-    return profiles if isinstance(profiles, dict) else {}
+        return None
+    config = parse_manifest(path, tree.read(path))
+    return config if config.doc is not None else None  # broken: cargo itself stops there
 
 
 def _merged_profiles(manifest: Manifest, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
