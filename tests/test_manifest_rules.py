@@ -232,6 +232,12 @@ def ro303(tmp_path: Path, **sources: str) -> list[str]:
     return [f.message for f in findings(tmp_path, lib(OPTIONAL, **sources), "RO303")]
 
 
+def test_ro303_suggests_the_most_specific_enabling_feature(tmp_path: Path) -> None:
+    manifest = OPTIONAL.replace("[features]\n", '[features]\neverything = ["text", "other", "strong"]\n')
+    [finding] = findings(tmp_path, lib(manifest, src__lib="use tokenizers::A;\n"), "RO303")
+    assert finding.fix_title is not None and '#[cfg(feature = "text")]' in finding.fix_title
+
+
 def test_ro303_inner_cfg_gates_the_whole_file(tmp_path: Path) -> None:
     assert ro303(tmp_path, src__lib='#![cfg(feature = "text")]\nuse tokenizers::Tokenizer;\n') == []
 

@@ -140,7 +140,8 @@ class OptionalDependencyAlwaysUsed(CrateRule):
         path, line = misuses[0]
         files = len({p for p, _ in misuses}) - 1
         more = f" (and {files} more file{'s' if files > 1 else ''})" if files else ""
-        gate = next(iter(graph.features_enabling(dep.name)), dep.name)
+        # The most specific feature that turns it on: the one that turns on the least.
+        gate = min(graph.features_enabling(dep.name), key=lambda f: len(graph.closure(f)), default=dep.name)
         return ctx.report_manifest(
             self,
             cargo.index(ctx.manifest).line(*dep.key),
