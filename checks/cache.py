@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -26,11 +27,11 @@ class ResultCache:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(SCHEMA)
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, dict]:
+    def get_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         if self._db is None:
             return {}
         wanted = list(keys)
-        found: dict[str, dict] = {}
+        found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(wanted), BATCH):
             chunk = wanted[start : start + BATCH]
             marks = ",".join("?" * len(chunk))
@@ -38,7 +39,7 @@ class ResultCache:
                 found[key] = orjson.loads(value)
         return found
 
-    def put_many(self, items: dict[str, dict]) -> None:
+    def put_many(self, items: dict[str, dict[str, Any]]) -> None:
         if self._db is None or not items:
             return
         with self._db:
