@@ -15,10 +15,14 @@ real saq workers, so a saq upgrade that changed the layout would fail there.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 from saq import Job
 from saq.job import Status
 from saq.queue.redis import RedisQueue
@@ -26,9 +30,6 @@ from saq.utils import now
 
 from bot import queue
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from redis.commands.core import AsyncScript
 
 # KEYS: 1 delivery  2 incomplete  3 job id  4 queued  5 abort id  6 pr head  7 sha → pr
 # ARGV: 1 delivery ttl  2 job json ('' = no job)  3 scheduled  4 head stamp ('' = no head)
@@ -56,7 +57,62 @@ if ARGV[2] ~= '' and not redis.call('ZSCORE', KEYS[2], KEYS[3]) and redis.call('
 end
 return {0, enqueued, 0, prev}
 """
-_script: AsyncScript | None = None
+
+
+class _Pipeliner:
+    """Sends the scripts of concurrent requests in one pipeline (auto-pipelining).
+
+    Requests handled in the same event-loop iteration share one write and one read on
+    one connection instead of one each: under load that is the difference between
+    keeping up and not (docs/performance.md). Each script still runs atomically; a
+    pipeline is not a transaction, so one failing delivery does not fail the others.
+    """
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.sha: str | None = None
+        self.pending: list[tuple[list[str], list[Any], asyncio.Future[Any]]] = []
+
+    async def call(self, keys: list[str], args: list[Any]) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.pending.append((keys, args, future))
+        if len(self.pending) == 1:
+            task = asyncio.ensure_future(self._flush())
+            _flushes.add(task)
+            task.add_done_callback(_flushes.discard)
+        return await future
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # let the other requests of this loop iteration join in
+        batch, self.pending = self.pending, []
+        try:
+            results = await self._send(batch)
+            missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
+            if missing:  # Redis restarted and forgot the script: load it again, once
+                self.sha = None
+                for i, result in zip(missing, await self._send([batch[i] for i in missing]), strict=True):
+                    results[i] = result
+        except Exception as exc:  # the connection failed: every caller sees it
+            results = [exc] * len(batch)
+        for (_, _, future), result in zip(batch, results, strict=True):
+            if future.done():  # the request was cancelled (client went away)
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+    async def _send(self, batch: list[tuple[list[str], list[Any], asyncio.Future[Any]]]) -> list[Any]:
+        if self.sha is None:
+            self.sha = await self.redis.script_load(_ACCEPT)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for keys, args, _ in batch:
+                pipe.evalsha(self.sha, len(keys), *keys, *args)
+            return list(await pipe.execute(raise_on_error=False))
+
+
+_pipeliners: weakref.WeakKeyDictionary[Redis, _Pipeliner] = weakref.WeakKeyDictionary()
+_flushes: set[asyncio.Task[None]] = set()  # strong references while a flush runs
 
 
 @dataclass(frozen=True)
@@ -85,9 +141,6 @@ def _job(q: RedisQueue, function: str, key: str, kwargs: dict[str, Any], options
 async def _accept(
     queues: queue.Queues, settings: Settings, delivery: str, repo: str, job: Job | None, head: Head | None
 ) -> Accepted:
-    global _script
-    if _script is None:
-        _script = queues.redis.register_script(_ACCEPT)
     q = queues.review
     keys = [queue.delivery_key(delivery), q.namespace("incomplete"), "-", q.namespace("queued"), "-", "-", "-"]
     args: list[Any] = [settings.delivery_ttl_seconds, "", 0, "", "", queue.PULL_MAP_TTL_S, ""]
@@ -99,7 +152,10 @@ async def _accept(
         stamp = head.updated_at.timestamp() if head.updated_at is not None else 0
         args[3], args[4] = f"{stamp:.0f}", head.sha
         args[6] = queue.dumps({"pr": head.pr, "base_sha": head.base_sha})
-    duplicate, enqueued, stale, previous = await _script(keys=keys, args=args, client=queues.redis)
+    pipeliner = _pipeliners.get(queues.redis)
+    if pipeliner is None:
+        pipeliner = _pipeliners[queues.redis] = _Pipeliner(queues.redis)
+    duplicate, enqueued, stale, previous = await pipeliner.call(keys, args)
     prev = previous.decode() if previous else None
     return Accepted(bool(duplicate), bool(enqueued), bool(stale), prev if head is None or prev != head.sha else None)
 

@@ -351,6 +351,15 @@ async def test_redis_down_answers_503_so_the_delivery_shows_as_failed(client, re
         redis_server.start()
 
 
+async def test_deliveries_are_still_queued_after_redis_forgets_the_intake_script(client, redis_server, redis_url):
+    # A restarted Redis has an empty script cache: the receiver must load its script again.
+    assert (await post(client, "pull_request", payloads.pull_request("opened", number=1))).status_code == 202
+    assert redis_server.command("SCRIPT", "FLUSH") == "+OK"
+    response = await post(client, "pull_request", payloads.pull_request("opened", number=2))
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    assert sorted(j["kwargs"]["pr"] for j in review_jobs(redis_url)) == [1, 2]
+
+
 async def test_redis_out_of_memory_answers_503_and_enqueues_nothing(client, redis_server, redis_url):
     # deploy/redis.conf: maxmemory with noeviction, so a full Redis refuses the write.
     redis_server.command("CONFIG", "SET", "maxmemory", "1")
