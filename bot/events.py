@@ -55,6 +55,19 @@ class PullRequest(_View):
     updated_at: datetime | None = None
 
 
+class Sender(_View):
+    login: str | None = None
+    type: str | None = None
+
+
+class Envelope(_View):
+    """What the receiver reads of every delivery before routing it."""
+
+    action: str | None = None
+    sender: Sender | None = None
+    zen: str | None = None  # ping
+
+
 class _Event(_View):
     installation: Installation
     repository: Repository

@@ -2,7 +2,8 @@
 
 The order matters. The body is read at most ``max_body_bytes`` far (GitHub caps payloads
 at 25 MB), the HMAC is checked on those raw bytes before any parsing, and only then is
-JSON touched. Handlers claim the delivery id (``SET NX``, TTL ≥ 3 days) in the same
+JSON touched — by pydantic, straight from the bytes into the few fields routing and the
+handler need (:mod:`bot.events`). Handlers claim the delivery id (``SET NX``, TTL ≥ 3 days) in the same
 atomic step that enqueues their job (:mod:`bot.intake`), so a redelivery does nothing
 twice, and a delivery that failed before enqueueing left no claim behind.
 Redis unreachable → 503: the delivery shows as failed and the reconciler (``redeliver``
@@ -27,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot import queue
+from bot.events import Envelope
 from bot.routing import Delivery, Outcome, Router
 from bot.settings import Settings
 
@@ -79,14 +81,16 @@ def verify_signature(secret: bytes, body: bytes, header: str | None) -> None:
         raise Rejected(401, "X-Hub-Signature-256 does not match the body")
 
 
-def parse_payload(body: bytes) -> dict[str, Any]:
+def parse_envelope(body: bytes) -> Envelope:
     try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise Rejected(400, f"body is not JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise Rejected(400, "body is not a JSON object")
-    return payload
+        return Envelope.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise Rejected(400, f"body is not JSON: {first['msg']}") from None
+        if first["type"] == "model_type" and not first["loc"]:
+            raise Rejected(400, "body is not a JSON object") from None
+        raise Rejected(422, f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
 def headers_of(request: Request) -> tuple[str, str]:
@@ -113,19 +117,19 @@ class Receiver:
             body = await read_body(request, self.settings.max_body_bytes)
             verify_signature(self.secret, body, request.headers.get(SIGNATURE_HEADER))
             event, guid = headers_of(request)
-            payload = parse_payload(body)
+            envelope = parse_envelope(body)
         except Rejected as exc:
             return reply(exc.status, error=exc.detail)
         if event == "ping":
-            return reply(200, status="pong", zen=payload.get("zen"))
-        action = payload.get("action") if isinstance(payload.get("action"), str) else None
+            return reply(200, status="pong", zen=envelope.zen)
+        action = envelope.action
         handler = self.router.find(event, action)
         if handler is None:
             return self._done(guid, event, action, Outcome.ignored(f"no handler for {event}.{action}"))
-        sender = payload.get("sender")
-        if isinstance(sender, dict) and sender.get("type") == "Bot":
-            return self._done(guid, event, action, Outcome.ignored(f"sender {sender.get('login')} is a bot"))
-        delivery = Delivery(guid, event, action, payload, self.settings, self.queues())
+        sender = envelope.sender
+        if sender is not None and sender.type == "Bot":
+            return self._done(guid, event, action, Outcome.ignored(f"sender {sender.login} is a bot"))
+        delivery = Delivery(guid, event, action, body, self.settings, self.queues())
         return await self._dispatch(delivery, handler)
 
     async def _dispatch(self, delivery: Delivery, handler: Any) -> Response:

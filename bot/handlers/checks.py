@@ -18,7 +18,7 @@ router = Router()
 
 @router.register("check_run", "rerequested")
 async def check_run_rerequested(delivery: Delivery) -> Outcome:
-    event = CheckRunEvent.model_validate(delivery.payload)
+    event = delivery.parse(CheckRunEvent)
     if event.check_run.app.id != delivery.settings.app_id:
         return Outcome.ignored(f"check run of another app ({event.check_run.app.id})")
     return await forced_review(delivery, event, event.check_run.head_sha, event.check_run.pull_requests)
@@ -26,7 +26,7 @@ async def check_run_rerequested(delivery: Delivery) -> Outcome:
 
 @router.register("check_run", "requested_action")
 async def check_run_requested_action(delivery: Delivery) -> Outcome:
-    event = CheckRunEvent.model_validate(delivery.payload)
+    event = delivery.parse(CheckRunEvent)
     if event.check_run.app.id != delivery.settings.app_id:
         return Outcome.ignored(f"check run of another app ({event.check_run.app.id})")
     action = event.requested_action.identifier if event.requested_action else None
@@ -37,7 +37,7 @@ async def check_run_requested_action(delivery: Delivery) -> Outcome:
 
 @router.register("check_suite", "rerequested")
 async def check_suite_rerequested(delivery: Delivery) -> Outcome:
-    event = CheckSuiteEvent.model_validate(delivery.payload)
+    event = delivery.parse(CheckSuiteEvent)
     if event.check_suite.app.id != delivery.settings.app_id:
         return Outcome.ignored(f"check suite of another app ({event.check_suite.app.id})")
     return await forced_review(delivery, event, event.check_suite.head_sha, event.check_suite.pull_requests)

@@ -11,7 +11,7 @@ router = Router()
 
 @router.register("issue_comment", "created")
 async def issue_comment_created(delivery: Delivery) -> Outcome:
-    event = IssueCommentEvent.model_validate(delivery.payload)
+    event = delivery.parse(IssueCommentEvent)
     repo, number = event.repository.full_name, event.issue.number
     if event.issue.pull_request is None:
         return Outcome.ignored(f"{repo}#{number} is an issue, not a pull request")

@@ -11,22 +11,22 @@ router = Router()
 
 @router.register("pull_request", "opened")
 async def pull_request_opened(delivery: Delivery) -> Outcome:
-    return await review_head(delivery, PullRequestEvent.model_validate(delivery.payload))
+    return await review_head(delivery, delivery.parse(PullRequestEvent))
 
 
 @router.register("pull_request", "synchronize")
 async def pull_request_synchronize(delivery: Delivery) -> Outcome:
-    return await review_head(delivery, PullRequestEvent.model_validate(delivery.payload))
+    return await review_head(delivery, delivery.parse(PullRequestEvent))
 
 
 @router.register("pull_request", "reopened")
 async def pull_request_reopened(delivery: Delivery) -> Outcome:
-    return await review_head(delivery, PullRequestEvent.model_validate(delivery.payload))
+    return await review_head(delivery, delivery.parse(PullRequestEvent))
 
 
 @router.register("pull_request", "ready_for_review")
 async def pull_request_ready_for_review(delivery: Delivery) -> Outcome:
-    return await review_head(delivery, PullRequestEvent.model_validate(delivery.payload))
+    return await review_head(delivery, delivery.parse(PullRequestEvent))
 
 
 async def review_head(delivery: Delivery, event: PullRequestEvent) -> Outcome:
