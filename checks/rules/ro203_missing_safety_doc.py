@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from checks import safety_exports
+from checks.base import CrateRule
+from checks.context import CrateContext, FileContext, anchor
+from checks.model import Edit, Finding, Severity
+
+STUBS = {"fn": "what the caller must guarantee", "trait": "what an implementation must guarantee"}
+WORDS = {"fn": "`unsafe fn`", "trait": "`unsafe trait`"}
+
+
+class MissingSafetyDoc(CrateRule):
+    """## What it does
+    Flags a public `unsafe fn` or an `unsafe trait` whose documentation has no `# Safety`
+    section, with the semantics of clippy 0.1.95's `missing_safety_doc`. An `unsafe fn`
+    is checked when it is exported (library crates only: `pub` all the way from the crate
+    root through `pub mod`, or re-exported with `pub use`) and neither it nor an enclosing
+    module, impl or trait is `#[doc(hidden)]`: free functions, `pub` methods of inherent
+    impls, and methods declared in exported traits (with or without a default body);
+    methods of trait impls never (the trait documents them). Every `unsafe trait` is
+    checked, public or not, unless it is `#[doc(hidden)]` itself — as clippy does.
+    The section is a Markdown heading of any level whose text is exactly `Safety` or
+    `SAFETY` (also `Implementation safety`); `# safety`, `# Safety:` or a heading inside a
+    code block do not count. `#[allow(clippy::missing_safety_doc)]` silences it. How
+    "exported" is approximated without compiling: `checks/safety_exports.py`.
+
+    ## Why is this bad?
+    Callers of an `unsafe fn` must uphold its preconditions, and implementors of an
+    `unsafe trait` its contract; the `# Safety` section is where those obligations are
+    written down (checklist item 4). Without it every caller guesses.
+
+    ## Example
+    ```rust
+    /// Reads the value.
+    pub unsafe fn read(pointer: *const u64) -> u64 { *pointer }
+    ```
+
+    Use instead:
+    ```rust
+    /// Reads the value.
+    ///
+    /// # Safety
+    ///
+    /// `pointer` must be non-null, aligned and valid for reads of a `u64`.
+    pub unsafe fn read(pointer: *const u64) -> u64 { *pointer }
+    ```
+    """
+
+    code = "RO203"
+    name = "missing-safety-doc"
+    severity = Severity.WARNING
+    checklist_item = "4"
+    node_kinds = (
+        "function_item", "function_signature_item", "trait_item", "mod_item", "use_declaration",
+        "struct_item", "enum_item", "union_item",
+    )
+
+    def file_facts(self, ctx: FileContext) -> Any:
+        if b"unsafe" not in ctx.data and b"mod " not in ctx.data and b"pub use" not in ctx.data:
+            return None
+        return {
+            "items": [safety_exports.item_fact(ctx, node) for node in safety_exports.unsafe_items(ctx)],
+            "mods": [
+                safety_exports.mod_fact(ctx, m) for m in ctx.nodes("mod_item") if m.child_by_field_name("body") is None
+            ],
+            "reexports": safety_exports.reexports(ctx),
+            "allowed": safety_exports.file_allowed(ctx),
+        }
+
+    def run(self, ctx: CrateContext) -> Iterator[Finding]:
+        facts: dict[str, Any] = ctx.facts.get(self.code, {})
+        existing = set(ctx.crate.rs_files)
+        roots = [r for r in (ctx.crate.lib_root, *ctx.crate.bin_roots) if r is not None and r in facts]
+        compiled = safety_exports.reachable_files(roots, facts, existing, lambda decl: True)
+        library = [ctx.crate.lib_root] if ctx.crate.lib_root in facts else []
+        reexported = {name for path in compiled for name in facts.get(path, {}).get("reexports", [])}
+        public = safety_exports.reachable_files(
+            library, facts, existing, lambda decl: decl["public"] or decl["name"] in reexported
+        )
+        # `#![allow(clippy::missing_safety_doc)]` in a crate root covers the whole crate.
+        if any(facts[root]["allowed"] for root in roots):
+            return
+        for path in sorted(compiled):
+            for item in facts.get(path, {}).get("items", []):
+                # Documented, silenced, or hidden itself: clippy is quiet for fns and traits.
+                if item["documented"] or item["allowed"] or item["self_hidden"]:
+                    continue
+                if item["kind"] == "fn" and not self._checked_fn(item, path, public, compiled, reexported):
+                    continue
+                yield _finding(self, path, item)
+
+    @staticmethod
+    def _checked_fn(item: dict[str, Any], path: str, public: dict[str, bool], compiled: dict[str, bool],
+                    reexported: set[str]) -> bool:
+        # Under a `#[doc(hidden)]` module, impl or trait (in this file or on the `mod` path).
+        if item["ancestor_hidden"] or compiled.get(path, False) or public.get(path, False):
+            return False
+        # Not nameable from outside the crate: private, in a private module, or a binary.
+        return safety_exports.exported(item, path in public, reexported if public else set())
+
+
+def _finding(rule: MissingSafetyDoc, path: str, item: dict[str, Any]) -> Finding:
+    kind = item["kind"]
+    source = item["source"]
+    indent = source[: len(source) - len(source.lstrip())]
+    stub = f"{indent}/// # Safety\n{indent}///\n{indent}/// <{STUBS[kind]}>\n{source}"
+    return Finding(
+        code=rule.code, rule=rule.name, severity=rule.severity, path=path,
+        start_line=item["line"], start_col=item["col"], end_line=item["line"], end_col=len(source) + 1,
+        message=f"Add a `# Safety` section to the docs of this {WORDS[kind]} that says what "
+                f"{'callers' if kind == 'fn' else 'implementations'} must uphold",
+        fix_title="Document the obligations under a `# Safety` heading",
+        suggestion=Edit(path, item["line"], item["line"], stub),
+        fingerprint=anchor(f"unsafe_{kind}", item["anchor"]),
+    )
