@@ -11,7 +11,7 @@ make git fetch it lazily, which needs the token again (expired by then, perhaps)
 network access from :mod:`checks`, which must never touch the network.
 
 The token travels in the environment only — ``GIT_CONFIG_COUNT``/``KEY``/``VALUE`` set
-``http.extraheader`` for that one process — never in argv (visible in ``ps``), the URL
+``http.<origin>/.extraheader`` for that one process — never in argv (visible in ``ps``), the URL
 (logged by git, stored in ``FETCH_HEAD``) or ``.git/config``.
 
 Two workers on one machine serialise on a per-mirror ``fcntl`` lock (polled, so a
@@ -31,6 +31,7 @@ import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot import procs
 
@@ -47,12 +48,17 @@ class MirrorError(RuntimeError):
     pass
 
 
-def auth_env(token: str) -> dict[str, str]:
-    """Environment that makes git send the token, as GitHub expects it for Apps."""
+def auth_env(token: str, repo_url: str) -> dict[str, str]:
+    """Environment that makes git send the token, as GitHub expects it for Apps.
+
+    The header is scoped to the repository's origin (``http.<origin>/.extraheader``), so
+    a redirect to another host does not carry the token along.
+    """
+    parts = urlsplit(repo_url)
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     return {
         "GIT_CONFIG_COUNT": "1",
-        "GIT_CONFIG_KEY_0": "http.extraheader",
+        "GIT_CONFIG_KEY_0": f"http.{parts.scheme}://{parts.netloc}/.extraheader",
         "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
     }
 
@@ -87,7 +93,7 @@ class Mirror:
             refspecs = [f"+{sha}:refs/ruvopt/{sha}" for sha in missing]
             argv = ["git", "--git-dir", str(self.path), "fetch", "--no-tags", "--no-write-fetch-head",
                     "--quiet", repo_url, *refspecs]  # fmt: skip
-            done = await self._git(argv, env=auth_env(token), timeout=timeout)
+            done = await self._git(argv, env=auth_env(token, repo_url), timeout=timeout)
             if done.returncode != 0:
                 raise MirrorError(f"git fetch of {len(missing)} commit(s) failed: {done.stderr.decode()[-2000:]}")
             log.info("fetched %s into %s", ", ".join(s[:12] for s in missing), self.path)
