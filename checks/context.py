@@ -36,9 +36,15 @@ def normalise(text: str) -> str:
     return "".join(marked.split()).replace("\0", " ")
 
 
+# Fingerprints use the start of a node's text only: nested findings (10,000 nested
+# `Box::new(…)`) would otherwise normalise quadratic amounts of text.
+ANCHOR_CHARS = 1024
+ANCHOR_BYTES = 4 * ANCHOR_CHARS  # raw text read for one anchor (whitespace shrinks it)
+
+
 def anchor(kind: str, text: str) -> str:
     """The provisional fingerprint a rule attaches; the engine adds path and occurrence."""
-    return f"{kind}\0{normalise(text)}"
+    return f"{kind}\0{normalise(text[:ANCHOR_BYTES])[:ANCHOR_CHARS]}"
 
 
 @dataclass(eq=False)
@@ -107,8 +113,12 @@ class FileContext:
             message=message,
             fix_title=fix_title,
             suggestion=suggestion,
-            fingerprint=anchor(key.type, self.node_text(key)),
+            fingerprint=anchor(key.type, self._anchor_text(key)),
         )
+
+    def _anchor_text(self, node: tree_sitter.Node) -> str:
+        end = min(node.end_byte, node.start_byte + ANCHOR_BYTES)
+        return self.data[node.start_byte : end].decode("utf-8", errors="replace")
 
     def report_line(
         self, rule: Rule, line: int, message: str, *, key: str, fix_title: str | None = None,

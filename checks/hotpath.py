@@ -75,15 +75,15 @@ class HotFunction:
         return "::".join(self.qualname)
 
 
-def qualified_name(function: tree_sitter.Node) -> tuple[str, ...]:
+def qualified_name(root: tree_sitter.Node, function: tree_sitter.Node) -> tuple[str, ...]:
     """Names from the file down to ``function``: mods, impl type / trait, enclosing fns."""
-    names = [rust.text_of(function.child_by_field_name("name"))]
-    for ancestor in rust.ancestors(function):
+    names = []
+    for ancestor in rust.ancestor_chain(root, function):
         if ancestor.type == "impl_item":
             names.append(rust.impl_type_name(ancestor))
         elif ancestor.type in ("mod_item", "trait_item", "function_item"):
             names.append(rust.text_of(ancestor.child_by_field_name("name")))
-    return tuple(reversed(names))
+    return tuple(names)
 
 
 def has_hot_marker(function: tree_sitter.Node, lines: list[str]) -> bool:
@@ -114,9 +114,10 @@ def hot_functions(ctx: FileContext, patterns: Iterable[str]) -> list[HotFunction
             continue
         # Cheap first test on the last segment before computing the qualified name.
         candidates = [p for p in parsed if not p.names or fnmatch.fnmatchcase(name, p.names[-1])]
-        by_pattern = bool(candidates) and any(p.matches(ctx.path, qualified_name(function)) for p in candidates)
+        root = ctx.tree.root_node
+        by_pattern = bool(candidates) and any(p.matches(ctx.path, qualified_name(root, function)) for p in candidates)
         if by_pattern or (marked and has_hot_marker(function, ctx.lines)):
-            found.append(HotFunction(function, qualified_name(function)))
+            found.append(HotFunction(function, qualified_name(root, function)))
     return found
 
 

@@ -6,6 +6,7 @@ must not raise RecursionError.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import tree_sitter
@@ -323,27 +324,57 @@ def _cfg_macro_in(condition: tree_sitter.Node, word: str) -> bool:
     return False
 
 
-def under_cfg(node: tree_sitter.Node, word: str = "feature") -> bool:
+def ancestor_chain(root: tree_sitter.Node, node: tree_sitter.Node) -> list[tree_sitter.Node]:
+    """``[root, …, parent, node]``, found by descending with a cursor.
+
+    ``Node.parent`` costs O(depth) in tree-sitter (it searches down from the root), so
+    walking up from a node 10,000 levels deep is quadratic; one descent is linear.
+    """
+    chain = [root]
+    cursor = root.walk()
+    while chain[-1] != node:
+        if cursor.goto_first_child_for_byte(node.start_byte) is None:
+            break
+        while not (cursor.node is not None and cursor.node.start_byte <= node.start_byte
+                   and node.end_byte <= cursor.node.end_byte):
+            if not cursor.goto_next_sibling():
+                return chain
+        assert cursor.node is not None
+        chain.append(cursor.node)
+    return chain
+
+
+def _preceding_attributes(parent: tree_sitter.Node, child: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    """Attributes written directly before ``child`` among ``parent``'s children."""
+    siblings = parent.named_children
+    index = next((i for i, c in enumerate(siblings) if c == child), 0)
+    for sibling in reversed(siblings[:index]):
+        if sibling.type not in ITEM_ATTACHED:
+            return
+        if sibling.type == "attribute_item":
+            yield sibling
+
+
+def under_cfg(root: tree_sitter.Node, node: tree_sitter.Node, word: str = "feature") -> bool:
     """Whether ``node`` only exists for some setting of a ``cfg`` predicate naming ``word``:
     ``#[cfg(feature = …)]`` on an enclosing statement, expression, arm, field or item,
     ``#![cfg(feature = …)]`` on the enclosing file/module, or a branch of
     ``if cfg!(feature = …)``."""
-    current: tree_sitter.Node | None = node
-    while current is not None:
-        if any(s.type == "attribute_item" and cfg_mentions(s, word) for s in leading_siblings(current)):
+    chain = ancestor_chain(root, node)
+    for parent, current in itertools.pairwise(chain):
+        if any(cfg_mentions(a, word) for a in _preceding_attributes(parent, current)):
             return True
+        if parent.type == "if_expression":
+            condition = parent.child_by_field_name("condition")
+            if condition is not None and condition != current and _cfg_macro_in(condition, word):
+                return True
+    for current in chain:
         if current.type in CHILD_ATTRIBUTE_HOLDERS and any(
             c.type == "attribute_item" and cfg_mentions(c, word) for c in current.named_children
         ):
             return True
         if current.type in ("source_file", "declaration_list") and _inner_cfg(current, word):
             return True
-        parent = current.parent
-        if parent is not None and parent.type == "if_expression":
-            condition = parent.child_by_field_name("condition")
-            if condition is not None and condition != current and _cfg_macro_in(condition, word):
-                return True
-        current = parent
     return False
 
 

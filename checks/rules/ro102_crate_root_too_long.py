@@ -49,6 +49,9 @@ class CrateRootTooLong(CrateRule):
             # A root listed in the manifest but absent from the tree: RO001's business.
             if file is None:
                 continue
+            # Over `max-file-bytes`: not checked by any rule; the report carries a notice.
+            if len(file.data) > ctx.config.max_file_bytes:
+                continue
             # At the limit is fine: `wc -l` ≤ max-lines passes, as in the checklist.
             if file.line_count <= limit:
                 continue

@@ -79,7 +79,7 @@ class UngatedTimingInHotPath(FileRule):
                 if clock is None:
                     continue
                 # Compiled only with (or without) a feature: production builds choose.
-                if rust.under_cfg(call, "feature"):
+                if rust.under_cfg(ctx.tree.root_node, call, "feature"):
                     continue
                 yield ctx.report(
                     self, call,

@@ -102,12 +102,16 @@ class BufferTakenNotRestored(FileRule):
             # `&self` cannot take a field; `self` by value is consumed: nothing to reuse.
             if rust.self_receiver_kind(function) != "&mut":
                 continue
+            calls = hotpath.body_nodes(ctx, function, ("call_expression",))
+            taken = list(takes(calls, names))
+            # Most methods take nothing (tested first: the checks below climb the tree).
+            if not taken:
+                continue
             # Dropping or handing out (`take_all`, `finish`): losing the buffer is the point.
             if is_drop(function) or rust.text_of(function.child_by_field_name("name")).startswith(HANDOFF_PREFIXES):
                 continue
-            calls = hotpath.body_nodes(ctx, function, ("call_expression",))
             owner = owning_type(function)
-            for take in takes(calls, names):
+            for take in taken:
                 # A field declared right here as a number, `Option`, reference…: no buffer.
                 if not holds_buffer(fields.get(owner or "", {}).get(take.place)):
                     continue
