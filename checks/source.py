@@ -149,7 +149,10 @@ class GitTree(SourceTree):
             yield path, Entry(path, int(size), blob.decode())
 
     def read(self, path: str) -> bytes:
-        return self.read_blob(self.entries()[path].blob_id or "")
+        entry = self.entries().get(path)
+        if entry is None:  # the same error as DirectoryTree, so callers handle one kind
+            raise FileNotFoundError(path)
+        return self.read_blob(entry.blob_id or "")
 
     def read_blob(self, blob_id: str) -> bytes:
         with self._lock:
