@@ -11,13 +11,15 @@ clippy 0.1.95 checks:
 Exported is approximated per file, then joined per crate: an item is exported when the
 library root reaches its file through ``pub mod`` declarations and every inline module
 on the way and the item (or its trait / inherent type) is ``pub`` — or when a ``pub use``
-anywhere in the crate re-exports its name, its type or trait, or (``module::*``) one of
-its modules. Binaries export nothing.
+anywhere in the crate names it (or its trait / type when it is a method) by its module
+path (``crate::``, ``self::``, ``super::`` and module-relative paths are resolved), or
+re-exports one of its enclosing modules whole or with ``*``. Binaries export nothing.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 import tree_sitter
@@ -120,49 +122,117 @@ def mod_fact(ctx: FileContext, module: tree_sitter.Node) -> dict[str, Any]:
     }
 
 
-def reexports(ctx: FileContext) -> list[str]:
-    """Names a ``pub use`` makes public: leaf names, and ``module`` for ``module::*``."""
-    names = []
+def _segments(node: tree_sitter.Node | None) -> list[str]:
+    text = node.text.decode(errors="replace") if node is not None and node.text else ""
+    return [part.strip() for part in text.split("::") if part.strip()]
+
+
+def _leaf_path(leaf: tree_sitter.Node) -> tuple[list[str], bool]:
+    """Full path of one use-tree leaf (``a::{b::c}`` → a, b, c) and whether it is a glob."""
+    glob = leaf.type == "use_wildcard"
+    if leaf.type == "use_as_clause":
+        segments = _segments(leaf.child_by_field_name("path"))
+    elif glob:
+        segments = _segments(leaf)[:-1] if _segments(leaf)[-1:] == ["*"] else _segments(leaf)
+    elif leaf.type == "self":
+        segments = []
+    else:
+        segments = _segments(leaf)
+    node = leaf.parent
+    while node is not None and node.type != "use_declaration":
+        if node.type == "scoped_use_list":
+            segments = _segments(node.child_by_field_name("path")) + segments
+        node = node.parent
+    return segments, glob
+
+
+def reexports(ctx: FileContext) -> list[dict[str, Any]]:
+    """Every ``pub use`` leaf: the module it is written in (inline part), its path, glob or not."""
+    found = []
     for declaration in ctx.nodes("use_declaration"):
         if not is_pub(declaration):
             continue
+        inline, _, _ = _scope(declaration)
         for leaf in rust.use_tree_leaves(declaration):
-            text = ctx.node_text(leaf)
-            if leaf.type == "use_as_clause":
-                text = text.split(" as ")[0]
-            parts = [part.strip() for part in text.replace("*", "").split("::") if part.strip()]
-            if parts:
-                names.append(parts[-1])
-    return names
+            path, glob = _leaf_path(leaf)
+            if path:
+                found.append({"inline": inline, "path": path, "glob": glob})
+    return found
 
 
+Module = tuple[str, ...]
+
+
+def resolve(module: Module, path: list[str], modules: set[Module]) -> Module | None:
+    """The crate-absolute path ``path`` names when written in ``module``; None if external."""
+    head, rest = path[0], path[1:]
+    if head in ("crate", "$crate"):
+        return tuple(rest)
+    if head in ("self", "super"):
+        base = list(module)
+        while path and path[0] in ("self", "super"):
+            if path.pop(0) == "super" and base:
+                base.pop()
+        return (*base, *path)
+    if (*module, head) in modules:
+        return (*module, *path)
+    if (head,) in modules:  # a 2015-edition path, from the crate root
+        return tuple(path)
+    return None
+
+
+def exported_names(facts: dict[str, Any], modules: dict[str, Module]) -> tuple[set[Module], set[Module]]:
+    """(module + name pairs re-exported by ``pub use``, modules re-exported whole or by ``*``)."""
+    known = {(*module, *inline) for path, module in modules.items()
+             for inline in facts.get(path, {}).get("inline_mods", [])} | set(modules.values())
+    names: set[Module] = set()
+    whole: set[Module] = set()
+    for path, module in modules.items():
+        for entry in facts.get(path, {}).get("reexports", []):
+            target = resolve((*module, *entry["inline"]), list(entry["path"]), known)
+            if target is None:
+                continue
+            (whole if entry["glob"] or target in known else names).add(target)
+    return names, whole
 def file_allowed(ctx: FileContext) -> bool:
     """``#![allow(clippy::missing_safety_doc)]`` (or a group) at the top of the file."""
     root = ctx.tree.root_node
     return lint_allowed(root, LINT_NAMES)
 
 
-def reachable_files(
-    roots: list[str], facts: dict[str, Any], existing: set[str], follow: Any
-) -> dict[str, bool]:
-    """Files reached from ``roots`` through ``mod`` declarations ``follow(decl)`` accepts,
-    each with whether a doc-hidden module is on its way."""
-    found = {root: False for root in roots}
+@dataclass
+class FileRoute:
+    module: Module  # the file's module path from the crate root
+    public: bool  # every `mod` declaration on the way is `pub`
+    hidden: bool  # a `#[doc(hidden)]` module on the way
+
+
+def routes(roots: list[str], facts: dict[str, Any], existing: set[str]) -> dict[str, FileRoute]:
+    """Every file the crate roots reach through ``mod`` declarations, with its route."""
+    found = {root: FileRoute((), True, False) for root in roots}
     queue = deque(roots)
     while queue:
         path = queue.popleft()
         for decl in facts.get(path, {}).get("mods", []):
-            if not follow(decl):
-                continue
             child = child_file(path, decl, set(roots), existing)
-            if child is not None and child not in found:
-                found[child] = found[path] or bool(decl["hidden"])
-                queue.append(child)
+            if child is None or child in found:
+                continue
+            parent = found[path]
+            found[child] = FileRoute(
+                (*parent.module, *decl["inline"], decl["name"]),
+                parent.public and bool(decl["public"]), parent.hidden or bool(decl["hidden"]),
+            )
+            queue.append(child)
     return found
 
 
-def exported(item: dict[str, Any], public_file: bool, reexported: set[str]) -> bool:
-    if public_file and item["public"]:
+def exported(item: dict[str, Any], route: FileRoute, names: set[Module], whole: set[Module]) -> bool:
+    """rustc's "exported", approximated (see the module docstring)."""
+    module = (*route.module, *item["inline"])
+    if route.public and item["public"]:
         return True
-    names = {item["owner"] or item["name"], *item["inline"]}
-    return bool(item["own_pub"] and names & reexported)
+    if not item["own_pub"]:
+        return False
+    if any(module[: len(prefix)] == prefix for prefix in whole):
+        return True
+    return (*module, item["owner"] or item["name"]) in names

@@ -66,40 +66,38 @@ class MissingSafetyDoc(CrateRule):
             "mods": [
                 safety_exports.mod_fact(ctx, m) for m in ctx.nodes("mod_item") if m.child_by_field_name("body") is None
             ],
+            "inline_mods": [
+                [*fact["inline"], fact["name"]]
+                for fact in (safety_exports.mod_fact(ctx, m) for m in ctx.nodes("mod_item"))
+            ],
             "reexports": safety_exports.reexports(ctx),
             "allowed": safety_exports.file_allowed(ctx),
         }
 
     def run(self, ctx: CrateContext) -> Iterator[Finding]:
         facts: dict[str, Any] = ctx.facts.get(self.code, {})
-        existing = set(ctx.crate.rs_files)
         roots = [r for r in (ctx.crate.lib_root, *ctx.crate.bin_roots) if r is not None and r in facts]
-        compiled = safety_exports.reachable_files(roots, facts, existing, lambda decl: True)
-        library = [ctx.crate.lib_root] if ctx.crate.lib_root in facts else []
-        reexported = {name for path in compiled for name in facts.get(path, {}).get("reexports", [])}
-        public = safety_exports.reachable_files(
-            library, facts, existing, lambda decl: decl["public"] or decl["name"] in reexported
-        )
         # `#![allow(clippy::missing_safety_doc)]` in a crate root covers the whole crate.
         if any(facts[root]["allowed"] for root in roots):
             return
+        compiled = safety_exports.routes(roots, facts, set(ctx.crate.rs_files))
+        library = ctx.crate.lib_root
+        public = safety_exports.routes([library], facts, set(ctx.crate.rs_files)) if library in facts else {}
+        names, whole = safety_exports.exported_names(facts, {p: r.module for p, r in public.items()})
         for path in sorted(compiled):
             for item in facts.get(path, {}).get("items", []):
                 # Documented, silenced, or hidden itself: clippy is quiet for fns and traits.
                 if item["documented"] or item["allowed"] or item["self_hidden"]:
                     continue
-                if item["kind"] == "fn" and not self._checked_fn(item, path, public, compiled, reexported):
+                # Under a `#[doc(hidden)]` module, impl or trait: clippy skips functions there.
+                if item["kind"] == "fn" and (item["ancestor_hidden"] or compiled[path].hidden):
+                    continue
+                # Not nameable from outside the crate: private, in a private module, a binary.
+                if item["kind"] == "fn" and not (
+                    path in public and safety_exports.exported(item, public[path], names, whole)
+                ):
                     continue
                 yield _finding(self, path, item)
-
-    @staticmethod
-    def _checked_fn(item: dict[str, Any], path: str, public: dict[str, bool], compiled: dict[str, bool],
-                    reexported: set[str]) -> bool:
-        # Under a `#[doc(hidden)]` module, impl or trait (in this file or on the `mod` path).
-        if item["ancestor_hidden"] or compiled.get(path, False) or public.get(path, False):
-            return False
-        # Not nameable from outside the crate: private, in a private module, or a binary.
-        return safety_exports.exported(item, path in public, reexported if public else set())
 
 
 def _finding(rule: MissingSafetyDoc, path: str, item: dict[str, Any]) -> Finding:
