@@ -14,14 +14,17 @@ import pytest
 from bot.cli import main
 from bot.report.check_run import MAX_ANNOTATIONS_PER_RUN
 from bot.report.plan import Plan, build_plan
-from bot.report.review import ALREADY_REVIEWED, OUTSIDE, OVER_CAP, Posted
+from bot.report.review import ALREADY_REVIEWED, OUTSIDE, OVER_CAP, Posted, github_diff
 from bot.report.summary import MARKER
 from checks.diffmode import DiffReport, check_diff
 from checks.model import Edit, Severity
+from tests.fakegithub import git_diff
+from tests.fakegithub.state import files_from_diff
 from tests.plugins.workspaces import Files, make_git_repo
 from tests.review_support import CRATE, unsafe_reads
 
 LEVEL_RANK = {"failure": 3, "warning": 2, "notice": 1}
+LIB_TOP = "//! Engine.\n\n"
 
 
 def analyse(tmp_path: Path, base: Files, head: Files, **kwargs: object) -> DiffReport:
@@ -290,3 +293,32 @@ def test_severity_order_puts_errors_before_warnings(tmp_path: Path):
     plan = build_plan(analyse(tmp_path, *two_crates()))
     severities = [c.finding.severity for c in plan.review.comments] if plan.review else []
     assert severities[0] == Severity.ERROR and set(severities[1:]) == {Severity.WARNING}
+
+
+def github_files(repo: Path, base: str, head: str, hunks: int | None = None) -> list[dict[str, object]]:
+    """``GET …/pulls/{n}/files`` for the diff, keeping only the first ``hunks`` of each patch."""
+    out: list[dict[str, object]] = []
+    for f in files_from_diff(git_diff(repo, base, head)):
+        patch = f.patch if hunks is None or f.patch is None else "\n@@".join(f.patch.split("\n@@")[:hunks])
+        out.append(
+            {"filename": f.filename, "status": f.status, "patch": patch, "previous_filename": f.previous_filename}
+        )
+    return out
+
+
+def test_comments_go_only_on_lines_githubs_own_diff_also_holds(tmp_path: Path):
+    filler = "".join(f"pub fn filler{i}() {{}}\n" for i in range(30))
+    base = {**CRATE, "src/lib.rs": LIB_TOP + filler}
+    head = {"src/lib.rs": LIB_TOP + unsafe_reads("early", 2) + filler + unsafe_reads("late", 2)}
+    repo, (first, second) = make_git_repo(tmp_path, [base, head])
+    result = check_diff(repo, first, second, jobs=1)
+    # GitHub diffs against another base and shows only the first hunk.
+    plan = build_plan(result, placement=github_diff(github_files(repo, first, second, hunks=1)))
+    assert plan.review is not None
+    lines = head["src/lib.rs"].split("\n")
+    commented = {lines[c.line - 1].strip() for c in plan.review.comments}
+    assert commented == {"total += u32::from(unsafe { *p.add(0) });", "total += u32::from(unsafe { *p.add(1) });"}
+    assert all(c.line < 20 for c in plan.review.comments)
+    assert [(f.start_line > 40, why) for f, why in plan.selection.summary_only] == [(True, OUTSIDE)] * 2
+    full = build_plan(result, placement=github_diff(github_files(repo, first, second)))
+    assert full.review is not None and len(full.review.comments) == 4

@@ -9,6 +9,7 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -260,3 +261,19 @@ async def test_the_event_loop_keeps_turning_while_a_large_review_runs(settings, 
     took = time.monotonic() - started
     assert outcome["reported"] == 8000
     assert took > 2.0 and max(gaps) < 1.0, (took, max(gaps))
+
+
+async def test_a_line_githubs_diff_does_not_hold_goes_to_the_summary_instead_of_failing_the_review(
+    settings, redis, make_world, fake_github
+):
+    filler = "".join(f"pub fn filler{i}() {{}}\n" for i in range(30))
+    world = make_world({"src/lib.rs": LIB + unsafe_reads("early", 1) + filler + unsafe_reads("late", 1)},
+                       base={**CRATE, "src/lib.rs": LIB + filler})  # fmt: skip
+    (file,) = fake_github.world.repos[world.repo].pulls[world.pr].files
+    first_hunk = file.patch.split("\n@@")[0]  # GitHub's diff (another base) shows only the first hunk
+    fake_github.set_pull_files(world.repo, world.pr, [replace(file, patch=first_hunk)])
+    outcome = await review(settings, redis, world)
+    assert [r.status for r in fake_github.calls("POST", f"/repos/{world.repo}/pulls/*/reviews")] == [200]
+    (comment,) = fake_github.review_comments(world.repo, world.pr)
+    assert comment.line < 15  # the early read, in GitHub's one hunk
+    assert (outcome["inline"], outcome["summary_only"]) == (1, 1)

@@ -13,8 +13,9 @@
    ``Cargo.toml`` that does not parse is finding RO001, so the run fails at its line.
    A crash of the analysis itself completes the run ``neutral`` "internal error
    (delivery …)" rather than retrying a deterministic bug three times.
-5. Read what ruvopt already posted on the PR, build the plan (:mod:`bot.report.plan`)
-   and post it: check run completed first (the gate), then the review, then the sticky
+5. Read what ruvopt already posted on the PR and GitHub's diff of it (inline comments
+   go only on lines both diffs agree on), build the plan (:mod:`bot.report.plan`) and
+   post it: check run completed first (the gate), then the review, then the sticky
    summary (skipped when a newer head of the PR is already known — its own review will
    write it; serialised per PR with a Redis lock), then resolve the threads of findings
    that are gone.
@@ -101,7 +102,8 @@ class _Review:
             return {"check_run": run.id, "error": "internal error"}
         result.report.base_ref, result.report.head_ref = pull.base.ref, pull.head.ref
         posted = await self.call(review.posted_state, self.gh, self.repo, self.pr)
-        plan = await self.call(build_plan, result, posted=posted)
+        files = await self.call(self.gh.pull_files_json, self.repo, self.pr)
+        plan = await self.call(build_plan, result, posted=posted, placement=review.github_diff(files))
         return await self.publish(run, plan, posted=posted)
 
     async def skip_reason(self, pull: Any) -> dict[str, Any] | None:

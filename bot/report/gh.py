@@ -59,6 +59,10 @@ class ReviewGitHub(GitHubClient):
     def issue_comments_json(self, repo: str, pr: int) -> list[dict[str, Any]]:
         return self._paged(f"/repos/{repo}/issues/{pr}/comments")
 
+    def pull_files_json(self, repo: str, pr: int) -> list[dict[str, Any]]:
+        """The PR's files with GitHub's ``patch`` of each (at most 3,000 files)."""
+        return self._paged(f"/repos/{repo}/pulls/{pr}/files")
+
     def _paged(self, url: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         page = 1

@@ -18,13 +18,14 @@ Which findings go where:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.report.check_run import CheckRunPlan, plan_check_run
 from bot.report.counts import Counts
 from bot.report.review import Posted, ReviewPlan, Selection, plan_review, select
 from bot.report.summary import MARKER, error_body, summary_body
 from checks.config import ConfigError
+from checks.diff import Diff
 from checks.diffmode import DiffReport
 from checks.gate import Verdict
 from checks.render.view import View
@@ -49,15 +50,19 @@ class Plan:
     verdict: Verdict | None = None
 
 
-def build_plan(result: DiffReport, *, posted: Posted | None = None, fail_on: str | None = None) -> Plan:
-    """The plan for ``result``; ``posted`` is what ruvopt already said on the PR."""
+def build_plan(
+    result: DiffReport, *, posted: Posted | None = None, fail_on: str | None = None, placement: Diff | None = None
+) -> Plan:
+    """The plan for ``result``; ``posted`` is what ruvopt already said on the PR and
+    ``placement`` GitHub's diff of it (inline comments go only where both diffs agree)."""
     posted = posted or Posted()
     view = View.of_diff(result).judged(fail_on or result.config.fail_on)
     assert view.verdict is not None
     reported = view.findings
     candidates = [f for f in reported if f.new]
     reviewed = result.head_commit in posted.reviewed_commits
-    selection = select(candidates, result.diff, posted.fingerprints, reviewed=reviewed)
+    where = result.diff if placement is None else both(result.diff, placement)
+    selection = select(candidates, where, posted.fingerprints, reviewed=reviewed)
     counts = Counts(
         reported=len(reported), new=len(candidates), inline=len(selection.comments) + len(selection.commented),
         summary_only=len(selection.summary_only), fixed=len(result.fixed),
@@ -70,6 +75,17 @@ def build_plan(result: DiffReport, *, posted: Posted | None = None, fail_on: str
         review=plan_review(result.head_commit, selection, counts), summary=summary, selection=selection,
         present=frozenset(f.fingerprint for f in result.findings), verdict=view.verdict,
     )  # fmt: skip
+
+
+def both(ours: Diff, github: Diff) -> Diff:
+    """Files and lines that both diffs can hold a comment on, with GitHub's hunks."""
+    files = {}
+    for path, theirs in github.files.items():
+        mine = ours.file(path)
+        if mine is None:
+            continue
+        files[path] = replace(theirs, added=theirs.added & mine.commentable, context=theirs.context & mine.commentable)
+    return Diff(files)
 
 
 def config_error_plan(error: ConfigError, head_sha: str) -> Plan:

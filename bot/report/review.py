@@ -2,7 +2,8 @@
 
 GitHub rejects a whole review (422) when any one comment names a line outside the diff,
 so a comment goes only on a RIGHT-side line inside one of the diff's hunks, as
-:meth:`checks.diff.Diff.comment_line` picks it. A finding with a mechanical fix
+:meth:`checks.diff.Diff.comment_line` picks it — in GitHub's own diff of the pull
+request when the job has it (:func:`github_diff`), else in ``git diff``. A finding with a mechanical fix
 (``Finding.suggestion``, whole lines) is anchored on exactly the lines its edit replaces,
 with a ```suggestion block — but only when that range lies inside one hunk; otherwise
 the comment goes on the finding's line and shows the replacement as plain code.
@@ -26,7 +27,7 @@ from typing import Any, Protocol
 
 from bot.limits import MAX_COMMENT_BODY, MAX_REVIEW_COMMENTS
 from bot.report.counts import Counts
-from checks.diff import Diff
+from checks.diff import Diff, parse_diff
 from checks.model import Finding
 
 log = logging.getLogger("ruvopt.review")
@@ -79,6 +80,23 @@ class ReviewPlan:
                 "comments": [c.to_api() for c in self.comments]}  # fmt: skip
 
 
+def github_diff(files: Iterable[dict[str, Any]]) -> Diff:
+    """GitHub's own view of the pull request (``GET …/pulls/{n}/files``): the hunks it
+    checks review comments against. Placing comments by it, not only by our ``git diff``,
+    keeps one line GitHub sees differently (a moved base, other rename detection) from
+    getting the whole review rejected. A file without ``patch`` (binary, too large) takes
+    no line comments."""
+    chunks = []
+    for file in files:
+        name, patch = file["filename"], file.get("patch")
+        if not patch:
+            continue
+        old = "/dev/null" if file.get("status") == "added" else f"a/{file.get('previous_filename') or name}"
+        new = "/dev/null" if file.get("status") == "removed" else f"b/{name}"
+        chunks.append(f"--- {old}\n+++ {new}\n{patch}\n")
+    return parse_diff("".join(chunks))
+
+
 def fence(text: str) -> str:
     """A backtick fence longer than any run of backticks inside ``text``."""
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
@@ -93,7 +111,9 @@ def suggestion_range(finding: Finding, diff: Diff) -> tuple[int, int] | None:
     fd = diff.file(finding.path)
     if fd is None or fd.status == "deleted":
         return None
-    if any(first <= edit.start_line and edit.end_line <= last for first, last in fd.hunks):
+    lines = range(edit.start_line, edit.end_line + 1)
+    in_one_hunk = any(first <= edit.start_line and edit.end_line <= last for first, last in fd.hunks)
+    if in_one_hunk and all(n in fd.commentable for n in lines):
         return edit.start_line, edit.end_line
     return None
 
