@@ -47,6 +47,7 @@ JOB_RESULT_TTL_S = 24 * 3600  # finished jobs stay inspectable for a day
 
 JobKind = Literal["review", "command", "bench", "redeliver", "sleep_job"]
 
+
 def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj)
 
