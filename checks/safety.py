@@ -79,6 +79,8 @@ class FileScan:
     ctx: FileContext
     regions: list[Region] = field(default_factory=list)
     _extra: dict[str, list[tree_sitter.Node]] = field(default_factory=dict)
+    # Verdicts by (kind, options): the metrics and the rules ask for the same ones.
+    verdicts: dict[tuple[str, bool, bool], list[tuple[tree_sitter.Node, bool]]] = field(default_factory=dict)
 
     def nodes(self, kind: str) -> list[tree_sitter.Node]:
         if kind not in self._extra:
@@ -239,10 +241,13 @@ def unsafe_block_verdicts(ctx: FileContext) -> list[tuple[tree_sitter.Node, bool
         return []
     statement, attributes = options(ctx)
     scan = scan_of(ctx)
-    found = [(node, block_verdict(scan, node, statement, attributes)) for node in scan.nodes("unsafe_block")]
-    for token in scan.token_blocks():
-        found.append((token.keyword, token_block_verdict(scan, token, statement, attributes)))
-    return sorted(found, key=lambda pair: pair[0].start_byte)
+    key = ("blocks", statement, attributes)
+    if key not in scan.verdicts:
+        found = [(node, block_verdict(scan, node, statement, attributes)) for node in scan.nodes("unsafe_block")]
+        for token in scan.token_blocks():
+            found.append((token.keyword, token_block_verdict(scan, token, statement, attributes)))
+        scan.verdicts[key] = sorted(found, key=lambda pair: pair[0].start_byte)
+    return scan.verdicts[key]
 
 
 def token_block_verdict(scan: FileScan, token: TokenBlock, statement: bool, attributes: bool) -> bool:
@@ -278,6 +283,14 @@ def unsafe_impl_verdicts(ctx: FileContext) -> list[tuple[tree_sitter.Node, bool]
         return []
     _, attributes = options(ctx)
     scan = scan_of(ctx)
+    key = ("impls", False, attributes)
+    if key not in scan.verdicts:
+        scan.verdicts[key] = _impl_verdicts(scan, attributes)
+    return scan.verdicts[key]
+
+
+def _impl_verdicts(scan: FileScan, attributes: bool) -> list[tuple[tree_sitter.Node, bool]]:
+    ctx = scan.ctx
     found = []
     for item in scan.nodes("impl_item"):
         if not any(child.type == "unsafe" for child in item.children):
@@ -324,9 +337,12 @@ def unsafe_fn_verdicts(ctx: FileContext) -> list[tuple[tree_sitter.Node, bool]]:
     if b"unsafe" not in ctx.data:
         return []
     scan = scan_of(ctx)
-    found = []
-    for kind in ("function_item", "function_signature_item"):
-        for item in scan.nodes(kind):
-            if safety_doc.is_unsafe_fn(item) and not safety_doc.in_trait_impl(item):
-                found.append((item, safety_doc.has_safety_section(item)))
-    return sorted(found, key=lambda pair: pair[0].start_byte)
+    key = ("fns", False, False)
+    if key not in scan.verdicts:
+        found = []
+        for kind in ("function_item", "function_signature_item"):
+            for item in scan.nodes(kind):
+                if safety_doc.is_unsafe_fn(item) and not safety_doc.in_trait_impl(item):
+                    found.append((item, safety_doc.has_safety_section(item)))
+        scan.verdicts[key] = sorted(found, key=lambda pair: pair[0].start_byte)
+    return scan.verdicts[key]

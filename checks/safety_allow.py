@@ -33,9 +33,21 @@ def _level(attribute_item: tree_sitter.Node, names: frozenset[str]) -> str | Non
 
 
 def _inner_attributes(container: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
-    # rustc applies the last of conflicting attributes; the nearest-first walk looks last-first.
-    found = [child for child in container.named_children if child.type == "inner_attribute_item"]
+    # Inner attributes come first in their container; rustc applies the last of conflicting
+    # ones, so they are looked at last-first.
+    found = []
+    for index in range(container.named_child_count):
+        child = container.named_child(index)
+        if child is None or child.type not in ("inner_attribute_item", "line_comment", "block_comment"):
+            break
+        if child.type == "inner_attribute_item":
+            found.append(child)
     yield from reversed(found)
+
+
+def mentioned(data: bytes, names: frozenset[str]) -> bool:
+    """Whether the file names one of the lints at all (most files do not: no walk needed)."""
+    return any(name.split("::")[-1].encode() in data for name in names)
 
 
 def lint_allowed(node: tree_sitter.Node, names: frozenset[str]) -> bool:

@@ -27,7 +27,7 @@ import tree_sitter
 from checks import rust, safety_doc
 from checks.context import FileContext
 from checks.modtree import child_file
-from checks.safety_allow import lint_allowed
+from checks.safety_allow import lint_allowed, mentioned
 
 LINT_NAMES = frozenset({"clippy::missing_safety_doc", "clippy::style", "clippy::all"})
 
@@ -70,7 +70,7 @@ def _owner(ctx: FileContext, item: tree_sitter.Node) -> tuple[str, bool]:
     return type_name, True  # defined in another file: assume its module decides
 
 
-def item_fact(ctx: FileContext, item: tree_sitter.Node) -> dict[str, Any]:
+def item_fact(ctx: FileContext, item: tree_sitter.Node, may_be_allowed: bool) -> dict[str, Any]:
     kind = "trait" if item.type == "trait_item" else "fn"
     inline, scope_public, ancestor_hidden = _scope(item)
     owner, owner_public = _owner(ctx, item)
@@ -88,7 +88,7 @@ def item_fact(ctx: FileContext, item: tree_sitter.Node) -> dict[str, Any]:
         "self_hidden": safety_doc.is_doc_hidden(item),
         "ancestor_hidden": ancestor_hidden,
         "documented": safety_doc.has_safety_section(item),
-        "allowed": lint_allowed(item, LINT_NAMES),
+        "allowed": may_be_allowed and lint_allowed(item, LINT_NAMES),
         "line": item.start_point[0] + 1,
         "col": item.start_point[1] + 1,
         "source": first_line,
@@ -196,8 +196,7 @@ def exported_names(facts: dict[str, Any], modules: dict[str, Module]) -> tuple[s
     return names, whole
 def file_allowed(ctx: FileContext) -> bool:
     """``#![allow(clippy::missing_safety_doc)]`` (or a group) at the top of the file."""
-    root = ctx.tree.root_node
-    return lint_allowed(root, LINT_NAMES)
+    return mentioned(ctx.data, LINT_NAMES) and lint_allowed(ctx.tree.root_node, LINT_NAMES)
 
 
 @dataclass

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 
 import tree_sitter
 
 from checks import parse
 from checks.context import FileContext
 
-MASK = bytes(10 if byte == 10 else 32 for byte in range(256))  # every byte but newline -> space
 MAX_NESTING = 4
 # Macros whose expansion keeps each argument inside plain expressions up to the call.
 PLAIN_EXPRESSION_MACROS = frozenset({"vec", "addr_of", "addr_of_mut"})
@@ -121,12 +121,25 @@ class Region:
         return self.start_byte <= node.start_byte < self.end_byte
 
 
+ITEM_WORDS = (b"fn ", b"impl", b"static ", b"const ", b"macro_rules!", b"mod ")
+
+
+@cache
+def _range_parser() -> tree_sitter.Parser:
+    return tree_sitter.Parser(parse.language())
+
+
 def _parse_as_items(data: bytes, tree: tree_sitter.Node) -> tree_sitter.Tree | None:
+    """The inside of a ``{ … }`` / ``( … )`` token tree parsed as a file of items, in place
+    (tree-sitter's included ranges keep every byte offset and line number)."""
     start, end = tree.start_byte + 1, tree.end_byte - 1
-    if end <= start:
+    inside = data[start:end]
+    if end <= start or not any(word in inside for word in ITEM_WORDS):
         return None
-    masked = data[:start].translate(MASK) + data[start:end] + data[end:].translate(MASK)
-    parsed = parse.parse(masked)
+    (first_row, first_column), (last_row, last_column) = tree.start_point, tree.end_point
+    parser = _range_parser()
+    parser.included_ranges = [tree_sitter.Range((first_row, first_column + 1), (last_row, last_column - 1), start, end)]
+    parsed = parser.parse(data)
     root = parsed.root_node
     if root.has_error or not any(child.type.endswith("_item") for child in root.named_children):
         return None

@@ -76,6 +76,20 @@ def strip_manifest(manifest: Path) -> None:
     manifest.write_text(tomlkit.dumps(doc))
 
 
+def registry_crate(name: str) -> str:
+    """The newest ``<name>-<version>`` directory of the registry (Debian and Ubuntu ship
+    different versions; the comparison holds for whichever is installed)."""
+    pattern = re.compile(rf"{re.escape(name)}-(\d+(?:\.\d+)*)(?:[-+].*)?")
+    found = []
+    for directory in REGISTRY.glob(f"{name}-*"):
+        match = pattern.fullmatch(directory.name)
+        if match is not None:
+            found.append((tuple(int(part) for part in match.group(1).split(".")), directory.name))
+    if not found:
+        raise FileNotFoundError(f"{REGISTRY}/{name}-* is missing: run scripts/install-test-deps.sh")
+    return max(found)[1]
+
+
 def copy_registry_crate(name: str, destination: Path) -> Path:
     """A buildable copy of ``/usr/share/cargo/registry/<name>`` under ``destination``."""
     crate = destination / name

@@ -24,17 +24,10 @@ pytestmark = pytest.mark.clippy
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLACEMENT = FIXTURES / "clippy-placement"
-# Real crates with many unsafe blocks and impls that build offline and quickly; all are in
-# scripts/corpus-packages.txt. lock_api and parking_lot_core document most of theirs.
-REAL_CRATES = (
-    "lock_api-0.4.9",
-    "parking_lot_core-0.9.3",
-    "spin-0.9.5",
-    "hashbrown-0.12.3",
-    "bytemuck-1.12.1",
-    "crossbeam-utils-0.8.12",
-    "memchr-2.5.0",
-)
+# Real crates with many unsafe blocks and impls that build offline and quickly, all in
+# scripts/corpus-packages.txt (the newest installed version of each is used). lock_api and
+# parking_lot_core document most of theirs.
+REAL_CRATES = ("lock_api", "parking_lot_core", "spin", "hashbrown", "bytemuck", "crossbeam-utils", "memchr")
 SETTINGS = tuple(cs.OPTION_SETTINGS)
 Runs = dict[str, tuple[cs.ClippyRun, cs.RuvoptRun]]
 
@@ -56,7 +49,7 @@ def placement(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
 def real_crates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Runs]]:
     found = {}
     for name in REAL_CRATES:
-        crate = cs.copy_registry_crate(name, tmp_path_factory.mktemp("registry"))
+        crate = cs.copy_registry_crate(cs.registry_crate(name), tmp_path_factory.mktemp("registry"))
         found[name] = (crate, both_runs(crate, name))
     return found
 

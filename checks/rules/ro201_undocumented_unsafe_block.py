@@ -10,7 +10,7 @@ from checks import safety
 from checks.base import FileRule
 from checks.context import FileContext
 from checks.model import Edit, Finding, Severity
-from checks.safety_allow import lint_allowed
+from checks.safety_allow import lint_allowed, mentioned
 
 LINT_NAMES = frozenset({"clippy::undocumented_unsafe_blocks", "clippy::restriction"})
 STUB = "// SAFETY: <explain why the unsafe operations here are sound>"
@@ -82,12 +82,13 @@ class UndocumentedUnsafeBlock(FileRule):
     node_kinds = safety.NODE_KINDS
 
     def run(self, ctx: FileContext) -> Iterator[Finding]:
+        may_be_allowed = mentioned(ctx.data, LINT_NAMES)
         for node, accepted in safety.unsafe_block_verdicts(ctx):
             # A SAFETY comment clippy accepts: nothing to report.
             if accepted:
                 continue
             # `#[allow(clippy::undocumented_unsafe_blocks)]` around it: clippy is silent too.
-            if lint_allowed(node, LINT_NAMES):
+            if may_be_allowed and lint_allowed(node, LINT_NAMES):
                 continue
             # A block left as tokens (macro body or argument) anchors on its `{ … }` body.
             anchor = node.next_sibling if node.type == "unsafe" and node.next_sibling is not None else node

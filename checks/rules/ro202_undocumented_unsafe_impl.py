@@ -10,7 +10,7 @@ from checks.base import FileRule
 from checks.context import FileContext, anchor
 from checks.model import Finding, Severity
 from checks.rules.ro201_undocumented_unsafe_block import LINT_NAMES, first_line_finding, stub_edit
-from checks.safety_allow import lint_allowed
+from checks.safety_allow import lint_allowed, mentioned
 
 STUB = "// SAFETY: <explain why this type upholds the trait's safety contract>"
 
@@ -58,12 +58,13 @@ class UndocumentedUnsafeImpl(FileRule):
     node_kinds = safety.NODE_KINDS
 
     def run(self, ctx: FileContext) -> Iterator[Finding]:
+        may_be_allowed = mentioned(ctx.data, LINT_NAMES)
         for node, accepted in safety.unsafe_impl_verdicts(ctx):
             # A SAFETY comment clippy accepts: nothing to report.
             if accepted:
                 continue
             # `#[allow(clippy::undocumented_unsafe_blocks)]` on the impl or around it.
-            if lint_allowed(node, LINT_NAMES):
+            if may_be_allowed and lint_allowed(node, LINT_NAMES):
                 continue
             finding = ctx.report(
                 self,

@@ -7,6 +7,7 @@ from checks import safety_exports
 from checks.base import CrateRule
 from checks.context import CrateContext, FileContext, anchor
 from checks.model import Edit, Finding, Severity
+from checks.safety_allow import mentioned
 
 STUBS = {"fn": "what the caller must guarantee", "trait": "what an implementation must guarantee"}
 WORDS = {"fn": "`unsafe fn`", "trait": "`unsafe trait`"}
@@ -61,8 +62,9 @@ class MissingSafetyDoc(CrateRule):
     def file_facts(self, ctx: FileContext) -> Any:
         if b"unsafe" not in ctx.data and b"mod " not in ctx.data and b"pub use" not in ctx.data:
             return None
+        may_be_allowed = mentioned(ctx.data, safety_exports.LINT_NAMES)
         return {
-            "items": [safety_exports.item_fact(ctx, node) for node in safety_exports.unsafe_items(ctx)],
+            "items": [safety_exports.item_fact(ctx, node, may_be_allowed) for node in safety_exports.unsafe_items(ctx)],
             "mods": [
                 safety_exports.mod_fact(ctx, m) for m in ctx.nodes("mod_item") if m.child_by_field_name("body") is None
             ],
