@@ -27,6 +27,20 @@ gets no verdict from clippy at all (its window would start in the parent file), 
 is counted as accepted. A module file is any ``.rs`` file that is not a crate root by
 Cargo's conventions (``lib.rs``, ``main.rs``, ``build.rs``, ``src/bin``, ``examples``,
 ``tests``, ``benches``).
+
+Metrics: ``unsafe_blocks`` counts every ``unsafe { }`` block, including those written in
+``macro_rules!`` bodies and macro arguments (``unsafe_blocks_documented``: clippy accepts
+it); ``unsafe_impls`` every ``unsafe impl`` (also in ``macro_rules!`` bodies);
+``unsafe_fns`` every ``fn`` item or declaration with the ``unsafe`` keyword — free
+functions, inherent methods, trait method declarations and defaults, ``unsafe fn`` in
+``extern`` blocks — except methods of trait impls, and ``unsafe_fns_with_safety_doc``
+those whose docs have a heading clippy accepts as a ``# Safety`` section. All regardless
+of ``#[cfg]`` and ``#[allow]``: these are coverage numbers, not findings.
+
+Not modelled: a ``macro_rules!`` block whose statement clippy finds at the call site (a
+macro that expands to ``unsafe { … }`` used as ``let x = m!();``: clippy also accepts a
+comment above that ``let``); allow attributes in another file (``#![allow(…)]`` in the
+crate root for a block in a module file, ``#[allow(…)] mod m;``).
 """
 
 from __future__ import annotations

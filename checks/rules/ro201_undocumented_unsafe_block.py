@@ -90,16 +90,15 @@ class UndocumentedUnsafeBlock(FileRule):
             # `#[allow(clippy::undocumented_unsafe_blocks)]` around it: clippy is silent too.
             if may_be_allowed and lint_allowed(node, LINT_NAMES):
                 continue
-            # A block left as tokens (macro body or argument) anchors on its `{ … }` body.
-            anchor = node.next_sibling if node.type == "unsafe" and node.next_sibling is not None else node
+            # A block left as tokens (in a macro) is the `unsafe` token plus its `{ … }` tree;
+            # the fingerprint anchors on the block either way.
+            block = node.next_sibling if node.type == "unsafe" and node.next_sibling is not None else node
             finding = ctx.report(
                 self,
-                node if node.type != "unsafe" else anchor,
+                block,
                 "Add a `// SAFETY:` comment that says why this `unsafe` block is sound",
                 fix_title="Write the invariant that makes it sound in a `// SAFETY:` comment above the `unsafe` line",
                 suggestion=stub_edit(ctx, node, STUB),
-                anchor_node=anchor,
             )
-            if node.type == "unsafe":
-                finding = replace(finding, start_line=node.start_point[0] + 1, start_col=node.start_point[1] + 1)
-            yield first_line_finding(ctx, finding, node if node.type != "unsafe" else anchor)
+            finding = replace(finding, start_line=node.start_point[0] + 1, start_col=node.start_point[1] + 1)
+            yield first_line_finding(ctx, finding, block)
