@@ -70,9 +70,11 @@ class HeldGit:
         self.released = threading.Event()
 
     def __call__(self, token: str) -> bool:
+        if not self.fake.token_valid(token):
+            return False  # not our worker (another process that found this loopback port)
         self.held.set()
         self.released.wait(TIMEOUT_S)
-        return self.fake.token_valid(token)
+        return True
 
 
 def sent(stack: AppStack, world: PullWorld, action: str = "opened", **kwargs: Any) -> None:
@@ -95,6 +97,7 @@ def test_a_worker_killed_mid_review_is_replaced_and_still_one_check_run(stack, w
         first = stack.start_worker()
         sent(stack, pr)
         wait_for(hold.held.is_set, TIMEOUT_S, "the first worker to start fetching")
+        wait_for(lambda: "ruvopt.review: reviewing" in stack.log(first), TIMEOUT_S, "the first attempt's log")
         (started,) = fake_github.check_runs(pr.repo)
         assert started.status == "in_progress"
         stack.kill_worker(first)
@@ -108,7 +111,7 @@ def test_a_worker_killed_mid_review_is_replaced_and_still_one_check_run(stack, w
     assert run.id == started.id and run.status == "completed" and len(run.annotations) == 3
     assert len(fake_github.review_comments(pr.repo, pr.pr)) == 3 and review.commit_id == pr.head
     for proc in (first, second):  # both attempts got as far as the check run: the same one
-        assert f"(check run {started.id}," in stack.log(proc)
+        assert f"(check run {started.id}," in stack.log(proc), stack.log(proc)
 
 
 def test_a_job_accepted_before_a_redis_restart_is_reviewed_after_it(stack, world, fake_github, redis_server):

@@ -260,7 +260,8 @@ async def test_the_event_loop_keeps_turning_while_a_large_review_runs(settings, 
         task.cancel()
     took = time.monotonic() - started
     assert outcome["reported"] == 8000
-    assert took > 2.0 and max(gaps) < 1.0, (took, max(gaps))
+    # Work done on the loop would show as one gap about as long as itself.
+    assert max(gaps) < min(1.0, took / 4), (took, max(gaps))
 
 
 async def test_a_line_githubs_diff_does_not_hold_goes_to_the_summary_instead_of_failing_the_review(
