@@ -96,6 +96,12 @@ def crate_allow_attributes(root: tree_sitter.Node) -> list[tuple[tree_sitter.Nod
 
 
 def ancestors(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    """Parent, grandparent, … up to the root.
+
+    Each ``Node.parent`` costs O(depth) (tree-sitter searches down from the root), so a
+    full walk is O(depth²): fine for a few nodes, a stall when run for many nodes of a
+    deeply nested file. ``ancestor_chain(root, node)`` gets all of them in one descent.
+    """
     parent = node.parent
     while parent is not None:
         yield parent

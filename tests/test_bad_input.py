@@ -117,6 +117,9 @@ def deep_sources(depth: int) -> dict[str, str]:
     return {"blocks": blocks, "calls": calls, "parens": parens, "mods": mods, "closures": closures, "macros": macros}
 
 
+# Takes ~2 s; the limit turns a quadratic walk (`Node.parent` is O(depth) in tree-sitter)
+# into a failure with a stack naming the culprit instead of a ten-minute stall.
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_ten_thousand_deep_nesting_raises_no_recursion_error(build: Build, tmp_path: Path, jobs: int) -> None:
     deep = deep_sources(10_000)
