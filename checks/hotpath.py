@@ -101,7 +101,8 @@ def has_hot_marker(function: tree_sitter.Node, lines: list[str]) -> bool:
 def hot_functions(ctx: FileContext, patterns: Iterable[str]) -> list[HotFunction]:
     """Functions of this file that a pattern or a marker makes hot, in file order."""
     parsed = [HotPattern.parse(p) for p in patterns]
-    parsed = [p for p in parsed if p.matches_path(ctx.path)]
+    # An empty pattern ("" or "::") would make every function hot: ignore it.
+    parsed = [p for p in parsed if (p.path or p.names) and p.matches_path(ctx.path)]
     marked = MARKER_BYTES.search(ctx.data) is not None
     # Most files match no pattern and carry no marker: skip them before any tree work.
     if not parsed and not marked:

@@ -90,3 +90,7 @@ def test_the_marker_comment_must_be_on_its_own_line_above_the_fn() -> None:
 
 def test_no_patterns_and_no_marker_means_no_hot_functions() -> None:
     assert hot([], source=SOURCE.replace("// ruvopt: hot", "// not hot")) == []
+
+
+def test_an_empty_pattern_matches_nothing() -> None:
+    assert hot(["", "::", "  "]) == ["marked"]

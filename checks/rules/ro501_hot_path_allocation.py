@@ -46,7 +46,9 @@ class HotPathAllocation(FileRule):
     `// ruvopt: hot` comment line directly above the `fn`), flags the calls that
     allocate on the heap: `.collect()`, `.to_vec()`, `.to_owned()`, `.clone()`,
     `vec![…]`, `Vec::new()` / `Vec::with_capacity()`, `String::new()` /
-    `String::with_capacity()`, `format!(…)` and `Box::new()`.
+    `String::with_capacity()`, `format!(…)` and `Box::new()` — the checklist's list;
+    other allocating calls (`.to_string()`, `String::from`, `Rc::new`, `HashMap::new`)
+    are not flagged.
 
     Closures written inside a hot function are part of it; a nested `fn` is not (it is
     hot only if a pattern or marker names it). Arguments of `Err(…)`, `.map_err(…)` and
