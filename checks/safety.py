@@ -46,7 +46,6 @@ crate root for a block in a module file, ``#[allow(…)] mod m;``).
 from __future__ import annotations
 
 import posixpath
-import weakref
 from dataclasses import dataclass, field
 
 import tree_sitter
@@ -115,13 +114,16 @@ class FileScan:
         return found
 
 
-_SCANS: weakref.WeakKeyDictionary[FileContext, FileScan] = weakref.WeakKeyDictionary()
+SCAN_ATTRIBUTE = "_safety_scan"
 
 
 def scan_of(ctx: FileContext) -> FileScan:
-    if ctx not in _SCANS:
-        _SCANS[ctx] = FileScan(ctx, safety_macros.item_regions(ctx))
-    return _SCANS[ctx]
+    """The file's scan, kept on the context itself so that it lives and dies with it."""
+    scan = vars(ctx).get(SCAN_ATTRIBUTE)
+    if not isinstance(scan, FileScan):
+        scan = FileScan(ctx, safety_macros.item_regions(ctx))
+        vars(ctx)[SCAN_ATTRIBUTE] = scan
+    return scan
 
 
 def same_span(a: tree_sitter.Node, b: tree_sitter.Node) -> bool:

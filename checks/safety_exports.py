@@ -18,6 +18,7 @@ re-exports one of its enclosing modules whole or with ``*``. Binaries export not
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -36,25 +37,90 @@ def is_pub(node: tree_sitter.Node) -> bool:
     return rust.visibility(node) == "pub"
 
 
-def _scope(item: tree_sitter.Node) -> tuple[list[str], bool, bool]:
-    """(inline module names outermost first, all of them public, an ancestor doc-hidden)."""
-    names: list[str] = []
-    public, hidden = True, False
-    for ancestor in rust.ancestors(item):
-        if ancestor.type == "mod_item":
-            name = ancestor.child_by_field_name("name")
-            names.append(name.text.decode() if name is not None and name.text else "")
-            public = public and is_pub(ancestor)
-        elif ancestor.type in ("function_item", "block"):
-            public = False  # an item inside a function body cannot be named from outside
-        if ancestor.type in ("mod_item", "impl_item", "trait_item"):
-            hidden = hidden or safety_doc.is_doc_hidden(ancestor)
-    return names[::-1], public, hidden
+NEST_KINDS = ("mod_item", "function_item", "impl_item", "trait_item", "foreign_mod_item")
 
 
-def _owner(ctx: FileContext, item: tree_sitter.Node) -> tuple[str, bool]:
+@dataclass
+class Nest:
+    """Which of the file's modules, functions, impls and traits contain a node, from byte
+    ranges alone: tree-sitter's ``Node.parent`` costs the node's depth, and a file nested
+    10,000 modules deep must not turn into 10^8 steps."""
+
+    nodes: list[tree_sitter.Node]  # by start, outer before inner
+    parents: list[int]  # index of the innermost node containing each, -1 for none
+    starts: list[int]
+    hidden_possible: bool
+
+    @classmethod
+    def of(cls, ctx: FileContext) -> Nest:
+        ordered = sorted((n for kind in NEST_KINDS for n in ctx.nodes(kind)), key=lambda n: (n.start_byte, -n.end_byte))
+        parents: list[int] = []
+        stack: list[int] = []
+        for index, node in enumerate(ordered):
+            while stack and ordered[stack[-1]].end_byte <= node.start_byte:
+                stack.pop()
+            parents.append(stack[-1] if stack else -1)
+            stack.append(index)
+        return cls(ordered, parents, [n.start_byte for n in ordered], b"hidden" in ctx.data)
+
+    def chain(self, node: tree_sitter.Node) -> list[tree_sitter.Node]:
+        """The nodes containing ``node`` (itself excluded), innermost first."""
+        index = bisect.bisect_right(self.starts, node.start_byte) - 1
+        while index >= 0:
+            candidate = self.nodes[index]
+            if candidate.end_byte >= node.end_byte and (candidate.start_byte, candidate.end_byte) != (
+                node.start_byte, node.end_byte
+            ):
+                break
+            index = self.parents[index]
+        found = []
+        while index >= 0:
+            found.append(self.nodes[index])
+            index = self.parents[index]
+        return found
+
+    def scope(self, node: tree_sitter.Node) -> tuple[list[str], bool, bool]:
+        """(inline module names outermost first, all of them public and no function body
+        around, a containing module/impl/trait doc-hidden)."""
+        names: list[str] = []
+        public, hidden = True, False
+        for container in self.chain(node):
+            if container.type == "mod_item":
+                name = container.child_by_field_name("name")
+                names.append(name.text.decode() if name is not None and name.text else "")
+                public = public and is_pub(container)
+            elif container.type == "function_item":
+                public = False  # an item inside a function body cannot be named from outside
+            if self.hidden_possible and container.type in ("mod_item", "impl_item", "trait_item"):
+                hidden = hidden or safety_doc.is_doc_hidden(container)
+        return names[::-1], public, hidden
+
+    def module_tree(self) -> list[list[Any]]:
+        """Every ``mod`` of the file as [index of the enclosing ``mod`` in this list or -1,
+        name], outer before inner — linear in the number of modules, whatever their depth."""
+        position: dict[int, int] = {}  # index in self.nodes -> index in the result
+        nearest: list[int] = []  # index in self.nodes of the innermost enclosing mod, or -1
+        tree: list[list[Any]] = []
+        for index, node in enumerate(self.nodes):
+            parent = self.parents[index]
+            nearest.append(-1 if parent < 0 else (parent if self.nodes[parent].type == "mod_item" else nearest[parent]))
+            if node.type == "mod_item":
+                name = node.child_by_field_name("name")
+                position[index] = len(tree)
+                text = name.text.decode() if name is not None and name.text else ""
+                tree.append([position.get(nearest[index], -1), text])
+        return tree
+
+    def owner(self, node: tree_sitter.Node) -> tree_sitter.Node | None:
+        """The impl, trait or extern block ``node`` is an associated item of, if any."""
+        chain = self.chain(node)
+        if chain and chain[0].type in ("impl_item", "trait_item", "foreign_mod_item"):
+            return chain[0]
+        return None
+
+
+def _owner(ctx: FileContext, owner: tree_sitter.Node | None) -> tuple[str, bool]:
     """(trait or self-type name, whether that owner is public here) for associated fns."""
-    owner = item.parent.parent if item.parent is not None and item.parent.type == "declaration_list" else None
     if owner is None or owner.type not in ("trait_item", "impl_item"):
         return "", True
     if owner.type == "trait_item":
@@ -70,11 +136,12 @@ def _owner(ctx: FileContext, item: tree_sitter.Node) -> tuple[str, bool]:
     return type_name, True  # defined in another file: assume its module decides
 
 
-def item_fact(ctx: FileContext, item: tree_sitter.Node, may_be_allowed: bool) -> dict[str, Any]:
+def item_fact(ctx: FileContext, nest: Nest, item: tree_sitter.Node, may_be_allowed: bool) -> dict[str, Any]:
     kind = "trait" if item.type == "trait_item" else "fn"
-    inline, scope_public, ancestor_hidden = _scope(item)
-    owner, owner_public = _owner(ctx, item)
-    in_trait = item.parent is not None and item.parent.parent is not None and item.parent.parent.type == "trait_item"
+    inline, scope_public, ancestor_hidden = nest.scope(item)
+    container = nest.owner(item) if kind == "fn" else None
+    owner, owner_public = _owner(ctx, container)
+    in_trait = container is not None and container.type == "trait_item"
     name = item.child_by_field_name("name")
     body = item.child_by_field_name("body")
     first_line = ctx.line(item.start_point[0] + 1)
@@ -85,7 +152,7 @@ def item_fact(ctx: FileContext, item: tree_sitter.Node, may_be_allowed: bool) ->
         "own_pub": in_trait or is_pub(item),
         "public": scope_public and owner_public and (in_trait or is_pub(item)),
         "inline": inline,
-        "self_hidden": safety_doc.is_doc_hidden(item),
+        "self_hidden": b"hidden" in ctx.data and safety_doc.is_doc_hidden(item),
         "ancestor_hidden": ancestor_hidden,
         "documented": safety_doc.has_safety_section(item),
         "allowed": may_be_allowed and lint_allowed(item, LINT_NAMES),
@@ -98,27 +165,33 @@ def item_fact(ctx: FileContext, item: tree_sitter.Node, may_be_allowed: bool) ->
     }
 
 
-def unsafe_items(ctx: FileContext) -> list[tree_sitter.Node]:
+def unsafe_items(ctx: FileContext, nest: Nest) -> list[tree_sitter.Node]:
     found = []
     for kind in ("function_item", "function_signature_item"):
         for node in ctx.nodes(kind):
-            owner = node.parent.parent if node.parent is not None else None
-            if owner is not None and owner.type == "foreign_mod_item":
-                continue  # foreign functions are not checked by clippy's lint
-            if safety_doc.is_unsafe_fn(node) and not safety_doc.in_trait_impl(node):
-                found.append(node)
+            if not safety_doc.is_unsafe_fn(node):
+                continue
+            owner = nest.owner(node)
+            # Foreign functions are not checked by clippy's lint; trait impls inherit the docs.
+            if owner is not None and (
+                owner.type == "foreign_mod_item"
+                or (owner.type == "impl_item" and owner.child_by_field_name("trait") is not None)
+            ):
+                continue
+            found.append(node)
     found += [node for node in ctx.nodes("trait_item") if any(c.type == "unsafe" for c in node.children)]
     return found
 
 
-def mod_fact(ctx: FileContext, module: tree_sitter.Node) -> dict[str, Any]:
-    inline, public, hidden = _scope(module)
+def mod_fact(ctx: FileContext, nest: Nest, module: tree_sitter.Node) -> dict[str, Any]:
+    inline, public, hidden = nest.scope(module)
     name = module.child_by_field_name("name")
     return {
         "name": ctx.node_text(name) if name is not None else "",
         "inline": inline,
+        "file": module.child_by_field_name("body") is None,
         "public": public and is_pub(module),
-        "hidden": hidden or safety_doc.is_doc_hidden(module),
+        "hidden": hidden or (nest.hidden_possible and safety_doc.is_doc_hidden(module)),
     }
 
 
@@ -146,13 +219,13 @@ def _leaf_path(leaf: tree_sitter.Node) -> tuple[list[str], bool]:
     return segments, glob
 
 
-def reexports(ctx: FileContext) -> list[dict[str, Any]]:
+def reexports(ctx: FileContext, nest: Nest) -> list[dict[str, Any]]:
     """Every ``pub use`` leaf: the module it is written in (inline part), its path, glob or not."""
     found = []
     for declaration in ctx.nodes("use_declaration"):
         if not is_pub(declaration):
             continue
-        inline, _, _ = _scope(declaration)
+        inline, _, _ = nest.scope(declaration)
         for leaf in rust.use_tree_leaves(declaration):
             path, glob = _leaf_path(leaf)
             if path:
@@ -163,7 +236,34 @@ def reexports(ctx: FileContext) -> list[dict[str, Any]]:
 Module = tuple[str, ...]
 
 
-def resolve(module: Module, path: list[str], modules: set[Module]) -> Module | None:
+class ModuleTrie:
+    """Every module path of the crate (file modules and inline ``mod``s) for membership tests."""
+
+    def __init__(self) -> None:
+        self.children: list[dict[str, int]] = [{}]
+
+    def add(self, parent: int, name: str) -> int:
+        child = self.children[parent].get(name)
+        if child is None:
+            child = len(self.children)
+            self.children.append({})
+            self.children[parent][name] = child
+        return child
+
+    def add_path(self, path: Module) -> int:
+        node = 0
+        for name in path:
+            node = self.add(node, name)
+        return node
+
+    def __contains__(self, path: Module) -> bool:
+        node: int | None = 0
+        for name in path:
+            node = self.children[node].get(name) if node is not None else None
+        return node is not None
+
+
+def resolve(module: Module, path: list[str], modules: ModuleTrie) -> Module | None:
     """The crate-absolute path ``path`` names when written in ``module``; None if external."""
     head, rest = path[0], path[1:]
     if head in ("crate", "$crate"):
@@ -183,8 +283,12 @@ def resolve(module: Module, path: list[str], modules: set[Module]) -> Module | N
 
 def exported_names(facts: dict[str, Any], modules: dict[str, Module]) -> tuple[set[Module], set[Module]]:
     """(module + name pairs re-exported by ``pub use``, modules re-exported whole or by ``*``)."""
-    known = {(*module, *inline) for path, module in modules.items()
-             for inline in facts.get(path, {}).get("inline_mods", [])} | set(modules.values())
+    known = ModuleTrie()
+    for path, module in modules.items():
+        top = known.add_path(module)
+        inline_nodes: list[int] = []
+        for parent, name in facts.get(path, {}).get("inline_mods", []):
+            inline_nodes.append(known.add(top if parent < 0 else inline_nodes[parent], name))
     names: set[Module] = set()
     whole: set[Module] = set()
     for path, module in modules.items():
@@ -194,6 +298,8 @@ def exported_names(facts: dict[str, Any], modules: dict[str, Module]) -> tuple[s
                 continue
             (whole if entry["glob"] or target in known else names).add(target)
     return names, whole
+
+
 def file_allowed(ctx: FileContext) -> bool:
     """``#![allow(clippy::missing_safety_doc)]`` (or a group) at the top of the file."""
     return mentioned(ctx.data, LINT_NAMES) and lint_allowed(ctx.tree.root_node, LINT_NAMES)

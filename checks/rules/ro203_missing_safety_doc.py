@@ -56,23 +56,26 @@ class MissingSafetyDoc(CrateRule):
     checklist_item = "4"
     node_kinds = (
         "function_item", "function_signature_item", "trait_item", "mod_item", "use_declaration",
-        "struct_item", "enum_item", "union_item",
+        "struct_item", "enum_item", "union_item", "impl_item", "foreign_mod_item",
     )
 
     def file_facts(self, ctx: FileContext) -> Any:
         if b"unsafe" not in ctx.data and b"mod " not in ctx.data and b"pub use" not in ctx.data:
             return None
         may_be_allowed = mentioned(ctx.data, safety_exports.LINT_NAMES)
+        nest = safety_exports.Nest.of(ctx)
         return {
-            "items": [safety_exports.item_fact(ctx, node, may_be_allowed) for node in safety_exports.unsafe_items(ctx)],
+            "items": [
+                safety_exports.item_fact(ctx, nest, node, may_be_allowed)
+                for node in safety_exports.unsafe_items(ctx, nest)
+            ],
             "mods": [
-                safety_exports.mod_fact(ctx, m) for m in ctx.nodes("mod_item") if m.child_by_field_name("body") is None
+                safety_exports.mod_fact(ctx, nest, module)
+                for module in ctx.nodes("mod_item")
+                if module.child_by_field_name("body") is None
             ],
-            "inline_mods": [
-                [*fact["inline"], fact["name"]]
-                for fact in (safety_exports.mod_fact(ctx, m) for m in ctx.nodes("mod_item"))
-            ],
-            "reexports": safety_exports.reexports(ctx),
+            "inline_mods": nest.module_tree(),
+            "reexports": safety_exports.reexports(ctx, nest),
             "allowed": safety_exports.file_allowed(ctx),
         }
 
