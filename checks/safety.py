@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 
 import tree_sitter
 
-from checks import parse, safety_doc, safety_macros
+from checks import parse, rust, safety_doc, safety_macros
 from checks.context import FileContext
 from checks.safety_macros import Region, TokenBlock
 from checks.safety_text import comment_above, comment_inside
@@ -130,6 +130,18 @@ def same_span(a: tree_sitter.Node, b: tree_sitter.Node) -> bool:
     return (a.start_byte, a.end_byte) == (b.start_byte, b.end_byte)
 
 
+def ancestors_of(scan: FileScan, node: tree_sitter.Node) -> list[tree_sitter.Node]:
+    """Parent, grandparent, … up to the root of ``node``'s tree (the file's, or that of a
+    macro argument parsed again), from one cursor descent: ``Node.parent`` costs the node's
+    depth, and walking up through a 10,000-deep nest that way takes seconds."""
+    roots = [r.tree.root_node for r in scan.regions if r.contains(node)] + [scan.ctx.tree.root_node]
+    for root in roots:
+        chain = rust.ancestor_chain(root, node)
+        if chain[-1] == node:
+            return chain[-2::-1]
+    return list(rust.ancestors(node))
+
+
 def options(ctx: FileContext) -> tuple[bool, bool]:
     """(accept-comment-above-statement, accept-comment-above-attributes) from RO201's options."""
     config = ctx.config
@@ -176,12 +188,15 @@ def item_window(scan: FileScan, item: tree_sitter.Node) -> int:
     return PRETEND if is_module_file(scan.ctx.path) else -1
 
 
-def body_window(scan: FileScan, node: tree_sitter.Node) -> int:
+def body_window(scan: FileScan, node: tree_sitter.Node, chain: list[tree_sitter.Node] | None = None) -> int:
     """First line of the body clippy searches (exclusive), or PRETEND."""
     module_item: tree_sitter.Node | None = None
-    current = node.parent
-    while current is not None:
+    chain = ancestors_of(scan, node) if chain is None else chain
+    index = 0
+    while index < len(chain):
+        current = chain[index]
         kind = current.type
+        index += 1
         if kind in WINDOW_ITEMS:
             return line_of(current)
         if kind in ("const_item", "static_item"):
@@ -189,7 +204,7 @@ def body_window(scan: FileScan, node: tree_sitter.Node) -> int:
         elif kind == "source_file" and (region := scan.region_of_root(current)) is not None:
             if module_item is not None:
                 return item_window(scan, module_item)
-            current = region.invocation  # a macro argument: go on around the invocation
+            chain, index = ancestors_of(scan, region.invocation), 0  # go on around the invocation
         elif kind == "source_file":
             if not is_module_file(scan.ctx.path):
                 return 0  # the crate root: clippy searches the whole file but its first line
@@ -198,17 +213,14 @@ def body_window(scan: FileScan, node: tree_sitter.Node) -> int:
             return item_window(scan, module_item) if module_item is not None else line_of(current)
         elif kind != "declaration_list":
             module_item = None
-        current = current.parent
     return 0
 
 
-def statement_line(start: tree_sitter.Node) -> int | None:
-    """Line of the statement clippy checks above, walking up from ``start`` (see docstring)."""
+def statement_line(start: tree_sitter.Node, chain: list[tree_sitter.Node]) -> int | None:
+    """Line of the statement clippy checks above, walking up from ``start`` through its
+    ancestors ``chain`` (parent first; see the module docstring)."""
     node = start
-    while True:
-        parent = node.parent
-        if parent is None:
-            return None
+    for parent in chain:
         kind = parent.type
         if kind == "let_declaration" and parent.child_by_field_name("value") == node:
             return line_of(parent)
@@ -232,7 +244,8 @@ def statement_line(start: tree_sitter.Node) -> int | None:
 def block_verdict(scan: FileScan, node: tree_sitter.Node, statement: bool, attributes: bool) -> bool:
     """clippy's verdict for one parsed ``unsafe { }`` block."""
     ctx = scan.ctx
-    window = body_window(scan, node)
+    chain = ancestors_of(scan, node)
+    window = body_window(scan, node, chain)
     if window == PRETEND:
         return True
     lines = ctx.lines
@@ -243,7 +256,7 @@ def block_verdict(scan: FileScan, node: tree_sitter.Node, statement: bool, attri
         return True
     if not statement:
         return False
-    target = statement_line(node)
+    target = statement_line(node, chain)
     return target is not None and comment_above(lines, target, window, attributes=attributes)
 
 
@@ -276,14 +289,15 @@ def token_block_verdict(scan: FileScan, token: TokenBlock, statement: bool, attr
     if token.container.type == "macro_definition":
         # clippy's window for expanded code starts after the `macro_rules!` line.
         return comment_above(lines, line_of(token.keyword), line_of(token.container), attributes=attributes)
-    window = body_window(scan, token.container)
+    chain = ancestors_of(scan, token.container)
+    window = body_window(scan, token.container, chain)
     if window == PRETEND:
         return True
     if comment_above(lines, line_of(token.keyword), window, attributes=attributes):
         return True
     if not (statement and safety_macros.passes_through(token)):
         return False
-    target = statement_line(token.container)
+    target = statement_line(token.container, chain)
     return target is not None and comment_above(lines, target, window, attributes=attributes)
 
 

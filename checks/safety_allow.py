@@ -47,18 +47,36 @@ def _inner_attributes(container: tree_sitter.Node) -> Iterator[tree_sitter.Node]
 
 def mentioned(data: bytes, names: frozenset[str]) -> bool:
     """Whether the file names one of the lints at all (most files do not: no walk needed)."""
-    return any(name.split("::")[-1].encode() in data for name in names)
+    return any(name.encode() in data for name in names)
 
 
-def lint_allowed(node: tree_sitter.Node, names: frozenset[str]) -> bool:
-    """Whether the nearest lint attribute naming one of ``names`` silences the lint at ``node``."""
-    current: tree_sitter.Node | None = node
-    while current is not None:
+def _attributes_before(parent: tree_sitter.Node | None, child: tree_sitter.Node) -> list[tree_sitter.Node]:
+    """Outer attributes written directly before ``child``, nearest first (found through the
+    parent: ``prev_named_sibling`` would look the parent up again, at the cost of its depth)."""
+    if parent is None:
+        return []
+    siblings = parent.named_children
+    index = next((i for i, c in enumerate(siblings) if c == child), 0)
+    found = []
+    for sibling in reversed(siblings[:index]):
+        if sibling.type not in ("attribute_item", "line_comment", "block_comment"):
+            break
+        if sibling.type == "attribute_item":
+            found.append(sibling)
+    return found
+
+
+def lint_allowed(node: tree_sitter.Node, names: frozenset[str], chain: list[tree_sitter.Node] | None = None) -> bool:
+    """Whether the nearest lint attribute naming one of ``names`` silences the lint at ``node``;
+    ``chain`` is the node's ancestors, parent first (walked up with ``Node.parent`` if absent)."""
+    ancestors = chain if chain is not None else list(rust.ancestors(node))
+    path = [node, *ancestors]
+    for position, current in enumerate(path):
         attributes = list(_inner_attributes(current)) if current.type in CONTAINERS else []
-        attributes += rust.preceding_attributes(current)
+        parent = path[position + 1] if position + 1 < len(path) else None
+        attributes += _attributes_before(parent, current)
         for attribute in attributes:
             level = _level(attribute, names)
             if level is not None:
                 return level in SILENCING
-        current = current.parent
     return False

@@ -155,7 +155,9 @@ def item_fact(ctx: FileContext, nest: Nest, item: tree_sitter.Node, may_be_allow
         "self_hidden": b"hidden" in ctx.data and safety_doc.is_doc_hidden(item),
         "ancestor_hidden": ancestor_hidden,
         "documented": safety_doc.has_safety_section(item),
-        "allowed": may_be_allowed and lint_allowed(item, LINT_NAMES),
+        "allowed": may_be_allowed and lint_allowed(
+            item, LINT_NAMES, rust.ancestor_chain(ctx.tree.root_node, item)[-2::-1]
+        ),
         "line": item.start_point[0] + 1,
         "col": item.start_point[1] + 1,
         "source": first_line,

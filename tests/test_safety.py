@@ -18,6 +18,8 @@ from checks.context import FileContext
 from checks.engine import check
 from checks.metrics import file_metrics
 from checks.model import Finding
+from checks.rules.ro201_undocumented_unsafe_block import UndocumentedUnsafeBlock
+from checks.rules.ro203_missing_safety_doc import MissingSafetyDoc
 from checks.safety_doc import markdown_has_safety_heading, unindent
 from checks.safety_text import (
     comment_above,
@@ -235,10 +237,20 @@ def test_first_item_of_crate_root_sees_line_one_but_module_file_gets_no_verdict(
     assert [ok for _, ok in safety.unsafe_impl_verdicts(context(bare, "src/sub.rs"))] == [True]
 
 
-def test_deeply_nested_blocks_do_not_recurse() -> None:
-    depth = 3000
-    source = "fn f(p: *const u8) -> u8 {\n" + "{" * depth + "unsafe { *p }" + "}" * depth + "\n}\n"
-    assert block_verdicts(source) == [(2, False)]
+def test_ten_thousand_deep_nesting_is_walked_without_recursion() -> None:
+    depth = 10_000
+    source = (
+        "#![allow(clippy::undocumented_unsafe_blocks)]\n#[warn(clippy::undocumented_unsafe_blocks)]\n"
+        "fn f(p: *const u8) -> u8 {\n" + "{" * depth + "unsafe { *p }" + "}" * depth + "\n}\n"
+        + "pub mod m {\n" * depth + "pub unsafe fn g() {}\n" + "}\n" * depth
+    )
+    assert block_verdicts(source) == [(4, False)]
+    ctx = context(source)
+    [finding] = UndocumentedUnsafeBlock(ctx.config).run(ctx)  # the `#[warn]` on `f` wins over the crate's allow
+    assert finding.start_line == 4
+    facts = MissingSafetyDoc(ctx.config).file_facts(ctx)
+    assert len(facts["inline_mods"]) == depth
+    assert facts["items"][0]["inline"] == ["m"] * depth
 
 
 # Docs ---------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ class UndocumentedUnsafeBlock(FileRule):
             if accepted:
                 continue
             # `#[allow(clippy::undocumented_unsafe_blocks)]` around it: clippy is silent too.
-            if may_be_allowed and lint_allowed(node, LINT_NAMES):
+            if may_be_allowed and lint_allowed(node, LINT_NAMES, safety.ancestors_of(safety.scan_of(ctx), node)):
                 continue
             # A block left as tokens (in a macro) is the `unsafe` token plus its `{ … }` tree;
             # the fingerprint anchors on the block either way.

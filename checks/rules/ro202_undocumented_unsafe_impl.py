@@ -64,7 +64,7 @@ class UndocumentedUnsafeImpl(FileRule):
             if accepted:
                 continue
             # `#[allow(clippy::undocumented_unsafe_blocks)]` on the impl or around it.
-            if may_be_allowed and lint_allowed(node, LINT_NAMES):
+            if may_be_allowed and lint_allowed(node, LINT_NAMES, safety.ancestors_of(safety.scan_of(ctx), node)):
                 continue
             finding = ctx.report(
                 self,
