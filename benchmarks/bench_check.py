@@ -25,10 +25,10 @@ import tree_sitter_rust
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.gen_workspace import GIT_ENV, generate, git_commit_all  # noqa: E402
-from checks.engine import check  # noqa: E402
-from checks.source import DirectoryTree, GitTree  # noqa: E402
-from checks.workspace import load_workspace  # noqa: E402
+from benchmarks.gen_workspace import GIT_ENV, generate, git_commit_all
+from checks.engine import check
+from checks.source import DirectoryTree, GitTree
+from checks.workspace import load_workspace
 
 
 def timed(fn) -> float:  # type: ignore[no-untyped-def]
@@ -55,8 +55,9 @@ def cold(corpus: Path, runs: int) -> dict[str, float]:
     for _ in range(runs):  # interleaved, so drift hits both equally
         bare.append(timed(lambda: bare_parse(files)))
         ours.append(timed(lambda: check(DirectoryTree(corpus), cache_dir=None)))
+    ratio = statistics.median(o / b for o, b in zip(ours, bare, strict=True))
     return {"files": len(files), "lines": lines, "bare": statistics.median(bare),
-            "ruvopt": statistics.median(ours), "ratio": statistics.median(o / b for o, b in zip(ours, bare))}
+            "ruvopt": statistics.median(ours), "ratio": ratio}
 
 
 def touch_files(repo: Path, run: int, count: int = 10) -> None:
@@ -80,9 +81,10 @@ def warm(runs: int) -> dict[str, float]:
             check(GitTree(repo, base), cache_dir=cache)  # fill the cache with the base commit
             touch_files(repo, run)
             head = git_commit_all(repo, f"edit {run}")
-            head_times.append(timed(lambda: check(GitTree(repo, head), cache_dir=cache)))
-            diff_times.append(timed(lambda: check_diff(repo, base, head, cache_dir=cache)))
-            subprocess.run(["git", "-C", str(repo), "reset", "-q", "--hard", base], check=True, env={**os.environ, **GIT_ENV})
+            head_times.append(timed(lambda h=head, c=cache: check(GitTree(repo, h), cache_dir=c)))
+            diff_times.append(timed(lambda h=head, c=cache: check_diff(repo, base, h, cache_dir=c)))
+            reset = ["git", "-C", str(repo), "reset", "-q", "--hard", base]
+            subprocess.run(reset, check=True, env={**os.environ, **GIT_ENV})
     return {"check_head": statistics.median(head_times), "check_diff": statistics.median(diff_times),
             "check_head_max": max(head_times), "check_diff_max": max(diff_times)}
 

@@ -135,7 +135,8 @@ def generate(out: Path, crates: int, files: int, lines_per_file: int, seed: int 
     rng = random.Random(seed)
     members = ", ".join(f'"crates/c{c}"' for c in range(crates))
     out.mkdir(parents=True, exist_ok=True)
-    (out / "Cargo.toml").write_text(f'[workspace]\nmembers = [{members}]\nresolver = "2"\n\n[profile.release]\nlto = "fat"\ncodegen-units = 1\n')
+    root = f'[workspace]\nmembers = [{members}]\nresolver = "2"\n\n[profile.release]\nlto = "fat"\ncodegen-units = 1\n'
+    (out / "Cargo.toml").write_text(root)
     for c in range(crates):
         src = out / "crates" / f"c{c}" / "src"
         src.mkdir(parents=True, exist_ok=True)

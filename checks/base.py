@@ -54,8 +54,8 @@ class CrateRule(Rule):
 
 
 def wanted_kinds_for(config: Config) -> frozenset[str]:
-    from checks.registry import all_rules
     from checks.metrics import METRIC_NODE_KINDS
+    from checks.registry import all_rules
 
     kinds = set(METRIC_NODE_KINDS)
     for rule_cls in all_rules():

@@ -185,11 +185,14 @@ def check(
         ctx = CrateContext(crate, workspace, config)
         for rule in rules:
             if isinstance(rule, CrateRule):
-                ctx.facts[rule.code] = {p: results[p].facts[rule.code] for p in crate.rs_files if rule.code in results[p].facts}
+                ctx.facts[rule.code] = {
+                    p: results[p].facts[rule.code] for p in crate.rs_files if rule.code in results[p].facts
+                }
                 findings.extend(_unsuppressed(rule.run(ctx), workspace))
         per_file = {p: results[p].metrics for p in crate.rs_files}
         lines = {p: results[p].lines for p in crate.rs_files}
-        reports.append(CrateReport(crate.name, crate.display_dir, crate.root, metrics_mod.crate_metrics(ctx, per_file, lines)))
+        metrics = metrics_mod.crate_metrics(ctx, per_file, lines)
+        reports.append(CrateReport(crate.name, crate.display_dir, crate.root, metrics))
     ws_ctx = WorkspaceContext(workspace, config, crates)
     for rule in rules:
         if isinstance(rule, WorkspaceRule):

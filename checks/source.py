@@ -9,6 +9,7 @@ path, and it is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -185,10 +186,8 @@ class GitTree(SourceTree):
             self._batch = None
 
     def __del__(self) -> None:  # pragma: no cover - best effort cleanup
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass
 
 
 def open_tree(path: Path, rev: str | None) -> SourceTree:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, ClassVar
 
 from checks.base import FileRule
 from checks.context import FileContext
@@ -38,7 +39,7 @@ class FileTooLong(FileRule):
     name = "file-too-long"
     severity = Severity.WARNING
     checklist_item = "5"
-    options = {"max-lines": 600}
+    options: ClassVar[dict[str, Any]] = {"max-lines": 600}
 
     def run(self, ctx: FileContext) -> Iterator[Finding]:
         limit = self.option("max-lines")
