@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from checks.model import Finding, Severity
@@ -54,12 +55,21 @@ class CrateRule(Rule):
 
 
 def wanted_kinds_for(config: Config) -> frozenset[str]:
+    """Node kinds the metrics and the rules enabled by ``config`` read: one query collects them."""
+    return _wanted_kinds(config.select, config.ignore)
+
+
+@cache
+def _wanted_kinds(select: tuple[str, ...], ignore: tuple[str, ...]) -> frozenset[str]:
+    from checks.config import Config
     from checks.metrics import METRIC_NODE_KINDS
     from checks.registry import all_rules
 
+    selection = Config(select=select, ignore=ignore)
     kinds = set(METRIC_NODE_KINDS)
     for rule_cls in all_rules():
-        kinds.update(rule_cls.node_kinds)
+        if selection.enabled(rule_cls.code):
+            kinds.update(rule_cls.node_kinds)
     return frozenset(kinds)
 
 

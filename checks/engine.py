@@ -139,7 +139,8 @@ def analyse_files(
             done += 1
             if progress and done % 50 == 0:
                 progress(done, len(paths))
-    cache.put_many({keys[r.path]: r.to_dict() for r in fresh})
+    if cache_dir is not None:  # serialising ~every finding costs real time; skip it when uncached
+        cache.put_many({keys[r.path]: r.to_dict() for r in fresh})
     cache.close()
     results.update((r.path, r) for r in fresh)
     return results
