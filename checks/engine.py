@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import multiprocessing.context
 import os
 import re
+import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -104,6 +106,32 @@ def _batches(tree: SourceTree, paths: list[str]) -> Iterable[list[tuple[str, byt
         yield batch
 
 
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """fork is fastest, but forking a process that runs other threads (the App's worker runs
+    checks in a thread beside its event loop) can copy a lock some thread holds; then a
+    forkserver, whose children start from a clean single-threaded process, is safe."""
+    return multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
+
+
+def _analyse_in_pool(
+    tree: SourceTree, todo: list[str], config: Config, workers: int
+) -> Iterator[list[FileResult]]:
+    # concurrent.futures rather than multiprocessing.Pool: a worker that dies (OOM killer)
+    # raises BrokenProcessPool here instead of being respawned while the check waits forever.
+    pool = ProcessPoolExecutor(workers, mp_context=_pool_context())
+    try:
+        futures = [pool.submit(_analyse_batch, config, batch) for batch in _batches(tree, todo)]
+        for future in futures:
+            yield future.result()
+    except BaseException:
+        # An interrupted or failed check must not wait for the batches still running.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
 def _cache_key(path: str, blob: str, config: Config) -> str:
     raw = f"{ruleset_version()}\0{config.digest()}\0{path}\0{blob}"
     return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()
@@ -124,15 +152,11 @@ def analyse_files(
     workers = jobs or os.cpu_count() or 1
     fresh: list[FileResult] = []
     if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = [pool.submit(_analyse_batch, config, b) for b in _batches(tree, todo)]
-            for future in futures:
-                batch_results = future.result()
-                fresh.extend(batch_results)
-                done += len(batch_results)
-                if progress:
-                    progress(done, len(paths))
+        for batch_results in _analyse_in_pool(tree, todo, config, workers):
+            fresh.extend(batch_results)
+            done += len(batch_results)
+            if progress:
+                progress(done, len(paths))
     else:
         for path, data in tree.read_many(todo):
             fresh.append(analyse_file(path, data, config))
