@@ -25,8 +25,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
     worker = sub.add_parser("worker", help="consume review/bench jobs from Redis")
     worker.add_argument(
-        "--queues", default="review,bench", type=_queue_list,
-        help="comma-separated queues to consume: review, bench (default: %(default)s)",
+        "--queues", default="review", type=_queue_list,
+        help="comma-separated queues to consume: review, bench (default: %(default)s; bench needs the bench runner)",
     )  # fmt: skip
     worker.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     worker.set_defaults(handler=run_worker)
@@ -38,6 +38,15 @@ def _queue_list(text: str) -> list[str]:
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"queues are a comma-separated subset of {', '.join(QUEUE_CHOICES)}")
     return list(dict.fromkeys(names))
+
+
+def bench_runner_available() -> bool:
+    """Whether this build ships the bench runner. Without it, `--queues bench` is for the
+    diagnostic `sleep_job` only, and the default (review) leaves bench requests queued in
+    Redis until a release with the runner consumes them, instead of burning their retries."""
+    import importlib.util
+
+    return importlib.util.find_spec("bot.jobs.bench") is not None
 
 
 def _settings() -> object | None:

@@ -136,8 +136,11 @@ class _Call:
         what = " ".join(f"{k}={v}" for k, v in (("profile", command.profile), ("bench", command.bench)) if v)
         where = f"position {ticket.position} in the bench queue" if ticket.position else "running now"
         again = "was already queued" if ticket.duplicate else "queued"
+        from bot.cli_app import bench_runner_available
+
+        waiting = "" if bench_runner_available() else " No bench worker runs in this deployment yet; it stays queued."
         await self.reply(
             f"benchmark of `{pull.head_sha[:12]}`{f' ({what})' if what else ''} {again}: {where}"
-            f" ({ticket.running} running)."
+            f" ({ticket.running} running).{waiting}"
         )
         return {"command": "bench", "head_sha": pull.head_sha, "job": ticket.job_key, "position": ticket.position}
