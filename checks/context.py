@@ -7,6 +7,7 @@ line list, the parse tree and the nodes of each kind (one query run for all rule
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -160,6 +161,18 @@ class CrateContext:
     @property
     def root_file(self) -> FileContext | None:
         return self.file(self.crate.root) if self.crate.root else None
+
+    def checkable_roots(self) -> Iterator[FileContext]:
+        """Every crate root (library and binaries) that root-level rules can check."""
+        for root in self.crate.roots:
+            file = self.file(root)
+            # A root listed in the manifest but absent from the tree: RO001's business.
+            if file is None:
+                continue
+            # Over `max-file-bytes`: not checked by any rule; the report carries a notice.
+            if len(file.data) > self.config.max_file_bytes:
+                continue
+            yield file
 
     def report_manifest(
         self, rule: Rule, line: int, message: str, *, key: str, fix_title: str | None = None,

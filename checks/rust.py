@@ -412,3 +412,13 @@ def use_paths(declaration: tree_sitter.Node) -> list[tuple[tuple[str, ...], str]
             if full:
                 found.append((full, full[-1]))
     return found
+
+
+def first_past_limit(counted: list[tuple[tree_sitter.Node, int]], limit: int) -> tree_sitter.Node:
+    """The item at which a running count first exceeds ``limit`` (callers know it does)."""
+    running = 0
+    for node, count in counted:
+        running += count
+        if running > limit:
+            return node
+    return counted[-1][0]

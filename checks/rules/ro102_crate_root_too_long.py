@@ -44,14 +44,8 @@ class CrateRootTooLong(CrateRule):
 
     def run(self, ctx: CrateContext) -> Iterator[Finding]:
         limit = self.option("max-lines")
-        for root in ctx.crate.roots:
-            file = ctx.file(root)
-            # A root listed in the manifest but absent from the tree: RO001's business.
-            if file is None:
-                continue
-            # Over `max-file-bytes`: not checked by any rule; the report carries a notice.
-            if len(file.data) > ctx.config.max_file_bytes:
-                continue
+        for file in ctx.checkable_roots():
+            root = file.path
             # At the limit is fine: `wc -l` ≤ max-lines passes, as in the checklist.
             if file.line_count <= limit:
                 continue

@@ -51,27 +51,15 @@ class ReexportBloat(CrateRule):
 
     def run(self, ctx: CrateContext) -> Iterator[Finding]:
         limit = self.option("max-names")
-        for root in ctx.crate.roots:
-            file = ctx.file(root)
-            # A root listed in the manifest but absent from the tree: RO001's business.
-            if file is None:
-                continue
-            # Over `max-file-bytes`: not checked by any rule; the report carries a notice.
-            if len(file.data) > ctx.config.max_file_bytes:
-                continue
+        for file in ctx.checkable_roots():
+            root = file.path
             declarations = rust.pub_use_declarations(file.tree.root_node)
             counts = [len(rust.use_tree_leaves(d)) for d in declarations]
             total = sum(counts)
             # At the limit is fine: the checklist keeps ~50 names.
             if total <= limit:
                 continue
-            running = 0
-            crossing = declarations[-1]
-            for declaration, count in zip(declarations, counts, strict=True):
-                running += count
-                if running > limit:
-                    crossing = declaration
-                    break
+            crossing = rust.first_past_limit(list(zip(declarations, counts, strict=True)), limit)
             yield file.report_line(
                 self, crossing.start_point[0] + 1,
                 f"Trim the re-exports of `{root}`: it re-exports {total} names with `pub use`, "

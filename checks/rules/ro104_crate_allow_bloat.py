@@ -50,26 +50,14 @@ class CrateAllowBloat(CrateRule):
 
     def run(self, ctx: CrateContext) -> Iterator[Finding]:
         limit = self.option("max-lints")
-        for root in ctx.crate.roots:
-            file = ctx.file(root)
-            # A root listed in the manifest but absent from the tree: RO001's business.
-            if file is None:
-                continue
-            # Over `max-file-bytes`: not checked by any rule; the report carries a notice.
-            if len(file.data) > ctx.config.max_file_bytes:
-                continue
+        for file in ctx.checkable_roots():
+            root = file.path
             attributes = rust.crate_allow_attributes(file.tree.root_node)
             total = sum(len(lints) for _, lints in attributes)
             # At the limit is fine: a handful of deliberate crate-wide allows is normal.
             if total <= limit:
                 continue
-            running = 0
-            crossing = attributes[-1][0]
-            for attribute, lints in attributes:
-                running += len(lints)
-                if running > limit:
-                    crossing = attribute
-                    break
+            crossing = rust.first_past_limit([(node, len(lints)) for node, lints in attributes], limit)
             yield file.report_line(
                 self, crossing.start_point[0] + 1,
                 f"Remove lint names from the crate-level `#![allow(...)]` of `{root}`: it allows {total} lints, "
