@@ -196,8 +196,39 @@ def check(
     tree: SourceTree, config: Config | None = None, *, cache_dir: Path | None = None, jobs: int | None = None,
     progress: Progress | None = None,
 ) -> Report:
-    """Analyse ``tree`` with ``config`` (default: the tree's own config)."""
+    """Analyse ``tree`` with ``config`` (default: the tree's own config).
+
+    A git commit is immutable, so its whole report is cached too: a warm re-review of a PR
+    whose base did not move reads the base's report in one row instead of re-running the
+    crate-level rules over it.
+    """
     config = config or load_config(tree)
+    key = _report_key(tree, config)
+    if key is not None and cache_dir is not None:
+        cache = ResultCache(cache_dir)
+        hit = cache.get_many([key]).get(key)
+        cache.close()
+        if hit is not None:
+            return Report.from_cache(hit)
+    report = _check_uncached(tree, config, cache_dir=cache_dir, jobs=jobs, progress=progress)
+    if key is not None and cache_dir is not None:
+        cache = ResultCache(cache_dir)
+        cache.put_many({key: report.to_cache()})
+        cache.close()
+    return report
+
+
+def _report_key(tree: SourceTree, config: Config) -> str | None:
+    commit = getattr(tree, "commit", None)  # only git trees are immutable
+    if commit is None:
+        return None
+    raw = f"report\0{ruleset_version()}\0{config.digest()}\0{','.join(config.crates)}\0{commit}"
+    return "report:" + hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()
+
+
+def _check_uncached(
+    tree: SourceTree, config: Config, *, cache_dir: Path | None, jobs: int | None, progress: Progress | None
+) -> Report:
     workspace = load_workspace(tree)
     crates = selected_crates(workspace, config)
     paths = [p for c in crates for p in c.rs_files]

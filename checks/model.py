@@ -146,3 +146,19 @@ class Report:
     notices: list[Notice] = field(default_factory=list)
     base_ref: str | None = None
     head_ref: str | None = None
+
+    def to_cache(self) -> dict[str, Any]:
+        """A JSON-able form for the per-commit report cache (not the public JSON contract)."""
+        return {
+            "crates": [[c.name, c.path, c.root, c.metrics.to_dict()] for c in self.crates],
+            "findings": [f.to_dict() for f in self.findings],
+            "notices": [[n.path, n.message] for n in self.notices],
+        }
+
+    @classmethod
+    def from_cache(cls, data: dict[str, Any]) -> Report:
+        return cls(
+            [CrateReport(name, path, root, Metrics(dict(metrics))) for name, path, root, metrics in data["crates"]],
+            [Finding.from_dict(f) for f in data["findings"]],
+            [Notice(path, message) for path, message in data["notices"]],
+        )

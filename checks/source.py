@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import posixpath
 import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 SKIPPED_DIRS = frozenset({".git", "target", "node_modules", ".hg", ".svn"})
@@ -56,6 +57,16 @@ class SourceTree:
 
     def exists(self, path: str) -> bool:
         return path in self.entries()
+
+    def files_in(self, directory: str) -> list[str]:
+        """Paths of the files directly in ``directory`` ("" for the root), from one index."""
+        index: dict[str, list[str]] | None = getattr(self, "_files_by_dir", None)
+        if index is None:
+            index = {}
+            for path in self.entries():
+                index.setdefault(posixpath.dirname(path), []).append(path)
+            self._files_by_dir = index
+        return index.get(directory, [])
 
     def read_text(self, path: str) -> str:
         return self.read(path).decode("utf-8", errors="replace")
@@ -145,7 +156,7 @@ class GitTree(SourceTree):
             if kind != b"blob" or mode == b"120000":
                 continue
             path = raw_path.decode("utf-8", errors="surrogateescape")
-            if any(part in SKIPPED_DIRS for part in PurePosixPath(path).parts[:-1]):
+            if any(part in SKIPPED_DIRS for part in path.split("/")[:-1]):
                 continue
             yield path, Entry(path, int(size), blob.decode())
 

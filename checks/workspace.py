@@ -8,6 +8,7 @@ report it where it is, instead of the scan crashing.
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -217,16 +218,15 @@ def _assign_files(crates: list[Crate], paths: list[str], manifest_dirs: set[str]
 
 def _is_auto_bin(crate_dir: str, path: str) -> bool:
     """``src/bin/x.rs`` or ``src/bin/x/main.rs`` under the crate directory."""
-    rel = PurePosixPath(path).relative_to(crate_dir).parts if crate_dir else PurePosixPath(path).parts
+    rel = tuple((path[len(crate_dir) + 1 :] if crate_dir else path).split("/"))
     return rel[:2] == ("src", "bin") and (len(rel) == 3 or (len(rel) == 4 and rel[3] == "main.rs"))
 
 
 def _owning_dir(path: str, manifest_dirs: set[str]) -> str | None:
-    parent = PurePosixPath(path).parent
+    directory = posixpath.dirname(path)  # string ops: this runs once per file of the tree
     while True:
-        key = "" if str(parent) == "." else str(parent)
-        if key in manifest_dirs:
-            return key
-        if key == "":
+        if directory in manifest_dirs:
+            return directory
+        if directory == "":
             return None
-        parent = parent.parent
+        directory = posixpath.dirname(directory)

@@ -115,8 +115,7 @@ def _documentation(ctx: CrateContext) -> str:
     tree = ctx.workspace.tree
     paths = []
     for directory in dict.fromkeys((ctx.crate.dir, "")):
-        prefix = f"{directory}/" if directory else ""
-        paths += [p for p in tree.entries() if p.startswith(prefix) and p[len(prefix) :].lower() in DOC_FILES]
+        paths += [p for p in tree.files_in(directory) if posixpath.basename(p).lower() in DOC_FILES]
     readme = _readme(ctx)
     if readme is not None:
         paths.append(readme)
