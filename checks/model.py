@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 
@@ -61,17 +61,27 @@ class Finding:
         return replace(self, new=new)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # By hand, not dataclasses.asdict: asdict deep-copies every field, and the caches
+        # serialise tens of thousands of findings on a warm re-review.
+        data = {name: getattr(self, name) for name in FINDING_FIELDS}
         data["severity"] = self.severity.label
+        if self.suggestion is not None:
+            s = self.suggestion
+            data["suggestion"] = {"path": s.path, "start_line": s.start_line, "end_line": s.end_line,
+                                  "replacement": s.replacement}  # fmt: skip
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
         data = dict(data)
-        data["severity"] = Severity.parse(data["severity"])
+        data["severity"] = SEVERITY_BY_LABEL[data["severity"]]
         if data.get("suggestion") is not None:
             data["suggestion"] = Edit(**data["suggestion"])
         return cls(**data)
+
+
+FINDING_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Finding))
+SEVERITY_BY_LABEL: dict[str, Severity] = {s.label: s for s in Severity}
 
 
 # Metric names are part of the JSON contract: never rename one.
