@@ -68,12 +68,18 @@ async def review(
     if reason is not None:
         log.info("review %s@%s skipped: %s", repo, head_sha[:12], reason)
         return {"skipped": reason}
-    from bot.jobs.review import run_review
+    from bot.jobs.review import give_up_review, run_review
 
-    result = await run_review(
-        state.settings, state.redis, installation=installation, repo=repo, pr=pr, head_sha=head_sha,
-        base_sha=base_sha, force=force, delivery=delivery,
-    )  # fmt: skip
+    try:
+        result = await run_review(
+            state.settings, state.redis, installation=installation, repo=repo, pr=pr, head_sha=head_sha,
+            base_sha=base_sha, force=force, delivery=delivery,
+        )  # fmt: skip
+    except Exception:
+        if not ctx["job"].retryable:  # attempts already counts this run: no retry follows
+            await give_up_review(state.settings, installation=installation, repo=repo, head_sha=head_sha,
+                                 delivery=delivery)  # fmt: skip
+        raise
     await queue.mark_reviewed(state.redis, repo, head_sha)
     return result
 

@@ -191,6 +191,28 @@ async def test_a_superseded_head_gets_no_check_run_and_an_unfinished_one_is_clos
     assert not fake_github.reviews(world.repo, world.pr) and not fake_github.issue_comments(world.repo, world.pr)
 
 
+async def test_giving_up_after_the_last_attempt_completes_the_run_left_in_progress(
+    settings, redis, make_world, fake_github
+):
+    world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)})
+    gh = ReviewGitHub.connect(settings, world.installation)
+    try:
+        left = create_run(gh, world.repo, world.head)  # the failed attempts' run
+    finally:
+        gh.close()
+    closed = await review_job.give_up_review(
+        settings, installation=world.installation, repo=world.repo, head_sha=world.head, delivery="d-9"
+    )
+    (run,) = fake_github.check_runs(world.repo)
+    assert closed == left.id
+    assert (run.status, run.conclusion, run.title) == ("completed", "neutral", review_job.GAVE_UP_TITLE)
+    assert "delivery `d-9`" in run.summary and "/ruvopt recheck" in run.summary
+    again = await review_job.give_up_review(
+        settings, installation=world.installation, repo=world.repo, head_sha=world.head, delivery="d-9"
+    )
+    assert again is None  # nothing left in progress: nothing written twice
+
+
 async def test_an_invalid_base_configuration_completes_the_run_action_required(settings, redis, make_world,
                                                                                fake_github):  # fmt: skip
     world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)}, base={**CRATE, "ruvopt.toml": "ignore = 3\n"})

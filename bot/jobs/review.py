@@ -65,6 +65,31 @@ async def run_review(
         gh.close()
 
 
+GAVE_UP_TITLE = "ruvopt could not finish this review"
+
+
+async def give_up_review(
+    settings: Settings, *, installation: int, repo: str, head_sha: str, delivery: str
+) -> int | None:
+    """The last attempt failed: complete the run it left ``in_progress``, so a required check
+    does not block the pull request forever. Best effort — GitHub may be what kept failing."""
+
+    def close() -> int | None:
+        gh = ReviewGitHub.connect(settings, installation)
+        try:
+            why = (f"Every attempt failed (delivery `{delivery or 'unknown'}`); the maintainers have it in the "
+                   "log. Comment `/ruvopt recheck` to try again.")  # fmt: skip
+            return check_run.close_unfinished(gh, repo, head_sha, settings.app_id, GAVE_UP_TITLE, why)
+        finally:
+            gh.close()
+
+    try:
+        return await asyncio.to_thread(close)
+    except Exception:
+        log.exception("could not close the check run of %s@%s after the last attempt", repo, head_sha[:12])
+        return None
+
+
 @dataclass
 class _Review:
     settings: Settings
