@@ -107,6 +107,11 @@ class TokenCache:
             self.redis.set(self.key(installation_id), payload, ex=ttl)
         return token
 
+    def forget(self, installation_id: int) -> None:
+        """Drop a token GitHub refused (revoked, or the App was reinstalled): the next
+        ``get`` mints a fresh one instead of serving the dead one until it expires."""
+        self.redis.delete(self.key(installation_id))
+
     def _mint(self, installation_id: int) -> InstallationToken:
         integration = GithubIntegration(
             auth=app_auth(self.settings), base_url=self.settings.github_api_url,

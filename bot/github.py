@@ -120,6 +120,10 @@ class GitHubClient:
         """The current installation token (for git over HTTPS; never log it)."""
         return self._tokens.get(self.installation_id).value
 
+    def forget_token(self) -> None:
+        """GitHub answered 401 to the cached token: make the next call mint a new one."""
+        self._tokens.forget(self.installation_id)
+
     def _repo(self, repo: str) -> Repository:
         return self._gh.get_repo(repo)  # lazy: no request until an attribute is needed
 

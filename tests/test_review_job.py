@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from github import BadCredentialsException
 from redis.asyncio import Redis
 
 from bot import queue
+from bot.ghauth import TokenCache
 from bot.jobs import review as review_job
 from bot.jobs.review import run_review
 from bot.report.check_run import RECHECK, create_run
@@ -211,6 +213,32 @@ async def test_giving_up_after_the_last_attempt_completes_the_run_left_in_progre
         settings, installation=world.installation, repo=world.repo, head_sha=world.head, delivery="d-9"
     )
     assert again is None  # nothing left in progress: nothing written twice
+
+
+async def test_a_token_github_refuses_is_dropped_so_the_retry_mints_a_new_one(settings, redis, make_world,
+                                                                              fake_github):  # fmt: skip
+    world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)})
+    gh = ReviewGitHub.connect(settings, world.installation)
+    try:
+        refused = gh.installation_token()  # cached in Redis, then revoked behind our back
+    finally:
+        gh.close()
+    fake_github.expire_tokens()
+    with pytest.raises(BadCredentialsException):
+        await review(settings, redis, world)
+    assert await redis.get(TokenCache.key(world.installation)) is None
+    await review(settings, redis, world)  # the retry
+    (run,) = fake_github.check_runs(world.repo)
+    assert run.status == "completed"
+    assert fake_github.token_valid(gh_token(settings, world)) and not fake_github.token_valid(refused)
+
+
+def gh_token(settings: Any, world: PullWorld) -> str:
+    gh = ReviewGitHub.connect(settings, world.installation)
+    try:
+        return gh.installation_token()
+    finally:
+        gh.close()
 
 
 async def test_an_invalid_base_configuration_completes_the_run_action_required(settings, redis, make_world,

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from github import BadCredentialsException
 from redis.asyncio import Redis
 
 from bot import gitmirror, queue
@@ -61,6 +62,9 @@ async def run_review(
     try:
         job = _Review(settings, redis, gh, repo, pr, head_sha, base_sha, force, delivery)
         return await job.run()
+    except BadCredentialsException:
+        gh.forget_token()  # revoked while cached: the job's retry mints a fresh token
+        raise
     finally:
         gh.close()
 
