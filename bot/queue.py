@@ -211,32 +211,6 @@ async def mark_reviewed(redis: Redis, repo: str, head_sha: str) -> None:
 # --- commands and benches --------------------------------------------------------------------
 
 
-async def enqueue_command(
-    queues: Queues,
-    settings: Settings,
-    *,
-    installation: int,
-    repo: str,
-    pr: int,
-    comment_id: int,
-    author: str,
-    body: str,
-    delivery: str = "",
-) -> Job | None:
-    return await queues.review.enqueue(
-        "command",
-        key=command_key(repo, comment_id),
-        installation=installation,
-        repo=repo,
-        pr=pr,
-        comment_id=comment_id,
-        author=author,
-        body=body,
-        delivery=delivery,
-        **job_options(settings, "command"),
-    )
-
-
 async def command_done(redis: Redis, repo: str, comment_id: int) -> bool:
     return bool(await redis.exists(_command_done(repo, comment_id)))
 

@@ -16,19 +16,26 @@ RECHECK_ACTION = "recheck"  # identifier of the check run's "Re-check" button (r
 router = Router()
 
 
+def other_apps_run(delivery: Delivery, event: CheckRunEvent) -> Outcome | None:
+    """Check runs of other apps (CI, linters) share the events: they are not ours to redo."""
+    if event.check_run.app.id != delivery.settings.app_id:
+        return Outcome.ignored(f"check run of another app ({event.check_run.app.id})")
+    return None
+
+
 @router.register("check_run", "rerequested")
 async def check_run_rerequested(delivery: Delivery) -> Outcome:
     event = delivery.parse(CheckRunEvent)
-    if event.check_run.app.id != delivery.settings.app_id:
-        return Outcome.ignored(f"check run of another app ({event.check_run.app.id})")
+    if (ignored := other_apps_run(delivery, event)) is not None:
+        return ignored
     return await forced_review(delivery, event, event.check_run.head_sha, event.check_run.pull_requests)
 
 
 @router.register("check_run", "requested_action")
 async def check_run_requested_action(delivery: Delivery) -> Outcome:
     event = delivery.parse(CheckRunEvent)
-    if event.check_run.app.id != delivery.settings.app_id:
-        return Outcome.ignored(f"check run of another app ({event.check_run.app.id})")
+    if (ignored := other_apps_run(delivery, event)) is not None:
+        return ignored
     action = event.requested_action.identifier if event.requested_action else None
     if action != RECHECK_ACTION:
         return Outcome.ignored(f"unknown requested action {action!r}")
