@@ -18,10 +18,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ruvopt", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"ruvopt {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    from bot import cli_app, cli_check, cli_review
+    from bot import cli_app, cli_bench, cli_check, cli_review
 
     cli_check.add_parser(sub)
     cli_review.add_parser(sub)
+    cli_bench.add_parser(sub)
     cli_app.add_parsers(sub)
     return parser
 
