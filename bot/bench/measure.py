@@ -14,7 +14,7 @@ the timed **clean build**, the **artifact sizes** cargo reports for the members 
 cdylib/so, staticlib, binaries), ``touch`` of each member's crate root and the timed
 **incremental rebuild**; then every bench binary (criterion's estimates from a fresh
 ``CRITERION_HOME``, custom measures from the Bencher Metric Format file), or with
-``metric = "instructions"`` each criterion benchmark once under callgrind.
+``metric = "instructions"`` one iteration of each criterion benchmark under callgrind.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from bot.bench.toolchain import CargoHome, Toolchain
 from bot.bench.workdir import SideDirs, materialise
 
 Samples = dict[Metric, float]
+ITER_FUNCTIONS = "*Bencher*iter*"  # criterion's Bencher::iter, iter_batched, iter_custom… (and AsyncBencher's)
 LIB_KINDS = {"lib", "rlib", "cdylib", "dylib", "staticlib", "proc-macro"}
 ARTIFACT_KINDS = {".rlib": "rlib", ".so": "cdylib", ".dylib": "cdylib", ".a": "staticlib", ".dll": "cdylib"}
 
@@ -86,9 +87,8 @@ class Side:
 
     # -- preparing ---------------------------------------------------------------------------------
 
-    async def prepare(self, git_dir: Path, environ: Mapping[str, str], seed: Side | None = None) -> None:
-        """``seed``: a side prepared earlier; with the same Cargo.lock its target directory
-        (built dependencies) is copied, so the dependencies build once per comparison."""
+    async def checkout(self, git_dir: Path, environ: Mapping[str, str]) -> None:
+        """The commit's files, and its dependencies fetched (outside the sandbox)."""
         self.dirs.create()
         await materialise(git_dir, self.sha, self.dirs.src, self.dirs.home)
         manifest = self.dirs.src / "Cargo.toml"
@@ -96,15 +96,24 @@ class Side:
             raise SideFailed(f"{self.name} (`{self.sha[:12]}`) has no Cargo.toml at the repository root.")
         self.log(f"{self.name}: cargo fetch")
         self.lockfile_generated = await self.cargo_home.fetch(self.toolchain, manifest, self.dirs.home, environ)
-        seeded = seed is not None and _same_file(seed.dirs.src / "Cargo.lock", self.dirs.src / "Cargo.lock")
-        if seed is not None and seeded:
-            shutil.rmtree(self.dirs.target)
-            shutil.copytree(seed.dirs.target, self.dirs.target, symlinks=True)
         binds = self.cargo_home.prepare_inner(self.dirs.cargo_home)
         readonly = (*self.toolchain.readonly_paths(), *self.cargo_home.source_dirs())
         self._sandbox = Sandbox(Mounts(self.dirs.writable, readonly, binds), self.limits)
+
+    @property
+    def lockfile(self) -> bytes:
+        lock = self.dirs.src / "Cargo.lock"
+        return lock.read_bytes() if lock.is_file() else b""
+
+    async def build(self, seed: Path | None = None) -> None:
+        """Build the dependencies (and once the members) of every profile and the bench
+        binaries. ``seed``: a target directory built from the same Cargo.lock (the other
+        side's, or the dependency cache's), copied in so its dependencies are not rebuilt."""
+        if seed is not None:
+            shutil.rmtree(self.dirs.target)
+            shutil.copytree(seed, self.dirs.target, symlinks=True)
         self.packages = self.read_metadata(await self.cargo("metadata", "--format-version", "1", "--no-deps"))
-        if seeded:
+        if seed is not None:
             # cargo names a member's artifacts by its path relative to the workspace, and the
             # extracted sources carry commit times older than the seed's build: the seed's
             # member artifacts would look fresh. Only its dependencies may be kept.
@@ -220,22 +229,26 @@ class Side:
         listed = await self.sandboxed([str(binary.executable), "--bench", "--list"], binary, "bench --list")
         ids = [line[: -len(": bench")] for line in listed.stdout.decode().splitlines() if line.endswith(": bench")]
         self.log(f"{self.name}: callgrind {binary.target} ({len(ids)} benchmarks)")
-        startup = await self.callgrind(binary, "^$")  # criterion's own work, subtracted from each
         samples: Samples = {}
         for bench_id in ids:
-            total = await self.callgrind(binary, results.criterion_regex(bench_id))
-            samples[Metric(f"instructions/{bench_id}", "instructions", bench_id, "Ir")] = float(total - startup)
+            total = await self.callgrind(binary, bench_id)
+            samples[Metric(f"instructions/{bench_id}", "instructions", bench_id, "Ir")] = float(total)
         return samples
 
-    async def callgrind(self, binary: BenchBinary, pattern: str) -> int:
+    async def callgrind(self, binary: BenchBinary, bench_id: str) -> int:
+        """Instructions of one iteration of one benchmark: criterion in test mode (no
+        ``--bench``) runs it once, and callgrind counts only inside criterion's
+        ``Bencher::iter*`` — the routine and two clock reads, not criterion's own
+        start-up and reporting (which are ~99 % of the process's instructions)."""
         out = self.dirs.tmp / "callgrind.out"
         out.unlink(missing_ok=True)
-        # Without --bench criterion runs in test mode: each benchmark once, one iteration.
-        argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(binary.executable), pattern]
+        argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", f"--toggle-collect={ITER_FUNCTIONS}",
+                str(binary.executable), results.criterion_regex(bench_id)]  # fmt: skip
         await self.sandboxed(argv, binary, f"callgrind of `{binary.target}`")
         total = results.read_callgrind_total(out)
-        if total is None:
-            raise SideFailed(f"{self.name}: callgrind wrote no instruction count for `{binary.target}`.")
+        if not total:
+            raise SideFailed(f"On {self.name}, callgrind counted no instructions inside criterion's "
+                             f"`Bencher::iter*` for `{bench_id}` (`{binary.target}`).")  # fmt: skip
         return total
 
     # -- commands -----------------------------------------------------------------------------------
@@ -266,10 +279,6 @@ class Side:
         if not result.ok:
             raise SideFailed(result.failure(f"On {self.name} (`{self.sha[:12]}`), {what}", self.limits))
         return result
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    return a.is_file() and b.is_file() and a.read_bytes() == b.read_bytes()
 
 
 def _messages(stdout: bytes) -> list[dict[str, Any]]:

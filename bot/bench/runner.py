@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.bench import stats
+from bot.bench.depcache import DependencyCache
 from bot.bench.measure import Plan, Side, SideFailed
 from bot.bench.sandbox import Limits, SandboxError
 from bot.bench.stats import Budget, Decision, Metric
@@ -52,6 +53,8 @@ class Machine:
     environ: Mapping[str, str] = field(default_factory=dict)  # for cargo fetch (proxies, registry tokens)
     jobs: int | None = None
     keep: bool = False  # leave the work tree behind (debugging)
+    deps_cache: DependencyCache | None = None
+    cache_scope: str = ""  # the repository the cache entries belong to
 
 
 @dataclass
@@ -151,9 +154,16 @@ async def _measure(
             progress(text, done, total)
 
     base, head = sides
-    await base.prepare(request.git_dir, machine.environ)
+    for side in sides:
+        await side.checkout(request.git_dir, machine.environ)
+    cache, key = machine.deps_cache, ""
+    if cache is not None:
+        key = cache.key(machine.cache_scope or str(request.git_dir), base.lockfile, base.toolchain, base.plan.profiles)
+    await base.build(cache.lookup(key) if cache is not None else None)
+    if cache is not None:
+        cache.store(key, base.dirs.target)
     step("base prepared")
-    await head.prepare(request.git_dir, machine.environ, seed=base)
+    await head.build(base.dirs.target if head.lockfile == base.lockfile else None)
     step("head prepared")
     samples: dict[str, dict[Metric, list[float]]] = {"base": {}, "head": {}}
     for run in range(sides[0].plan.runs):

@@ -21,7 +21,9 @@ wall-time change can be called significant, and the report says so (❔).
 
 Deterministic metrics (artifact sizes, instruction counts, custom measures that do not
 vary): when every base run agrees and every head run agrees there is no noise to test
-against, so any change larger than ``max-regression`` counts.
+against, so any change larger than ``max-regression`` counts. With a single run per
+side that agreement cannot be observed; then only sizes and instruction counts are
+taken as exact.
 
 Improvements are decided symmetrically. Budgets (``[bench.budgets]``) are absolute
 limits on head's median, whatever base was: breaking one is 💸 and fails the check.
@@ -145,6 +147,15 @@ def mann_whitney_greater(x: Sequence[float], y: Sequence[float]) -> float:
     return sum(counts[at_least:]) / sum(counts)
 
 
+def _deterministic(metric: Metric, base: Sequence[float], head: Sequence[float]) -> bool:
+    """Every run of each side agrees: with two runs or more that is observed; with one,
+    only sizes and instruction counts are taken as exact (they do not vary run to run)."""
+    constant = len(set(base)) == 1 and len(set(head)) == 1
+    if min(len(base), len(head)) >= 2:
+        return constant
+    return constant and metric.kind in ("size", "instructions")
+
+
 def smallest_p(n: int, m: int) -> float:
     """The smallest one-sided p-value n vs m runs can give (a complete separation)."""
     return 1 / math.comb(n + m, n)
@@ -156,7 +167,7 @@ def decide(metric: Metric, base: Sequence[float], head: Sequence[float], thresho
     base_median, head_median = statistics.median(base_t), statistics.median(head_t)
     change = relative(head_median, base_median) if base_median != 0 else None
     floor = noise_floor(base_t)
-    exact = len(set(base_t)) == 1 and len(set(head_t)) == 1
+    exact = _deterministic(metric, base_t, head_t)
     worse = None if change is None else (change if metric.lower_is_better else -change)
     p = None
     if not exact and change is not None and change != 0:
