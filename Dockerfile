@@ -18,6 +18,7 @@ FROM base AS build
 COPY pyproject.toml README.md ./
 COPY checks ./checks
 COPY bot ./bot
+COPY cli ./cli
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install .
 
 FROM base AS app

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from checks.model import Finding, Severity
+from ruvopt.checks.model import Finding, Severity
 
 if TYPE_CHECKING:
-    from checks.config import Config
-    from checks.context import CrateContext, FileContext, WorkspaceContext
+    from ruvopt.checks.config import Config
+    from ruvopt.checks.context import CrateContext, FileContext, WorkspaceContext
 
 
 class Rule:
@@ -61,9 +61,9 @@ def wanted_kinds_for(config: Config) -> frozenset[str]:
 
 @cache
 def _wanted_kinds(select: tuple[str, ...], ignore: tuple[str, ...]) -> frozenset[str]:
-    from checks.config import Config
-    from checks.metrics import METRIC_NODE_KINDS
-    from checks.registry import all_rules
+    from ruvopt.checks.config import Config
+    from ruvopt.checks.metrics import METRIC_NODE_KINDS
+    from ruvopt.checks.registry import all_rules
 
     selection = Config(select=select, ignore=ignore)
     kinds = set(METRIC_NODE_KINDS)

@@ -16,7 +16,7 @@ from typing import Any
 import tomlkit
 import tomlkit.exceptions
 
-from checks.source import DEFAULT_MAX_FILE_BYTES, SourceTree
+from ruvopt.checks.source import DEFAULT_MAX_FILE_BYTES, SourceTree
 
 FAIL_ON_VALUES = ("new", "any", "never")
 CONFIG_FILE = "ruvopt.toml"
@@ -135,7 +135,7 @@ def config_from_table(table: Any, source: str) -> Config:
 
 
 def _known_codes() -> list[str]:
-    from checks.registry import all_rules
+    from ruvopt.checks.registry import all_rules
 
     return [r.code for r in all_rules()]
 
@@ -163,7 +163,7 @@ def _str_list(table: dict[str, Any], key: str, source: str, default: list[str], 
 
 
 def _rule_options(rules: Any, source: str) -> dict[str, dict[str, Any]]:
-    from checks.registry import all_rules
+    from ruvopt.checks.registry import all_rules
 
     if not isinstance(rules, dict):
         raise ConfigError(source, "`rules` must be a table of [rules.<CODE>] tables", ("rules",))

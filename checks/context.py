@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import tree_sitter
 
-from checks import parse
-from checks.model import Edit, Finding
+from ruvopt.checks.model import Edit, Finding
+from ruvopt.checks.syntax import parse
 
 if TYPE_CHECKING:
-    from checks.base import Rule
-    from checks.config import Config
-    from checks.workspace import Crate, Manifest, Workspace
+    from ruvopt.checks.base import Rule
+    from ruvopt.checks.config import Config
+    from ruvopt.checks.manifest.workspace import Crate, Manifest, Workspace
 
 
 # A run of whitespace between two word characters (`mut self`, `pub fn`): it matters.
@@ -151,7 +151,7 @@ class CrateContext:
         if path not in self.files:
             if not self.workspace.tree.exists(path):
                 return None
-            from checks.base import wanted_kinds_for
+            from ruvopt.checks.base import wanted_kinds_for
 
             self.files[path] = FileContext(
                 path, self.workspace.tree.read(path), self.config, wanted_kinds_for(self.config)

@@ -18,15 +18,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from checks import metrics as metrics_mod
-from checks.base import CrateRule, FileRule, Rule, WorkspaceRule, wanted_kinds_for
-from checks.cache import ResultCache
-from checks.config import Config, load_config
-from checks.context import CrateContext, FileContext, WorkspaceContext
-from checks.model import CrateReport, Finding, Notice, Report
-from checks.registry import all_rules, ruleset_version
-from checks.source import SourceTree
-from checks.workspace import Crate, Workspace, glob_match, load_workspace
+from ruvopt.checks import metrics as metrics_mod
+from ruvopt.checks.base import CrateRule, FileRule, Rule, WorkspaceRule, wanted_kinds_for
+from ruvopt.checks.cache import ResultCache
+from ruvopt.checks.config import Config, load_config
+from ruvopt.checks.context import CrateContext, FileContext, WorkspaceContext
+from ruvopt.checks.manifest.workspace import Crate, Workspace, glob_match, load_workspace
+from ruvopt.checks.model import CrateReport, Finding, Notice, Report
+from ruvopt.checks.registry import all_rules, ruleset_version
+from ruvopt.checks.source import SourceTree
 
 Progress = Callable[[int, int], None]
 PARALLEL_THRESHOLD = 48  # below this many uncached files, a process pool costs more than it saves

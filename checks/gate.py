@@ -18,9 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.config import Config
-from checks.model import METRIC_NAMES, CrateReport, Finding, Metrics, Severity
-from checks.registry import all_rules, rule_by_code
+from ruvopt.checks.config import Config
+from ruvopt.checks.model import METRIC_NAMES, CrateReport, Finding, Metrics, Severity
+from ruvopt.checks.registry import all_rules, rule_by_code
 
 
 @dataclass(frozen=True, slots=True)

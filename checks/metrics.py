@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks import rust, safety
-from checks.context import CrateContext, FileContext
-from checks.model import Metrics
+from ruvopt.checks.context import CrateContext, FileContext
+from ruvopt.checks.model import Metrics
+from ruvopt.checks.safety import verdicts as safety
+from ruvopt.checks.syntax import rust
 
 METRIC_NODE_KINDS: tuple[str, ...] = safety.NODE_KINDS
 DEFAULT_MAX_LINES = 600

@@ -6,8 +6,8 @@ import importlib
 import pkgutil
 from functools import cache
 
-from checks import rules as rules_pkg
-from checks.base import CrateRule, FileRule, Rule, WorkspaceRule
+from ruvopt.checks import rules as rules_pkg
+from ruvopt.checks.base import CrateRule, FileRule, Rule, WorkspaceRule
 
 
 @cache

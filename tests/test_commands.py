@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from bot import commands, queue
-from bot.commands import Bench, CommandError, Help, Recheck
-from bot.github import command_github
-from bot.jobs.command import run_command
+from ruvopt.bot import commands
+from ruvopt.bot.commands import Bench, CommandError, Help, Recheck
+from ruvopt.bot.github.client import command_github
+from ruvopt.bot.jobs.command import run_command
+from ruvopt.bot.queue import contract as queue
 from tests.payloads import new_sha
 from tests.queue_probe import BENCH, REVIEW, queued_jobs
 
@@ -99,7 +100,7 @@ async def world(fake_github, redis_url) -> AsyncIterator[dict[str, Any]]:
     fake_github.add_pull(REPO, 12, head_sha=head, base_sha=base)
     fake_github.set_role(REPO, "maintainer", "write")
     fake_github.set_role(REPO, "visitor", "read")
-    # The client the worker builds for each command job (bot.worker._default_command_github).
+    # The client the worker builds for each command job (ruvopt.bot.queue.worker._default_command_github).
     settings = fake_github.settings(redis_url=redis_url, webhook_secret="s", write_spacing_seconds=0)
     github = command_github(settings, INSTALLATION)
     redis = queue.connect(redis_url, role="worker")

@@ -1,4 +1,4 @@
-"""bot.github against the FakeGitHub and a real Redis: auth, retries, waits, write spacing."""
+"""ruvopt.bot.github.client against the FakeGitHub and a real Redis: auth, retries, waits, write spacing."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 import redis
 from github import GithubException, RateLimitExceededException
 
-from bot.ghauth import TokenCache
-from bot.github import AppClient, GitHubClient, command_github
-from bot.jobs.command import PullHead
+from ruvopt.bot.github.auth import TokenCache
+from ruvopt.bot.github.client import AppClient, GitHubClient, command_github
+from ruvopt.bot.jobs.command import PullHead
 from tests.fakegithub import FakeGitHub, git_diff
 from tests.plugins.workspaces import make_git_repo
 

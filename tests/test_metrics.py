@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from checks.config import Config
-from checks.engine import check
-from checks.model import Metrics
-from checks.source import DirectoryTree
+from ruvopt.checks.config import Config
+from ruvopt.checks.engine import check
+from ruvopt.checks.model import Metrics
+from ruvopt.checks.source import DirectoryTree
 from tests.plugins.workspaces import make_workspace
 
 REGISTRY = Path("/usr/share/cargo/registry")

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from bot.github import AppClient
-from bot.redeliver import MAX_REDELIVERIES, run_redeliver
+from ruvopt.bot.github.client import AppClient
+from ruvopt.bot.jobs.redeliver import MAX_REDELIVERIES, run_redeliver
 from tests.fakegithub import FakeGitHub
 
 DAY = 24 * 3600

@@ -17,15 +17,15 @@ import pytest
 from github import BadCredentialsException
 from redis.asyncio import Redis
 
-from bot import queue
-from bot.ghauth import TokenCache
-from bot.jobs import review as review_job
-from bot.jobs.review import run_review
-from bot.report.check_run import RECHECK, create_run
-from bot.report.gh import ReviewGitHub
-from bot.report.plan import build_plan
-from bot.report.summary import MARKER
-from checks.diffmode import check_diff
+from ruvopt.bot.github.auth import TokenCache
+from ruvopt.bot.jobs import review as review_job
+from ruvopt.bot.jobs.review import run_review
+from ruvopt.bot.queue import contract as queue
+from ruvopt.bot.report.check_run import RECHECK, create_run
+from ruvopt.bot.report.gh import ReviewGitHub
+from ruvopt.bot.report.plan import build_plan
+from ruvopt.bot.report.summary import MARKER
+from ruvopt.checks.diff.mode import check_diff
 from tests.fakegithub import FakeGitHub
 from tests.fakegithub import graphql as fake_graphql
 from tests.githttp import GitHttpServer
@@ -280,7 +280,7 @@ async def test_a_forced_recheck_of_a_reviewed_head_completes_the_same_run_again(
 async def test_the_summary_is_left_to_the_newer_head_when_one_is_known(settings, redis, make_world, fake_github):
     world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)})
     later = new_sha()
-    await redis.set(queue.pr_head_key(world.repo, world.pr), f"{int(time.time())} {later}")  # bot/queue.py's format
+    await redis.set(queue.pr_head_key(world.repo, world.pr), f"{int(time.time())} {later}")  # contract.py format
     outcome = await review(settings, redis, world)
     assert outcome["summary"] is None and not fake_github.issue_comments(world.repo, world.pr)
     assert len(fake_github.reviews(world.repo, world.pr)) == 1

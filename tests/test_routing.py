@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from bot.routing import Delivery, Outcome, Router, default_router
+from ruvopt.bot.receiver.routing import Delivery, Outcome, Router, default_router
 
 # DESIGN.md, "GitHub contract": the events ruvopt acts on, and nothing else.
 DESIGN_EVENTS = {

@@ -17,10 +17,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from checks import engine, registry
-from checks.base import CrateRule, FileRule
-from checks.context import CrateContext, FileContext
-from checks.model import Finding, Severity
+from ruvopt.checks import engine, registry
+from ruvopt.checks.base import CrateRule, FileRule
+from ruvopt.checks.context import CrateContext, FileContext
+from ruvopt.checks.model import Finding, Severity
 
 
 class PerfTodo(FileRule):
@@ -99,5 +99,5 @@ def use_toy_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     rules = tuple(sorted((*registry.all_rules(), *TOY_RULES), key=lambda r: r.code))
     monkeypatch.setattr(registry, "all_rules", lambda: rules)
     monkeypatch.setattr(engine, "all_rules", lambda: rules)
-    for module in ("checks.gate", "checks.render.sarif", "checks.render.markdown"):
+    for module in ("ruvopt.checks.gate", "ruvopt.checks.render.sarif", "ruvopt.checks.render.markdown"):
         monkeypatch.setattr(f"{module}.all_rules", lambda: rules)

@@ -20,22 +20,22 @@ the run's ``annotations_count``; a run whose annotations no longer match the ana
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from bot.handlers.checks import RECHECK_ACTION
-from bot.limits import (
+from ruvopt.bot.github.limits import (
     MAX_ANNOTATION_MESSAGE_BYTES,
     MAX_ANNOTATION_TITLE,
     MAX_ANNOTATIONS_PER_REQUEST,
     MAX_OUTPUT_SUMMARY,
     MAX_OUTPUT_TEXT,
 )
-from bot.report.counts import Counts
-from checks.gate import Verdict
-from checks.model import Finding, Severity
+from ruvopt.bot.receiver.handlers.checks import RECHECK_ACTION
+from ruvopt.bot.report.counts import Counts
+from ruvopt.checks.gate import Verdict
+from ruvopt.checks.model import Finding, Severity
 
 CHECK_NAME = "ruvopt"
 # ruvopt's own cap: each further 50 costs one more PATCH, spaced ≥ 1 s apart; the rest
@@ -192,8 +192,14 @@ def plan_check_run(verdict: Verdict, findings: Sequence[Finding], counts: Counts
 
 class ChecksAPI(Protocol):
     def check_runs_for_ref(self, repo: str, sha: str, name: str, app_id: int | None) -> list[RunState]: ...
-    def create_check_run(self, repo: str, **kwargs: Any) -> Any: ...
-    def update_check_run(self, repo: str, check_run_id: int, **kwargs: Any) -> Any: ...
+    def create_check_run(
+        self, repo: str, *, name: str, head_sha: str, status: str = ..., started_at: datetime | None = ...,
+        output: Mapping[str, Any] | None = ...,
+    ) -> Any: ...
+    def update_check_run(
+        self, repo: str, check_run_id: int, *, conclusion: str | None = ..., completed_at: datetime | None = ...,
+        output: Mapping[str, Any] | None = ..., actions: Sequence[Mapping[str, str]] | None = ...,
+    ) -> Any: ...
 
 
 def now() -> datetime:

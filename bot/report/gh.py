@@ -1,6 +1,6 @@
-"""The GitHub calls the review job needs, on top of :class:`bot.github.GitHubClient`.
+"""The GitHub calls the review job needs, on top of :class:`ruvopt.bot.github.client.GitHubClient`.
 
-:class:`bot.github.GitHubClient` has no way to list a commit's check runs, read one
+:class:`ruvopt.bot.github.client.GitHubClient` has no way to list a commit's check runs, read one
 check run back, or list a pull request's reviews, and its comment lists are PyGithub
 objects that fetch again lazily; this subclass adds those reads as plain JSON,
 through the same PyGithub requester, so they share the client's rate-limit policy,
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.github import GitHubClient
-from bot.limits import MAX_PER_PAGE
-from bot.report.check_run import RunState
-from bot.settings import Settings
+from ruvopt.bot.github.client import GitHubClient
+from ruvopt.bot.github.limits import MAX_PER_PAGE
+from ruvopt.bot.report.check_run import RunState
+from ruvopt.bot.settings import Settings
 
 
 class ReviewGitHub(GitHubClient):
