@@ -17,10 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ruvopt.checks.config import Config, load_config
+from ruvopt.checks.config import Config
 from ruvopt.checks.diff.filter import FILTER_MODES, Diff, filter_findings, git_diff
 from ruvopt.checks.engine import Progress, check
 from ruvopt.checks.model import CrateReport, Finding, Notice, Report
+from ruvopt.checks.registry import load_config
 from ruvopt.checks.source import GitError, GitTree, run_git
 
 
