@@ -18,7 +18,8 @@ FROM base AS build
 COPY pyproject.toml README.md ./
 COPY checks ./checks
 COPY bot ./bot
-RUN python -m venv /opt/venv && /opt/venv/bin/pip install .
+COPY cli ./cli
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install ".[app]"
 
 FROM base AS app
 COPY --from=build /opt/venv /opt/venv

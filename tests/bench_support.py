@@ -14,8 +14,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.bench.runner import Comparison, Machine, Request, compare
-from bot.bench.sandbox import Limits
+from ruvopt.bot.bench.runner import Comparison, Machine, Request, compare
+from ruvopt.bot.bench.sandbox import Limits
 from tests.plugins.workspaces import Files, make_git_repo
 
 DEBIAN_REGISTRY = Path("/usr/share/cargo/registry")

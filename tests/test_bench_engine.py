@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.bench import report
-from bot.bench.depcache import DependencyCache
-from bot.bench.runner import Comparison, Machine, Request, compare
-from bot.bench.sandbox import Limits
+from ruvopt.bot.bench import report
+from ruvopt.bot.bench.depcache import DependencyCache
+from ruvopt.bot.bench.runner import Comparison, Machine, Request, compare
+from ruvopt.bot.bench.sandbox import Limits
 from tests.bench_support import cargo_home, criterion_crate, generate_lockfile
 from tests.plugins.workspaces import make_git_repo
 

@@ -1,8 +1,8 @@
 """The bench sandbox, with the real ``bwrap``: what a pull request's code cannot do.
 
-Two levels: commands run straight in :class:`bot.bench.sandbox.Sandbox` (children,
+Two levels: commands run straight in :class:`ruvopt.bot.bench.sandbox.Sandbox` (children,
 timeouts, hidden files), and a head commit whose ``build.rs`` tries each escape, built
-by the real engine (:func:`bot.bench.runner.compare`) with real cargo. Each
+by the real engine (:func:`ruvopt.bot.bench.runner.compare`) with real cargo. Each
 ``build.rs`` writes what it saw to ``$OUT_DIR/probe.txt``, so a test can tell "the probe
 ran and was refused" from "the probe never ran".
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.bench.sandbox import Limits, Mounts, Sandbox, preflight
+from ruvopt.bot.bench.sandbox import Limits, Mounts, Sandbox, preflight
 from tests.bench_support import cargo_home, compare_commits, plain_crate
 
 PROBE_WRITER = """

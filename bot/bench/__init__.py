@@ -1,8 +1,8 @@
 """The bench engine: base vs head of a Rust workspace, measured inside a sandbox.
 
 Usable without the App (no FastAPI, saq, Redis or PyGithub imports): the CLI
-(``ruvopt bench``) and the App's bench job (:mod:`bot.jobs.bench`) both call
-:func:`bot.bench.runner.compare`.
+(``ruvopt bench``) and the App's bench job (:mod:`ruvopt.bot.jobs.bench`) both call
+:func:`ruvopt.bot.bench.runner.compare`.
 
 - :mod:`.sandbox` — every command that compiles or runs repository code runs in
   ``bwrap``: new network namespace, empty environment, read-only system, only the work

@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.bench.toolchain import Toolchain
+from ruvopt.bot.bench.toolchain import Toolchain
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.bench import results
-from bot.bench.sandbox import Limits, Mounts, Result, Sandbox
-from bot.bench.stats import Metric
-from bot.bench.toolchain import CargoHome, Toolchain
-from bot.bench.workdir import SideDirs, materialise
+from ruvopt.bot.bench import results
+from ruvopt.bot.bench.sandbox import Limits, Mounts, Result, Sandbox
+from ruvopt.bot.bench.stats import Metric
+from ruvopt.bot.bench.toolchain import CargoHome, Toolchain
+from ruvopt.bot.bench.workdir import SideDirs, materialise
 
 Samples = dict[Metric, float]
 ITER_FUNCTIONS = "*Bencher*iter*"  # criterion's Bencher::iter, iter_batched, iter_custom… (and AsyncBencher's)

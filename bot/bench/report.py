@@ -1,4 +1,4 @@
-"""A :class:`~bot.bench.runner.Comparison` as Markdown (check run, summary comment), a
+"""A :class:`~ruvopt.bot.bench.runner.Comparison` as Markdown (check run, summary comment), a
 Mermaid chart, plain text (the CLI), JSON and Bencher Metric Format.
 
 The table follows the checklist's "Quick Reference: Before/After" (one section per
@@ -13,8 +13,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from bot.bench.runner import Comparison
-from bot.bench.stats import Decision, Metric
+from ruvopt.bot.bench.runner import Comparison
+from ruvopt.bot.bench.stats import Decision, Metric
 
 SECTIONS = (("Benchmarks", ("bench", "instructions", "custom")), ("Build times", ("build",)),
             ("Binary size", ("size",)))  # fmt: skip

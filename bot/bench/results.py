@@ -75,7 +75,7 @@ def read_estimates(path: Path) -> tuple[float, str] | None:
     data = _load_json(path)
     if not isinstance(data, dict):
         return None
-    estimates = {_LEGACY_KEYS.get(k, k): v for k, v in data.items()}
+    estimates = {_LEGACY_KEYS.get(str(k), str(k)): v for k, v in data.items()}
     for statistic in ("slope", "mean"):
         value = _point(estimates, statistic)
         if value is not None and value >= 0:

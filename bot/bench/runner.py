@@ -9,6 +9,7 @@ its own gate); the command's ``profile=``/``bench=``/``runs=`` narrow it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import shutil
@@ -17,16 +18,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from bot.bench import stats
-from bot.bench.depcache import DependencyCache
-from bot.bench.measure import Plan, Side, SideFailed
-from bot.bench.sandbox import Limits, SandboxError
-from bot.bench.stats import Budget, Decision, Metric
-from bot.bench.toolchain import CargoHome, Toolchain, ToolchainError, find_toolchain
-from bot.bench.workdir import SideDirs, WorkdirError
-from checks.config import BenchBudget, BenchConfig, ConfigError, load_config
-from checks.source import GitError, GitTree
+from ruvopt.bot.bench import stats
+from ruvopt.bot.bench.depcache import DependencyCache
+from ruvopt.bot.bench.measure import Plan, Side, SideFailed
+from ruvopt.bot.bench.sandbox import Limits, SandboxError
+from ruvopt.bot.bench.stats import Budget, Decision, Metric
+from ruvopt.bot.bench.toolchain import CargoHome, Toolchain, ToolchainError, find_toolchain
+from ruvopt.bot.bench.workdir import SideDirs, WorkdirError
+from ruvopt.checks.config import BenchBudget, BenchConfig, ConfigError
+from ruvopt.checks.registry import load_config
+from ruvopt.checks.source import GitError, GitTree
 
 Progress = Callable[[str, int, int], None]  # (what is happening, steps done, steps in all)
 
@@ -87,7 +90,7 @@ def plan_for(config: BenchConfig, request: Request, jobs: int | None) -> Plan:
                         ("--sample-size", config.sample_size)):  # fmt: skip
         if value is not None:
             args += [flag, str(value)]
-    metric = "instructions" if config.metric == "instructions" else "time"
+    metric: Literal["time", "instructions"] = "instructions" if config.metric == "instructions" else "time"
     return Plan(profiles=request.profiles or config.profiles, benches=request.benches or config.benches,
                 runs=request.runs or config.runs, metric=metric, bmf_file=config.bmf_file,
                 criterion_args=tuple(args), jobs=jobs)  # fmt: skip
@@ -182,12 +185,23 @@ def decide_all(samples: dict[str, dict[Metric, list[float]]], plan: Plan, config
         head = samples["head"].get(metric)
         if not head:
             continue
-        decisions.append(stats.decide(metric, base, head, config.max_regression_ratio, _budget(metric, budgets)))
+        budget = _budget(metric, budgets)
+        decisions.append(stats.decide(_directed(metric, budget), base, head, config.max_regression_ratio, budget))
     # Metrics only one side has (a benchmark added or removed) are listed with one side.
     decisions += [_one_sided(m, [], v, config) for m, v in samples["head"].items() if m not in samples["base"]]
     decisions += [_one_sided(m, v, [], config) for m, v in samples["base"].items() if m not in samples["head"]]
     order = {"bench": 0, "instructions": 0, "custom": 1, "build": 2, "size": 3}
     return sorted(decisions, key=lambda d: (not d.fails, order[d.metric.kind], d.metric.id))
+
+
+HIGHER_IS_BETTER_MEASURES = ("throughput",)  # Bencher Metric Format's own measure names
+
+
+def _directed(metric: Metric, budget: Budget | None) -> Metric:
+    """A custom measure is higher-is-better when its budget is a ``>=`` limit or it is a
+    throughput; every other metric (times, sizes, instructions) is lower-is-better."""
+    higher = (budget is not None and budget.higher_is_better) or metric.id.endswith(HIGHER_IS_BETTER_MEASURES)
+    return dataclasses.replace(metric, lower_is_better=False) if metric.kind == "custom" and higher else metric
 
 
 def _one_sided(metric: Metric, base: Sequence[float], head: Sequence[float], config: BenchConfig) -> Decision:

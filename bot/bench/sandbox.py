@@ -21,7 +21,7 @@ after it: all of it is untrusted. Each command gets:
   hierarchy that most container runtimes do not give a worker);
 - **every child killed at the end**: a new PID namespace whose init is bwrap's; when the
   command ends (or is killed) the kernel kills every process left in the namespace,
-  daemons that double-forked included. :func:`bot.procs.run` kills bwrap's process group
+  daemons that double-forked included. :func:`ruvopt.bot.queue.procs.run` kills bwrap's process group
   on timeout or cancellation, and ``PR_SET_PDEATHSIG`` covers a SIGKILLed worker.
 """
 
@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot import procs
+from ruvopt.bot.queue import procs
 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # What the linker (cc → gcc through /etc/alternatives) and the dynamic loader read; the
@@ -120,12 +120,12 @@ class Sandbox:
             args += _system_mount(Path(path))
         for path in ETC_PATHS:
             args += ["--ro-bind-try", path, path]
-        for path in self.mounts.readonly:
-            args += ["--ro-bind", str(path), str(path)]
+        for ro in self.mounts.readonly:
+            args += ["--ro-bind", str(ro), str(ro)]
         for source, destination in self.mounts.readonly_at:
             args += ["--ro-bind", str(source), str(destination)]
-        for path in self.mounts.writable:
-            args += ["--bind", str(path), str(path)]
+        for rw in self.mounts.writable:
+            args += ["--bind", str(rw), str(rw)]
         args += ["--remount-ro", "/", "--chdir", str(cwd), "--clearenv"]
         for name, value in {"PATH": DEFAULT_PATH, **env}.items():
             args += ["--setenv", name, value]

@@ -14,7 +14,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import procs
+from ruvopt.bot.queue import procs
 
 ARCHIVE_TIMEOUT_S = 600.0
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
