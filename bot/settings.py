@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     review_concurrency: int = 4  # review/command jobs one worker process runs at once
     bench_concurrency: int = 1  # benches measure time: never two on one machine
     shutdown_grace_seconds: int = 20  # on SIGTERM, running jobs get this long, then are re-queued
+    # The bench sandbox (docs/bench.md): per sandboxed command, per process.
+    bench_command_timeout_seconds: int = 1800
+    bench_memory_mb: int = 8192
+    bench_cargo_home: Path = Path.home() / ".cargo"  # registry mirrors/source replacement: its config.toml
+    bench_jobs: int | None = None  # cargo build jobs (default: every core)
+    bench_dependency_cache_entries: int = 8  # built dependencies kept per repository + Cargo.lock; 0: off
 
     @model_validator(mode="after")
     def _key_sources(self) -> Settings:

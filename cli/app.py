@@ -48,7 +48,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     worker = sub.add_parser("worker", help="consume review/bench jobs from Redis")
     worker.add_argument(
         "--queues", default="review", type=_queue_list,
-        help="comma-separated queues to consume: review, bench (default: %(default)s; bench needs the bench runner)",
+        help="comma-separated queues to consume: review, bench (default: %(default)s; bench needs bwrap, prlimit "
+             "and a Rust toolchain: the worker checks them and refuses to start without them)",
     )  # fmt: skip
     worker.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     worker.set_defaults(handler=run_worker)
@@ -119,5 +120,9 @@ def run_worker(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     _logging(args.log_level)
     # The stock asyncio loop, not uvloop: ruvopt.bot.queue.procs needs process_group= for its children.
-    asyncio.run(worker.run(settings, args.queues))  # type: ignore[arg-type]
+    try:
+        asyncio.run(worker.run(settings, args.queues))  # type: ignore[arg-type]
+    except worker.WorkerRefused as exc:
+        print(f"ruvopt worker: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK

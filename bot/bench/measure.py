@@ -19,6 +19,7 @@ cdylib/so, staticlib, binaries), ``touch`` of each member's crate root and the t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -89,7 +90,7 @@ class Side:
 
     async def checkout(self, git_dir: Path, environ: Mapping[str, str]) -> None:
         """The commit's files, and its dependencies fetched (outside the sandbox)."""
-        self.dirs.create()
+        await asyncio.to_thread(self.dirs.create)
         await materialise(git_dir, self.sha, self.dirs.src, self.dirs.home)
         manifest = self.dirs.src / "Cargo.toml"
         if not manifest.is_file():
@@ -110,8 +111,7 @@ class Side:
         binaries. ``seed``: a target directory built from the same Cargo.lock (the other
         side's, or the dependency cache's), copied in so its dependencies are not rebuilt."""
         if seed is not None:
-            shutil.rmtree(self.dirs.target)
-            shutil.copytree(seed, self.dirs.target, symlinks=True)
+            await asyncio.to_thread(_replace_tree, seed, self.dirs.target)
         self.packages = self.read_metadata(await self.cargo("metadata", "--format-version", "1", "--no-deps"))
         if seed is not None:
             # cargo names a member's artifacts by its path relative to the workspace, and the
@@ -279,6 +279,11 @@ class Side:
         if not result.ok:
             raise SideFailed(result.failure(f"On {self.name} (`{self.sha[:12]}`), {what}", self.limits))
         return result
+
+
+def _replace_tree(source: Path, destination: Path) -> None:
+    shutil.rmtree(destination)
+    shutil.copytree(source, destination, symlinks=True)
 
 
 def _messages(stdout: bytes) -> list[dict[str, Any]]:

@@ -130,14 +130,14 @@ def _chart_scale(largest: float, unit: str) -> tuple[float, str]:
     return 1.0, unit or "value"
 
 
-def markdown(comparison: Comparison, *, with_chart: bool = True, heading: str = f"## {TITLE}") -> str:
-    lines = [heading, "", headline(comparison), ""]
+def markdown(comparison: Comparison, *, with_chart: bool = True, heading: str = f"## {TITLE}", level: int = 3) -> str:
+    lines = [heading, "", headline(comparison), ""] if heading else [headline(comparison), ""]
     if comparison.error is not None:
         lines += [comparison.error, ""]
     for title, kinds in SECTIONS:
         rows = [d for d in comparison.decisions if d.metric.kind in kinds]
         if rows:
-            lines += [f"### {title}", "", *table(rows), ""]
+            lines += [f"{'#' * level} {title}", "", *table(rows), ""]
     if with_chart:
         drawn = chart(comparison.decisions)
         if drawn:
@@ -153,6 +153,11 @@ def environment(comparison: Comparison) -> str:
     decided = (f"Regression = Δ beyond max-regression {comparison.threshold:.1%} *and* the noise floor "
                "(largest base-vs-base difference) *and* Mann–Whitney p ≤ 0.05.")  # fmt: skip
     return f"<sub>{shas} · {env}<br>{decided}</sub>" if env else f"<sub>{shas}<br>{decided}</sub>"
+
+
+def reasons(comparison: Comparison) -> list[str]:
+    """How each verdict was reached, one line per metric (the check run's details)."""
+    return [f"- `{d.metric.id}`: {d.verdict} — {d.reason}" for d in comparison.decisions]
 
 
 def text(comparison: Comparison) -> str:

@@ -9,6 +9,7 @@ its own gate); the command's ``profile=``/``bench=``/``runs=`` narrow it.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import platform
@@ -23,7 +24,8 @@ from typing import Literal
 from ruvopt.bot.bench import stats
 from ruvopt.bot.bench.depcache import DependencyCache
 from ruvopt.bot.bench.measure import Plan, Side, SideFailed
-from ruvopt.bot.bench.sandbox import Limits, SandboxError
+from ruvopt.bot.bench.sandbox import Limits, Mounts, Sandbox, SandboxError
+from ruvopt.bot.bench.sandbox import preflight as sandbox_preflight
 from ruvopt.bot.bench.stats import Budget, Decision, Metric
 from ruvopt.bot.bench.toolchain import CargoHome, Toolchain, ToolchainError, find_toolchain
 from ruvopt.bot.bench.workdir import SideDirs, WorkdirError
@@ -108,7 +110,7 @@ async def compare(request: Request, machine: Machine, progress: Progress | None 
     """Measure base and head; failures of either side become ``Comparison.error``."""
     started = time.monotonic()
     try:
-        config = read_config(request.git_dir, request.base_sha)
+        config = await asyncio.to_thread(read_config, request.git_dir, request.base_sha)
     except ConfigError as exc:
         comparison = Comparison(request.base_sha, request.head_sha, Plan(), 0.0)
         comparison.error = f"The base branch's ruvopt configuration is invalid: {exc}"
@@ -129,8 +131,8 @@ async def compare(request: Request, machine: Machine, progress: Progress | None 
     finally:
         comparison.command_seconds = sum(seconds for side in sides for _, seconds in side.commands)
         if not machine.keep:
-            shutil.rmtree(machine.work_root / "base", ignore_errors=True)
-            shutil.rmtree(machine.work_root / "head", ignore_errors=True)
+            for name in ("base", "head"):
+                await asyncio.to_thread(shutil.rmtree, machine.work_root / name, True)
     comparison.seconds = time.monotonic() - started
     return comparison
 
@@ -164,7 +166,7 @@ async def _measure(
         key = cache.key(machine.cache_scope or str(request.git_dir), base.lockfile, base.toolchain, base.plan.profiles)
     await base.build(cache.lookup(key) if cache is not None else None)
     if cache is not None:
-        cache.store(key, base.dirs.target)
+        await asyncio.to_thread(cache.store, key, base.dirs.target)
     step("base prepared")
     await head.build(base.dirs.target if head.lockfile == base.lockfile else None)
     step("head prepared")
@@ -244,6 +246,19 @@ def _notes(sides: list[Side], decisions: list[Decision], budgets: dict[str, Benc
         elif budget.text not in used and not any(_fits(budget, d.metric) for d in matched):
             notes.append(f"Budget `{key}` = `{budget.text}` does not fit the unit of `{matched[0].metric.id}`.")
     return notes
+
+
+async def preflight(cargo_home: Path) -> str:
+    """Raise unless this machine can bench: a toolchain, a working sandbox, and cargo
+    running inside it. Returns the toolchain's description."""
+    toolchain = await find_toolchain()
+    await sandbox_preflight(extra_readonly=toolchain.readonly_paths())
+    probe = Sandbox(Mounts(writable=(), readonly=toolchain.readonly_paths()), Limits(wall_seconds=60))
+    env = {"PATH": f"{toolchain.bin_dir}:/usr/bin:/bin", "CARGO_HOME": str(cargo_home), "HOME": "/"}
+    result = await probe.run([str(toolchain.cargo), "--version"], cwd=Path("/"), env=env)
+    if not result.ok:
+        raise SandboxError(f"`cargo --version` fails inside the sandbox: {result.tail(5)}")
+    return f"{toolchain.description}, {result.stdout.decode().strip()}"
 
 
 def describe_machine(toolchain: Toolchain, plan: Plan) -> dict[str, str]:

@@ -8,6 +8,7 @@ files — a hostile tree cannot write outside its directory.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import tarfile
@@ -85,9 +86,13 @@ async def materialise(git_dir: Path, sha: str, dest: Path, scratch: Path) -> Non
     if done.returncode != 0:
         raise WorkdirError(f"git archive {sha[:12]} failed: {done.stderr.decode(errors='replace')[-1000:]}")
     try:
-        with tarfile.open(archive) as tar:
-            tar.extractall(dest, filter="data")
+        await asyncio.to_thread(_extract, archive, dest)  # off the event loop: the job's heartbeat runs there
     except tarfile.TarError as exc:
         raise WorkdirError(f"the tree of {sha[:12]} cannot be extracted safely: {exc}") from exc
     finally:
         archive.unlink(missing_ok=True)
+
+
+def _extract(archive: Path, dest: Path) -> None:
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")
