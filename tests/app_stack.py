@@ -79,9 +79,9 @@ class AppStack:
         wait_for(ready, 30, "ruvopt serve to answer /healthz")
         return self
 
-    def start_worker(self, **env: str) -> subprocess.Popen[bytes]:
+    def start_worker(self, queues: str = "review", **env: str) -> subprocess.Popen[bytes]:
         name = f"worker-{next(self._count)}"
-        proc, log = self._spawn(name, ["worker", "--queues", "review"], env)
+        proc, log = self._spawn(name, ["worker", "--queues", queues], env)
         self.workers.append(proc)
         self.names[proc.pid] = name
         wait_for(lambda: b"worker consuming" in log.read_bytes(), 30, f"{name} to start")

@@ -79,6 +79,29 @@ def criterion_crate(work: int, *, name: str = "engine", padding: int = 0, config
     }  # fmt: skip
 
 
+BMF_BENCH = """\
+fn main() {
+    let rate = probe::hits() as f64 / 100.0;
+    let json = format!("{{\\"moe\\": {{\\"cache_hit_rate\\": {{\\"value\\": {rate}}}}}}}");
+    std::fs::write("bmf.json", json).unwrap();
+}
+"""
+BMF_CONFIG = '[bench]\nruns = 2\nbmf-file = "bmf.json"\n\n[bench.budgets]\n"moe/cache_hit_rate" = ">= 0.70"\n'
+
+
+def bmf_crate(hits: int, padding: int = 0, **extra: str) -> Files:
+    """A crate without dependencies whose bench (no criterion) writes a Bencher Metric
+    Format file: ``moe/cache_hit_rate`` = hits / 100, budgeted ``>= 0.70``."""
+    lib = f"pub fn hits() -> u32 {{\n    {hits}\n}}\n" + "".join(
+        f"pub fn pad{i}(x: u64) -> u64 {{ x.wrapping_mul({i + 3}).rotate_left({i % 63}) }}\n" for i in range(padding)
+    )
+    files: dict[str, str] = {"Cargo.toml": manifest("probe", benches=["metrics"]), "Cargo.lock": lockfile("probe"),
+                             "src/lib.rs": lib, "benches/metrics.rs": BMF_BENCH, "ruvopt.toml": BMF_CONFIG}  # fmt: skip
+    for key, text in extra.items():
+        files["build.rs" if key == "build_rs" else key] = text
+    return files
+
+
 def generate_lockfile(files: Files, home: Path, scratch: Path) -> str:
     """Cargo.lock for ``files`` resolved against Debian's registry (real cargo, offline)."""
     from tests.plugins.workspaces import make_workspace

@@ -19,31 +19,12 @@ from ruvopt.bot.queue.contract import BenchJob
 from ruvopt.bot.report import bench_section
 from ruvopt.bot.report.actions import RUN_BENCH
 from ruvopt.bot.report.summary import MARKER
-from tests.bench_support import cargo_home, lockfile, manifest
+from tests.bench_support import bmf_crate as crate
+from tests.bench_support import cargo_home
 from tests.fakegithub import FakeGitHub
 from tests.githttp import GitHttpServer
 from tests.plugins.workspaces import Files
 from tests.review_support import PullWorld
-
-BMF_BENCH = """\
-fn main() {
-    let rate = probe::hits() as f64 / 100.0;
-    let json = format!("{{\\"moe\\": {{\\"cache_hit_rate\\": {{\\"value\\": {rate}}}}}}}");
-    std::fs::write("bmf.json", json).unwrap();
-}
-"""
-CONFIG = '[bench]\nruns = 2\nbmf-file = "bmf.json"\n\n[bench.budgets]\n"moe/cache_hit_rate" = ">= 0.70"\n'
-
-
-def crate(hits: int, padding: int = 0, **extra: str) -> Files:
-    lib = f"pub fn hits() -> u32 {{\n    {hits}\n}}\n" + "".join(
-        f"pub fn pad{i}(x: u64) -> u64 {{ x.wrapping_mul({i + 3}).rotate_left({i % 63}) }}\n" for i in range(padding)
-    )
-    files: dict[str, str] = {"Cargo.toml": manifest("probe", benches=["metrics"]), "Cargo.lock": lockfile("probe"),
-                             "src/lib.rs": lib, "benches/metrics.rs": BMF_BENCH, "ruvopt.toml": CONFIG}  # fmt: skip
-    for key, text in extra.items():
-        files["build.rs" if key == "build_rs" else key] = text
-    return files
 
 
 @pytest.fixture
