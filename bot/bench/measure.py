@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,8 @@ class Side:
     packages: list[Package] = field(default_factory=list)
     benches: list[BenchBinary] = field(default_factory=list)
     lockfile_generated: bool = False
-    commands: list[tuple[str, float]] = field(default_factory=list)  # (command, seconds) of every cargo run
+    # (what, seconds, sandboxed) of every child process: git archive, cargo fetch, the sandboxed runs
+    commands: list[tuple[str, float, bool]] = field(default_factory=list)
     _sandbox: Sandbox | None = None
 
     # -- preparing ---------------------------------------------------------------------------------
@@ -91,12 +93,16 @@ class Side:
     async def checkout(self, git_dir: Path, environ: Mapping[str, str]) -> None:
         """The commit's files, and its dependencies fetched (outside the sandbox)."""
         await asyncio.to_thread(self.dirs.create)
+        started = time.monotonic()
         await materialise(git_dir, self.sha, self.dirs.src, self.dirs.home)
+        self.commands.append(("git archive + extract", time.monotonic() - started, False))
         manifest = self.dirs.src / "Cargo.toml"
         if not manifest.is_file():
             raise SideFailed(f"{self.name} (`{self.sha[:12]}`) has no Cargo.toml at the repository root.")
         self.log(f"{self.name}: cargo fetch")
+        started = time.monotonic()
         self.lockfile_generated = await self.cargo_home.fetch(self.toolchain, manifest, self.dirs.home, environ)
+        self.commands.append(("cargo fetch", time.monotonic() - started, False))
         binds = self.cargo_home.prepare_inner(self.dirs.cargo_home)
         readonly = (*self.toolchain.readonly_paths(), *self.cargo_home.source_dirs())
         self._sandbox = Sandbox(Mounts(self.dirs.writable, readonly, binds), self.limits)
@@ -275,7 +281,7 @@ class Side:
     async def checked(self, argv: Sequence[str], cwd: Path, env: dict[str, str], what: str) -> Result:
         assert self._sandbox is not None, "prepare() first"
         result = await self._sandbox.run(argv, cwd=cwd, env=env)
-        self.commands.append((what, result.seconds))
+        self.commands.append((what, result.seconds, True))
         if not result.ok:
             raise SideFailed(result.failure(f"On {self.name} (`{self.sha[:12]}`), {what}", self.limits))
         return result

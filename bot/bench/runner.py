@@ -73,7 +73,8 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     error: str | None = None  # a side could not be built or measured: no verdict
     seconds: float = 0.0
-    command_seconds: float = 0.0  # time inside the sandboxed commands
+    command_seconds: float = 0.0  # wall time of the child processes: git archive, cargo fetch, sandboxed runs
+    sandboxed_commands: int = 0
 
     @property
     def conclusion(self) -> str:
@@ -129,7 +130,8 @@ async def compare(request: Request, machine: Machine, progress: Progress | None 
     except (SideFailed, ToolchainError, WorkdirError, GitError, SandboxError) as exc:
         comparison.error = str(exc)
     finally:
-        comparison.command_seconds = sum(seconds for side in sides for _, seconds in side.commands)
+        comparison.command_seconds = sum(seconds for side in sides for _, seconds, _ in side.commands)
+        comparison.sandboxed_commands = sum(sandboxed for side in sides for _, _, sandboxed in side.commands)
         if not machine.keep:
             for name in ("base", "head"):
                 await asyncio.to_thread(shutil.rmtree, machine.work_root / name, True)
