@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import platform
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -36,6 +37,7 @@ from ruvopt.bot.bench.toolchain import CargoHome, Toolchain
 from ruvopt.bot.bench.workdir import SideDirs, materialise
 
 Samples = dict[Metric, float]
+SETARCH = ("setarch", platform.machine(), "-R")
 ITER_FUNCTIONS = "*Bencher*iter*"  # criterion's Bencher::iter, iter_batched, iter_custom… (and AsyncBencher's)
 LIB_KINDS = {"lib", "rlib", "cdylib", "dylib", "staticlib", "proc-macro"}
 ARTIFACT_KINDS = {".rlib": "rlib", ".so": "cdylib", ".dylib": "cdylib", ".a": "staticlib", ".dll": "cdylib"}
@@ -84,6 +86,7 @@ class Side:
     packages: list[Package] = field(default_factory=list)
     benches: list[BenchBinary] = field(default_factory=list)
     lockfile_generated: bool = False
+    aslr_off: bool = False  # bench binaries run under `setarch -R` (same addresses every run)
     # (what, seconds, sandboxed) of every child process: git archive, cargo fetch, the sandboxed runs
     commands: list[tuple[str, float, bool]] = field(default_factory=list)
     _sandbox: Sandbox | None = None
@@ -119,6 +122,8 @@ class Side:
         if seed is not None:
             await asyncio.to_thread(_replace_tree, seed, self.dirs.target)
         self.packages = self.read_metadata(await self.cargo("metadata", "--format-version", "1", "--no-deps"))
+        probe = await self._sandbox_run([*SETARCH, "/bin/true"], self.dirs.src, self.env())
+        self.aslr_off = probe.ok  # a runtime whose seccomp refuses personality(2) keeps ASLR on
         if seed is not None:
             # cargo names a member's artifacts by its path relative to the workspace, and the
             # extracted sources carry commit times older than the seed's build: the seed's
@@ -214,8 +219,8 @@ class Side:
         home.mkdir(parents=True, exist_ok=True)
         flags = ["--noplot", *self.plan.criterion_args] if binary.package.uses_criterion else []
         self.log(f"{self.name}: bench {binary.target} (run {run + 1})")
-        await self.sandboxed([str(binary.executable), "--bench", *flags], binary, f"bench `{binary.target}`",
-                             CRITERION_HOME=str(home))  # fmt: skip
+        argv = [*self.setarch(), str(binary.executable), "--bench", *flags]
+        await self.sandboxed(argv, binary, f"bench `{binary.target}`", CRITERION_HOME=str(home))
         samples: Samples = {}
         for estimate in results.read_criterion(home):
             samples[Metric(f"bench/{estimate.id}", "bench", estimate.id, "ns")] = estimate.nanoseconds
@@ -248,14 +253,20 @@ class Side:
         start-up and reporting (which are ~99 % of the process's instructions)."""
         out = self.dirs.tmp / "callgrind.out"
         out.unlink(missing_ok=True)
-        argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", f"--toggle-collect={ITER_FUNCTIONS}",
-                str(binary.executable), results.criterion_regex(bench_id)]  # fmt: skip
+        callgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                     f"--toggle-collect={ITER_FUNCTIONS}"]  # fmt: skip
+        argv = [*self.setarch(), *callgrind, str(binary.executable), results.criterion_regex(bench_id)]
         await self.sandboxed(argv, binary, f"callgrind of `{binary.target}`")
         total = results.read_callgrind_total(out)
         if not total:
             raise SideFailed(f"On {self.name}, callgrind counted no instructions inside criterion's "
                              f"`Bencher::iter*` for `{bench_id}` (`{binary.target}`).")  # fmt: skip
         return total
+
+    def setarch(self) -> list[str]:
+        """Address-space randomisation off for a bench, as rustc-perf does: the same code at
+        the same addresses in every run, so alignment luck does not change from run to run."""
+        return list(SETARCH) if self.aslr_off else []
 
     # -- commands -----------------------------------------------------------------------------------
 
@@ -278,9 +289,12 @@ class Side:
         extra = {"CARGO_MANIFEST_DIR": str(binary.package.manifest_dir), "CARGO_PKG_NAME": binary.package.name}
         return await self.checked(argv, binary.package.manifest_dir, self.env(**extra, **env), what)
 
+    async def _sandbox_run(self, argv: Sequence[str], cwd: Path, env: dict[str, str]) -> Result:
+        assert self._sandbox is not None, "checkout() first"
+        return await self._sandbox.run(argv, cwd=cwd, env=env)
+
     async def checked(self, argv: Sequence[str], cwd: Path, env: dict[str, str], what: str) -> Result:
-        assert self._sandbox is not None, "prepare() first"
-        result = await self._sandbox.run(argv, cwd=cwd, env=env)
+        result = await self._sandbox_run(argv, cwd, env)
         self.commands.append((what, result.seconds, True))
         if not result.ok:
             raise SideFailed(result.failure(f"On {self.name} (`{self.sha[:12]}`), {what}", self.limits))

@@ -125,6 +125,8 @@ async def compare(request: Request, machine: Machine, progress: Progress | None 
         sides = [_side(name, sha, toolchain, machine, plan, progress)
                  for name, sha in (("base", request.base_sha), ("head", request.head_sha))]  # fmt: skip
         samples = await _measure(request, machine, sides, progress)
+        aslr = "off (setarch -R)" if all(s.aslr_off for s in sides) else "on (setarch -R refused here)"
+        comparison.environment["ASLR in benches"] = aslr
         comparison.decisions = decide_all(samples, plan, config)
         comparison.notes += _notes(sides, comparison.decisions, config.budget_limits())
     except (SideFailed, ToolchainError, WorkdirError, GitError, SandboxError) as exc:
