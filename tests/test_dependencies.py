@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = {"The CLI": "runtime", "The App": "app", "Tests": "test"}
-LIGHT = ("checks", "cli/check.py", "cli/review.py", "cli/main.py", "bot/report")
+LIGHT = ("checks", "cli/check.py", "cli/review.py", "cli/bench.py", "cli/main.py", "bot/report", "bot/bench")
 
 
 def _name(requirement: str) -> str:
