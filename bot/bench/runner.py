@@ -75,6 +75,7 @@ class Comparison:
     seconds: float = 0.0
     command_seconds: float = 0.0  # wall time of the child processes: git archive, cargo fetch, sandboxed runs
     sandboxed_commands: int = 0
+    commands: list[tuple[str, float, bool]] = field(default_factory=list)  # (what, seconds, sandboxed), both sides
 
     @property
     def conclusion(self) -> str:
@@ -132,8 +133,9 @@ async def compare(request: Request, machine: Machine, progress: Progress | None 
     except (SideFailed, ToolchainError, WorkdirError, GitError, SandboxError) as exc:
         comparison.error = str(exc)
     finally:
-        comparison.command_seconds = sum(seconds for side in sides for _, seconds, _ in side.commands)
-        comparison.sandboxed_commands = sum(sandboxed for side in sides for _, _, sandboxed in side.commands)
+        comparison.commands = [command for side in sides for command in side.commands]
+        comparison.command_seconds = sum(seconds for _, seconds, _ in comparison.commands)
+        comparison.sandboxed_commands = sum(sandboxed for _, _, sandboxed in comparison.commands)
         if not machine.keep:
             for name in ("base", "head"):
                 await asyncio.to_thread(shutil.rmtree, machine.work_root / name, True)
