@@ -9,6 +9,7 @@ ran and was refused" from "the probe never ran".
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from ruvopt.bot.bench.sandbox import Limits, Mounts, Sandbox, preflight
-from tests.bench_support import cargo_home, compare_commits, plain_crate
+from tests.bench_support import cargo_home, compare_commits, manifest, plain_crate
 
 PROBE_WRITER = """
 fn report(text: &str) {
@@ -217,3 +218,32 @@ async def test_inside_there_is_no_capability_and_no_user_namespace_to_gain_one(t
     assert status.stdout.split() == [b"CapEff:", b"0000000000000000"]
     nested = await sandbox(tmp_path).run(["/usr/bin/unshare", "--user", "true"], cwd=tmp_path / "work", env={})
     assert nested.returncode != 0
+
+
+async def test_artifact_paths_forged_on_cargos_output_are_not_copied_or_measured(tmp_path, home):
+    """A proc-macro's prints reach cargo's JSON output: one forging an "artifact" that
+    names a file of the worker must not get that file copied into the sandbox's tree."""
+    secret = tmp_path / "app.pem"
+    secret.write_text("-----BEGIN PRIVATE KEY----- worker secret")
+    app_dir = tmp_path / "work" / "head" / "src" / "app"  # where the engine materialises head's app crate
+    forged = json.dumps({"reason": "compiler-artifact", "manifest_path": str(app_dir / "Cargo.toml"),
+                         "target": {"kind": ["bench"], "name": "stolen"}, "profile": {"test": True},
+                         "filenames": [str(secret)], "executable": str(secret)})  # fmt: skip
+
+    def macro(body: str) -> str:
+        return ("use proc_macro::TokenStream;\n#[proc_macro]\npub fn forge(_: TokenStream) -> TokenStream {\n"
+                f"{body}    \"pub fn f() {{}}\".parse().unwrap()\n}}\n")  # fmt: skip
+
+    base = {"Cargo.toml": '[workspace]\nmembers = ["mac", "app"]\nresolver = "2"\n',
+            "Cargo.lock": 'version = 3\n\n[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = ["mac"]\n\n'
+                          '[[package]]\nname = "mac"\nversion = "0.1.0"\n',
+            "mac/Cargo.toml": manifest("mac", extra="\n[lib]\nproc-macro = true\n"),
+            "mac/src/lib.rs": macro(""),
+            "app/Cargo.toml": manifest("app", extra='\n[dependencies]\nmac = { path = "../mac" }\n'),
+            "app/src/lib.rs": "mac::forge!();\n"}  # fmt: skip
+    forging = macro(f"    println!(\"{{}}\", {json.dumps(forged)});\n")
+    comparison = await compare_commits(tmp_path, [base, {"mac/src/lib.rs": forging}], home, runs=1, keep=True)
+    assert comparison.error is None, comparison.error
+    work = tmp_path / "work"
+    assert not [p for p in work.rglob("*") if p.is_file() and b"worker secret" in p.read_bytes()]
+    assert not [d.metric.id for d in comparison.decisions if "stolen" in d.metric.id or "pem" in d.metric.id]

@@ -145,7 +145,7 @@ class Side:
             targets = package["targets"]
             libs = [t for t in targets if set(t["kind"]) & LIB_KINDS]
             bins = [t for t in targets if "bin" in t["kind"]]
-            roots = tuple(Path(t["src_path"]) for t in (libs or bins))
+            roots = tuple(r for t in (libs or bins) if _inside(r := Path(t["src_path"]), self.dirs.src))
             criterion = any(d["name"] == "criterion" for d in package["dependencies"])
             packages.append(Package(package["name"], Path(package["manifest_path"]).parent, roots, criterion))
         return packages
@@ -162,7 +162,7 @@ class Side:
             if message.get("executable") is None or "bench" not in target.get("kind", []):
                 continue
             package = by_dir.get(Path(message["manifest_path"]).parent)
-            if package is None:
+            if package is None or not _inside(Path(message["executable"]), self.dirs.target):
                 continue
             copy = keep / f"{package.name}-{target['name']}"
             shutil.copy2(message["executable"], copy)
@@ -206,7 +206,7 @@ class Side:
             if message.get("executable"):
                 files.append((message["executable"], "bin"))
             for file, kind in files:
-                if kind is None or not Path(file).is_file():
+                if kind is None or not _inside(Path(file), self.dirs.target) or not Path(file).is_file():
                     continue
                 metric = Metric(f"size/{profile}/{name}.{kind}", "size", f"{name} {kind} ({profile})", "B")
                 sizes[metric] = float(Path(file).stat().st_size)
@@ -299,6 +299,12 @@ class Side:
         if not result.ok:
             raise SideFailed(result.failure(f"On {self.name} (`{self.sha[:12]}`), {what}", self.limits))
         return result
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    """Paths read from cargo's output can be forged: a proc-macro's prints reach cargo's
+    stdout. The worker only copies, stats or touches what lies inside this side's tree."""
+    return path.resolve().is_relative_to(directory.resolve())
 
 
 def _replace_tree(source: Path, destination: Path) -> None:
