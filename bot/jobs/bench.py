@@ -17,9 +17,10 @@ pinned head and the bench section of the sticky summary comment.
 
 A build that fails or times out, a sandbox that kills a command, an invalid base
 configuration: all are results (``neutral``, with the reason and the end of the
-output), never exceptions — the worker carries on with the next job. GitHub or git
-errors propagate and saq retries the job; after the last attempt the worker closes the
-run ``neutral`` (:func:`give_up_bench`).
+output), never exceptions — the worker carries on with the next job; so is a crash of
+the engine itself (``neutral``, "internal error", not retried: it would fail again after
+another hour of measuring). GitHub or git errors propagate and saq retries the job;
+after the last attempt the worker closes the run ``neutral`` (:func:`give_up_bench`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from github import BadCredentialsException
 from redis.asyncio import Redis
 
 from ruvopt.bot.bench.depcache import DependencyCache
+from ruvopt.bot.bench.measure import Plan
 from ruvopt.bot.bench.runner import Comparison, Machine, Request, compare
 from ruvopt.bot.bench.sandbox import Limits
 from ruvopt.bot.git import mirror as gitmirror
@@ -152,6 +154,13 @@ class _Bench:
         request = Request(mirror, job.base_sha, job.head_sha, job.profiles, job.benches, job.runs)
         try:
             return await compare(request, machine(self.settings, job), self.progress)
+        except Exception:
+            # A ruvopt bug, not the pull request's: retrying would measure for another hour
+            # and fail the same way. The run says so; the log has the traceback.
+            log.exception("bench of %s@%s failed (delivery %s)", job.repo, job.head_sha[:12], job.delivery)
+            failed = Comparison(job.base_sha, job.head_sha, Plan(), 0.0)
+            failed.error = f"ruvopt hit an internal error (delivery `{job.delivery or 'unknown'}`)."
+            return failed
         finally:
             # A title update still in flight must land before the completion, not after it.
             await asyncio.gather(*self.updates, return_exceptions=True)
