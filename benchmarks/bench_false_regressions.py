@@ -9,6 +9,10 @@ reported is a false one. Raw samples of every comparison go to
 naive rule (median Δ beyond 2 %, no noise floor, no test) for comparison.
 
     .venv/bin/python benchmarks/bench_false_regressions.py [--comparisons 50] [--runs 5] [--write-docs]
+    .venv/bin/python benchmarks/bench_false_regressions.py --metric instructions [--comparisons 10] …
+
+With ``--metric instructions`` the crate says ``metric = "instructions"``: the benchmark
+is judged by its callgrind instruction count instead of criterion's wall time.
 """
 
 from __future__ import annotations
@@ -28,8 +32,12 @@ from benchmarks.bench_helpers import ROOT, environment, identical_pair, machine,
 from ruvopt.bot.bench import report
 from ruvopt.bot.bench.runner import Request, compare
 
-TITLE = "## /ruvopt bench: false regressions (base vs identical head)"
-OUT = ROOT / "benchmarks" / "out" / "false_regressions.json"
+TITLES = {"time": "## /ruvopt bench: false regressions (base vs identical head)",
+          "instructions": "## /ruvopt bench: false regressions with instruction counts"}  # fmt: skip
+
+
+def out_file(metric: str) -> Path:
+    return ROOT / "benchmarks" / "out" / f"false_regressions{'' if metric == 'time' else '-' + metric}.json"
 NAIVE_THRESHOLD = 0.02
 
 
@@ -45,25 +53,27 @@ def naive_regressions(metrics: list[dict[str, object]]) -> list[str]:
     return flagged
 
 
-def run(comparisons: int, runs: int) -> list[dict[str, object]]:
+def run(comparisons: int, runs: int, metric: str) -> list[dict[str, object]]:
     results = []
-    OUT.parent.mkdir(exist_ok=True)
+    out = out_file(metric)
+    out.parent.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ruvopt-aa-") as tmp:
         work = Path(tmp)
-        repo, base, head, home = identical_pair(work, runs=runs)
+        config = 'metric = "instructions"\n' if metric == "instructions" else ""
+        repo, base, head, home = identical_pair(work, runs=runs, config=config)
         for i in range(comparisons):
             started = time.monotonic()
             comparison = asyncio.run(compare(Request(repo, base, head), machine(work, home)))
             if comparison.error is not None:
                 raise SystemExit(f"comparison {i + 1} failed: {comparison.error}")
             results.append(report.to_json(comparison))
-            OUT.write_text(json.dumps(results, indent=1))
+            out.write_text(json.dumps(results, indent=1))
             flagged = [d.metric.id for d in comparison.regressions]
             print(f"{i + 1}/{comparisons}: {time.monotonic() - started:.0f} s, regressions {flagged}", file=sys.stderr)
     return results
 
 
-def section(results: list[dict[str, object]], runs: int) -> str:
+def section(results: list[dict[str, object]], runs: int, metric: str) -> str:
     n = len(results)
     false = [r for r in results if r["conclusion"] == "failure"]
     naive = [r for r in results if naive_regressions(r["metrics"])]  # type: ignore[arg-type]
@@ -76,22 +86,27 @@ def section(results: list[dict[str, object]], runs: int) -> str:
     verdict = "meets" if rate <= 0.01 else "misses"
     rows = [f"| `{metric}` | {statistics.median(v):.1%} | {max(v):.1%} |" for metric, v in sorted(floors.items())
             if not metric.startswith("size/")]  # fmt: skip
+    flag = "" if metric == "time" else f"--metric {metric} "
+    judged = ("the criterion benchmark (wall time: 1 s warm-up, 1 s measurement, 10 samples)" if metric == "time"
+              else "the criterion benchmark's instruction count under callgrind")  # fmt: skip
     return "\n".join([
-        TITLE, "",
-        f"Command: `.venv/bin/python benchmarks/bench_false_regressions.py --comparisons {n} --runs {runs} "
+        TITLES[metric], "",
+        f"Command: `.venv/bin/python benchmarks/bench_false_regressions.py {flag}--comparisons {n} --runs {runs} "
         f"--write-docs` ({environment()}; a machine shared with other work, as CI runners are).", "",
         "The tests' small criterion crate against a head that changes only README.md, compared by the real "
-        f"engine {n} times, {runs} runs per side (criterion: 1 s warm-up, 1 s measurement, 10 samples). Each "
-        "comparison judges the clean build time, the incremental rebuild time, the rlib size and the criterion "
-        "benchmark; any regression it reports is false.", "",
+        f"engine {n} times, {runs} runs per side. Each comparison judges the clean build time, the incremental "
+        f"rebuild time, the rlib size and {judged}; any regression it reports is false.", "",
         "| comparisons | with a false regression | rate | goal | naive rule (median Δ > 2 %) |",
         "|---|---|---|---|---|",
         f"| {n} | {len(false)} | {rate:.1%} | ≤ 1 % ({verdict}) | {len(naive)} ({len(naive) / n:.0%}) |", "",
         f"Noise floors the comparisons measured (largest base-vs-base difference among the {runs} base runs):", "",
         "| metric | median floor | largest floor |", "|---|---|---|", *rows, "",
+        "A change no larger than the floor is never called, so the floor is also the smallest regression a "
+        "comparison on this machine could show for that metric: the price of not crying wolf on a busy machine. "
+        "Instruction counts (`metric = \"instructions\"`) do not pay it.", "",
         "The naive column judges the same samples by the rule many CI scripts use — median Δ beyond 2 %, no "
         "noise floor, no test — to show what the floor and the Mann–Whitney test remove. Raw samples: "
-        "`benchmarks/out/false_regressions.json` (not committed).", "",
+        f"`{out_file(metric).relative_to(ROOT)}` (not committed).", "",
     ])  # fmt: skip
 
 
@@ -99,14 +114,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--comparisons", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--report-only", action="store_true", help=f"re-read {OUT.relative_to(ROOT)}")
+    parser.add_argument("--metric", choices=tuple(TITLES), default="time")
+    parser.add_argument("--report-only", action="store_true", help="re-read the raw samples of the last run")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
-    results = json.loads(OUT.read_text()) if args.report_only else run(args.comparisons, args.runs)
-    text = section(results, args.runs)
+    if args.report_only:
+        results = json.loads(out_file(args.metric).read_text())
+    else:
+        results = run(args.comparisons, args.runs, args.metric)
+    text = section(results, args.runs, args.metric)
     print(text)
     if args.write_docs:
-        write_section(TITLE, text)
+        write_section(TITLES[args.metric], text)
     return 0
 
 

@@ -24,12 +24,12 @@ from tests.plugins.workspaces import make_git_repo  # noqa: E402
 DOCS = ROOT / "docs" / "performance.md"
 
 
-def identical_pair(work: Path, *, runs: int = 5) -> tuple[Path, str, str, Path]:
+def identical_pair(work: Path, *, runs: int = 5, config: str = "") -> tuple[Path, str, str, Path]:
     """A repository whose head differs from base only in README.md: any regression
     reported between them is a false one. Returns (repo, base, head, cargo home)."""
     home = cargo_home(work)
     crate = criterion_crate(1000)
-    crate["ruvopt.toml"] = crate["ruvopt.toml"].replace("runs = 3", f"runs = {runs}")
+    crate["ruvopt.toml"] = crate["ruvopt.toml"].replace("runs = 3", f"runs = {runs}") + config
     lock = generate_lockfile(crate, home, work)
     repo, (base, head) = make_git_repo(work, [{**crate, "Cargo.lock": lock}, {"README.md": "# engine\n"}])
     return repo, base, head, home

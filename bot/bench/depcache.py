@@ -11,9 +11,11 @@ key includes the repository, so one repository's artifacts never reach another's
 sandbox. A hit is only a head start: cargo's fingerprints still rebuild anything stale,
 and the members' own artifacts are removed from every copy (:meth:`Side.build`).
 
-Entries are written to a temporary name and renamed, so concurrent workers on one
-machine never see a half-written entry; the least recently used ones beyond
-``max_entries`` are removed.
+Nothing is copied: a comparison *takes* its entry (a rename into base's target
+directory) and *puts* base's target directory back when it is done (a rename again), so
+concurrent workers on one machine never share or half-see an entry, and the work tree's
+removal shrinks to head's. The least recently put entries beyond ``max_entries`` are
+removed.
 """
 
 from __future__ import annotations
@@ -39,28 +41,42 @@ class DependencyCache:
             digest.update(len(part).to_bytes(8, "big") + part)
         return digest.hexdigest()[:32]
 
-    def lookup(self, key: str) -> Path | None:
-        entry = self.root / key / "target"
-        if not entry.is_dir():
-            return None
-        os.utime(self.root / key)  # recently used
-        return entry
+    def take(self, key: str, destination: Path) -> bool:
+        """Move the entry of ``key`` to ``destination`` (which must not exist): a rename, no
+        copy, and the entry leaves the cache, so no two comparisons share its files. False
+        when there is none (or another worker took it first)."""
+        taken = self.root / f".taken-{key}-{uuid.uuid4().hex}"
+        try:
+            os.rename(self.root / key, taken)
+        except OSError:
+            return False
+        os.rename(taken / "target", destination)
+        shutil.rmtree(taken, ignore_errors=True)
+        return True
 
-    def store(self, key: str, target: Path) -> None:
-        if (self.root / key).exists():
-            return
+    def put(self, key: str, target: Path, *, copy: bool = False) -> None:
+        """Move ``target`` (a base side's target directory, when its comparison is done) in
+        as the entry of ``key`` — or a copy of it, when the work tree is kept for a person to
+        look at. When another worker put one meanwhile, ``target`` stays where it is (and is
+        removed with the work tree)."""
         self.root.mkdir(parents=True, exist_ok=True)
         staging = self.root / f".{key}.{uuid.uuid4().hex}"
+        staging.mkdir()
         try:
-            shutil.copytree(target, staging / "target", symlinks=True)
-            os.rename(staging, self.root / key)
+            if copy:
+                shutil.copytree(target, staging / "target", symlinks=True)
+            else:
+                os.rename(target, staging / "target")
+            os.rename(staging, self.root / key)  # fails if the entry exists: the newer one stays
         except OSError:
-            pass  # another worker stored it first, or the disk is full: the cache is optional
+            if not copy and (staging / "target").is_dir() and not target.exists():
+                os.rename(staging / "target", target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         self.evict()
 
     def evict(self) -> None:
+        """Keep the ``max_entries`` most recently put entries (a put is the last use)."""
         entries = sorted((p for p in self.root.iterdir() if not p.name.startswith(".")),
                          key=lambda p: p.stat().st_mtime, reverse=True)  # fmt: skip
         for old in entries[self.max_entries :]:

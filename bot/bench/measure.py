@@ -87,6 +87,9 @@ class Side:
     benches: list[BenchBinary] = field(default_factory=list)
     lockfile_generated: bool = False
     aslr_off: bool = False  # bench binaries run under `setarch -R` (same addresses every run)
+    copy_seconds: float = 0.0  # copying a seed target directory in (the job's own overhead)
+    built: bool = False  # dependencies and bench binaries built: the target directory is worth keeping
+    cache_key: str = ""  # its dependency cache entry (base sides only)
     # (what, seconds, sandboxed) of every child process: git archive, cargo fetch, the sandboxed runs
     commands: list[tuple[str, float, bool]] = field(default_factory=list)
     _sandbox: Sandbox | None = None
@@ -115,16 +118,20 @@ class Side:
         lock = self.dirs.src / "Cargo.lock"
         return lock.read_bytes() if lock.is_file() else b""
 
-    async def build(self, seed: Path | None = None) -> None:
+    async def build(self, seed: Path | None = None, *, seeded: bool = False) -> None:
         """Build the dependencies (and once the members) of every profile and the bench
         binaries. ``seed``: a target directory built from the same Cargo.lock (the other
-        side's, or the dependency cache's), copied in so its dependencies are not rebuilt."""
+        side's), copied in so its dependencies are not rebuilt; ``seeded``: the target
+        directory already holds one (the dependency cache's entry, moved in)."""
         if seed is not None:
+            started = time.monotonic()
             await asyncio.to_thread(_replace_tree, seed, self.dirs.target)
+            self.copy_seconds += time.monotonic() - started
+            seeded = True
         self.packages = self.read_metadata(await self.cargo("metadata", "--format-version", "1", "--no-deps"))
         probe = await self._sandbox_run([*SETARCH, "/bin/true"], self.dirs.src, self.env())
         self.aslr_off = probe.ok  # a runtime whose seccomp refuses personality(2) keeps ASLR on
-        if seed is not None:
+        if seeded:
             # cargo names a member's artifacts by its path relative to the workspace, and the
             # extracted sources carry commit times older than the seed's build: the seed's
             # member artifacts would look fresh. Only its dependencies may be kept.
@@ -134,6 +141,7 @@ class Side:
             self.log(f"{self.name}: building dependencies ({profile})")
             await self.cargo("build", "--workspace", "--profile", profile)
         await self.build_benches()
+        self.built = True
 
     def read_metadata(self, result: Result) -> list[Package]:
         data = json.loads(result.stdout)

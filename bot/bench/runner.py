@@ -76,6 +76,7 @@ class Comparison:
     command_seconds: float = 0.0  # wall time of the child processes: git archive, cargo fetch, sandboxed runs
     sandboxed_commands: int = 0
     commands: list[tuple[str, float, bool]] = field(default_factory=list)  # (what, seconds, sandboxed), both sides
+    housekeeping: dict[str, float] = field(default_factory=dict)  # seconds spent copying and removing trees
 
     @property
     def conclusion(self) -> str:
@@ -134,13 +135,28 @@ async def compare(request: Request, machine: Machine, progress: Progress | None 
         comparison.error = str(exc)
     finally:
         comparison.commands = [command for side in sides for command in side.commands]
+        comparison.housekeeping["copy target directories"] = sum(side.copy_seconds for side in sides)
+        cleanup = time.monotonic()
         comparison.command_seconds = sum(seconds for _, seconds, _ in comparison.commands)
         comparison.sandboxed_commands = sum(sandboxed for _, _, sandboxed in comparison.commands)
+        base_side = next((s for s in sides if s.name == "base"), None)
+        if machine.deps_cache is not None and base_side is not None and base_side.built:
+            await asyncio.to_thread(machine.deps_cache.put, base_side.cache_key, base_side.dirs.target,
+                                    copy=machine.keep)  # fmt: skip
         if not machine.keep:
             for name in ("base", "head"):
                 await asyncio.to_thread(shutil.rmtree, machine.work_root / name, True)
+        comparison.housekeeping["remove work trees"] = time.monotonic() - cleanup
     comparison.seconds = time.monotonic() - started
     return comparison
+
+
+def _take(cache: DependencyCache, key: str, target: Path) -> bool:
+    target.rmdir()  # empty: made by SideDirs.create
+    if cache.take(key, target):
+        return True
+    target.mkdir()
+    return False
 
 
 def _side(name: str, sha: str, toolchain: Toolchain, machine: Machine, plan: Plan, progress: Progress | None) -> Side:
@@ -167,12 +183,13 @@ async def _measure(
     base, head = sides
     for side in sides:
         await side.checkout(request.git_dir, machine.environ)
-    cache, key = machine.deps_cache, ""
+    cache = machine.deps_cache
     if cache is not None:
-        key = cache.key(machine.cache_scope or str(request.git_dir), base.lockfile, base.toolchain, base.plan.profiles)
-    await base.build(cache.lookup(key) if cache is not None else None)
-    if cache is not None:
-        await asyncio.to_thread(cache.store, key, base.dirs.target)
+        base.cache_key = cache.key(machine.cache_scope or str(request.git_dir), base.lockfile, base.toolchain,
+                                   base.plan.profiles)  # fmt: skip
+        await base.build(seeded=await asyncio.to_thread(_take, cache, base.cache_key, base.dirs.target))
+    else:
+        await base.build()
     step("base prepared")
     await head.build(base.dirs.target if head.lockfile == base.lockfile else None)
     step("head prepared")
