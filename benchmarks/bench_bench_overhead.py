@@ -1,6 +1,6 @@
 """The bench job's own overhead beyond the cargo commands it runs (goal ≤ 5 %).
 
-The tests' small criterion crate, base vs an identical head, 3 runs per side, with the
+The tests' small criterion crate, base vs an identical head, 5 runs per side (the default), with the
 dependency cache warm (one comparison first, not counted). For each counted comparison:
 its wall time; the time of the cargo commands it ran (``cargo fetch`` outside the
 sandbox, every ``cargo`` and bench binary inside it, each timed around its process);
@@ -85,7 +85,7 @@ def breakdown(comparison: Comparison, bwrap: float) -> dict[str, float]:
 def run(comparisons: int) -> tuple[list[dict[str, float]], float, tuple[float, float], int]:
     with tempfile.TemporaryDirectory(prefix="ruvopt-overhead-") as tmp:
         work = Path(tmp)
-        repo, base, head, home = identical_pair(work, runs=3)
+        repo, base, head, home = identical_pair(work, runs=5)
         bwrap = asyncio.run(bwrap_cost())
         request = Request(repo, base, head)
         asyncio.run(compare(request, machine(work, home)))  # fills the dependency cache
@@ -107,7 +107,8 @@ def section(rows: list[dict[str, float]], bwrap: float, builds: tuple[float, flo
         TITLE, "",
         f"Command: `.venv/bin/python benchmarks/bench_bench_overhead.py --comparisons {len(rows)} --write-docs` "
         f"({environment()}).", "",
-        "The tests' small criterion crate, base vs an identical head, 3 runs per side, dependency cache warm. "
+        "The tests' small criterion crate, base vs an identical head, 5 runs per side (the default), dependency "
+        "cache warm. "
         "*Cargo* is the time of the cargo commands and bench binaries themselves (`cargo fetch`, and every "
         f"sandboxed command minus bwrap's start-up); everything else is the job's own. Medians of {len(rows)} "
         "comparisons:", "",
