@@ -136,3 +136,17 @@ async def test_a_head_that_allocates_past_the_memory_limit_is_stopped_and_report
     await run_bench(small, redis, bench_job(world))
     run = bench_run(fake_github, world)
     assert run.conclusion == "neutral" and "ran out of memory (limit 1 GiB per process)" in run.summary
+
+
+async def test_a_button_pressed_on_an_older_commit_is_measured_without_a_moved_head_reply(
+    settings, redis, make_world, fake_github
+):
+    world = make_world(crate(75))
+    older = world.head
+    current = world.push(crate(76))
+    # The command job's reply already said that `older` is not the head; the PR did not move since.
+    await run_bench(settings, redis, bench_job(world, head_sha=older, pr_head=current, comment_id=None))
+    run = bench_run(fake_github, world)
+    assert run.head_sha == older and run.conclusion == "success"
+    assert "with the **Run bench** button" in run.summary and "moved to" not in run.summary
+    assert [c for c in fake_github.issue_comments(world.repo, world.pr) if "moved to" in c.body] == []

@@ -123,7 +123,7 @@ class _Bench:
             plan = bench_report.neutral_plan(f"Pull request {pull.state}", f"#{job.pr} is {pull.state}; not measured.")
             await self.call(bench_report.complete_run, self.gh, job.repo, self.run_id, plan)
             return {"check_run": self.run_id, "skipped": f"pull request {pull.state}"}
-        if pull.head.sha != job.head_sha:
+        if pull.head.sha not in (job.head_sha, job.pr_head or job.head_sha):  # the button's reply said so
             await self.head_moved(pull.head.sha)
         log.info("benchmarking %s#%s %s..%s (check run %s)", job.repo, job.pr, job.base_sha[:12], job.head_sha[:12],
                  self.run_id)  # fmt: skip

@@ -140,7 +140,7 @@ class _Call:
         job = queue.BenchJob(
             installation=self.installation, repo=self.repo, pr=self.pr, head_sha=head, base_sha=pull.base_sha,
             requested_by=self.author, comment_id=self.comment_id or None, profiles=command.profiles,
-            benches=command.benches, runs=command.runs, delivery=self.delivery,
+            benches=command.benches, runs=command.runs, delivery=self.delivery, pr_head=pull.head_sha,
         )  # fmt: skip
         ticket = await queue.enqueue_bench(self.queues, self.settings, job)
         if ticket.running_job is not None:

@@ -236,6 +236,7 @@ class BenchJob:
     benches: tuple[str, ...] = ()
     runs: int | None = None
     delivery: str = ""
+    pr_head: str = ""  # the PR's head when the request was accepted (the button may pin an older commit)
 
     @property
     def key(self) -> str:
@@ -245,7 +246,7 @@ class BenchJob:
         return {"installation": self.installation, "repo": self.repo, "pr": self.pr, "head_sha": self.head_sha,
                 "base_sha": self.base_sha, "requested_by": self.requested_by, "comment_id": self.comment_id,
                 "profiles": list(self.profiles), "benches": list(self.benches), "runs": self.runs,
-                "delivery": self.delivery}  # fmt: skip
+                "delivery": self.delivery, "pr_head": self.pr_head}  # fmt: skip
 
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any]) -> BenchJob:
@@ -255,6 +256,7 @@ class BenchJob:
             requested_by=str(kwargs["requested_by"]), comment_id=kwargs.get("comment_id"),
             profiles=tuple(kwargs.get("profiles") or ()), benches=tuple(kwargs.get("benches") or ()),
             runs=kwargs.get("runs"), delivery=str(kwargs.get("delivery") or ""),
+            pr_head=str(kwargs.get("pr_head") or ""),
         )  # fmt: skip
 
 
