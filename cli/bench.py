@@ -61,7 +61,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--runs", type=_positive, metavar="N", help="runs per side (default: [bench] runs)")
     p.add_argument("--profile", type=_names, metavar="P,…", default=(), help="profiles (default: [bench] profiles)")
     p.add_argument("--bench", type=_names, metavar="B,…", default=(), help="bench targets (default: [bench] benches)")
-    p.add_argument("--timeout", type=_positive, default=1800, metavar="S", help="wall-clock limit per sandboxed command")
+    p.add_argument("--timeout", type=_positive, default=1800, metavar="S", help="wall-clock limit per command")
     p.add_argument("--memory-mb", type=_positive, default=8192, metavar="MB", help="address-space limit per process")
     p.add_argument("--jobs", "-j", type=_positive, metavar="N", help="cargo build jobs (default: all cores)")
     p.add_argument("--work-dir", type=Path, metavar="DIR", help="scratch directory (default: a temporary one)")
