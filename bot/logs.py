@@ -45,7 +45,7 @@ class BatchedStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().close()
 
 
-def configure(level: str) -> None:
+def configure(level: str, log_format: str = "text") -> None:
     handler = BatchedStderrHandler()
     handler.setFormatter(logging.Formatter(FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)

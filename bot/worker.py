@@ -39,6 +39,7 @@ from bot.settings import Settings
 log = logging.getLogger("ruvopt.worker")
 
 DEQUEUE_TIMEOUT_S = 2.0  # BLMOVE wakes up this often when idle; keeps shutdown prompt
+CREDENTIALS_POLL_S = 2.0
 
 
 @dataclass
@@ -169,6 +170,18 @@ async def _stop_heartbeat(ctx: dict[str, Any]) -> None:
 # --- workers --------------------------------------------------------------------------------
 
 
+async def _stop_when_registered(settings: Settings, stop: Callable[[], None]) -> None:
+    """A worker started before the one-click registration has no credentials; once the
+    credentials file appears it stops, so its process manager (Compose, Kubernetes)
+    starts it again with them."""
+    log.warning("no App credentials: jobs that call GitHub fail until %s exists", settings.credentials_file)
+    while not settings.credentials_file.exists():
+        await asyncio.sleep(CREDENTIALS_POLL_S)
+    log.warning("the App's credentials appeared in %s: stopping so this worker restarts with them",
+                settings.credentials_file)  # fmt: skip
+    stop()
+
+
 class _Worker(Worker):  # type: ignore[type-arg]
     # saq installs SIGINT/SIGTERM handlers per Worker, and each replaces the last; with
     # one worker per queue in a process, run() installs one handler that stops them all.
@@ -229,12 +242,17 @@ async def run(
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop_all)
+    watcher = None
+    if settings.missing_credentials(worker=True):
+        watcher = asyncio.create_task(_stop_when_registered(settings, stop_all), name="credentials-watch")
     log.info("worker consuming %s", ", ".join(queue.QUEUE_NAMES[n] for n in names))
     try:
         for q in {id(w.queue): w.queue for w in workers}.values():
             await q.connect()
         await asyncio.gather(*(w.start() for w in workers))
     finally:
+        if watcher is not None:
+            watcher.cancel()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await redis.aclose()
