@@ -23,7 +23,7 @@ FROM base AS build
 # The same install script as `make install` and the tests (scripts/install.sh), not
 # editable; .dockerignore keeps caches, virtualenvs and tests out of the context.
 COPY . /src
-RUN bash /src/scripts/install.sh /opt/venv
+RUN bash /src/scripts/install.sh /opt/venv app
 
 FROM base AS app
 COPY --from=build /opt/venv /opt/venv

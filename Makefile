@@ -16,12 +16,12 @@ install-test:
 
 # Installs everything the tests need (apt, npm, pip), then runs lint, types and tests.
 test: install-test
-	$(VENV)/bin/ruff check checks bot tests benchmarks
-	$(VENV)/bin/mypy
+	$(VENV)/bin/ruff check checks bot cli tests benchmarks
+	bash scripts/typecheck.sh
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 docs: install
-	$(PY) -m checks.docs
+	$(PY) -m ruvopt.checks.render.docs
 
 bench: install-test
 	$(PY) benchmarks/run_all.py

@@ -26,9 +26,9 @@ import tree_sitter_rust
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.gen_workspace import GIT_ENV, generate, git_commit_all
-from checks.engine import check
-from checks.source import DirectoryTree, GitTree
-from checks.workspace import load_workspace
+from ruvopt.checks.engine import check
+from ruvopt.checks.manifest.workspace import load_workspace
+from ruvopt.checks.source import DirectoryTree, GitTree
 
 
 def timed(fn) -> float:  # type: ignore[no-untyped-def]
@@ -69,7 +69,7 @@ def touch_files(repo: Path, run: int, count: int = 10) -> None:
 
 
 def warm(runs: int) -> dict[str, float]:
-    from checks.diffmode import check_diff
+    from ruvopt.checks.diff.mode import check_diff
 
     head_times, diff_times = [], []
     with tempfile.TemporaryDirectory() as tmp:

@@ -242,7 +242,7 @@ def start_servers(redis_url: str, logs: Path) -> dict[str, tuple[subprocess.Pope
     common = ["--host", "127.0.0.1", "--log-level", "info"]
     servers = {}
     port = free_port()
-    cmd = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), *common]
+    cmd = [sys.executable, "-m", "ruvopt.cli.main", "serve", "--port", str(port), *common]
     servers["ruvopt"] = (subprocess.Popen(cmd, env=env, stdout=(logs / "ruvopt.log").open("wb"),
                                           stderr=subprocess.STDOUT, cwd=ROOT), port)  # fmt: skip
     for name, factory in (("bare", "bare_app"), ("bare-json", "bare_json_app")):
@@ -347,7 +347,8 @@ def markdown(results: dict[str, Any], command: str) -> str:
         "parse, and a durable enqueue are work the baselines skip, and the load generator, the servers and "
         "Redis compete for the same 2 cores.",
         "- What the receiver does per delivery to get here: one Lua script claims the delivery id, records the "
-        "PR head and enqueues the saq job atomically (`bot/intake.py`), and the scripts of concurrent deliveries "
+        "PR head and enqueues the saq job atomically (`bot/receiver/intake.py`), and the scripts of concurrent "
+        "deliveries "
         "share one pipelined write (auto-pipelining); pydantic parses only the fields it needs straight from the "
         "bytes; `/webhook` is a plain Starlette route (no FastAPI dependency solving); log lines are written in "
         "batches (`bot/logs.py`); the startup heap is frozen out of the GC (`gc.freeze()`).",

@@ -33,9 +33,9 @@ import tree_sitter_rust
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from checks.config import Config  # noqa: E402
-from checks.engine import check  # noqa: E402
-from checks.source import DirectoryTree  # noqa: E402
+from ruvopt.checks.config import Config  # noqa: E402
+from ruvopt.checks.engine import check  # noqa: E402
+from ruvopt.checks.source import DirectoryTree  # noqa: E402
 from tests import clippy_support as cs  # noqa: E402
 
 CRATES = ("bytemuck", "crossbeam-utils", "lock_api", "hashbrown", "parking_lot", "rayon")  # newest installed

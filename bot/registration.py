@@ -32,9 +32,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.credentials import CredentialsError, write_credentials
-from bot.registration_page import callback_page, error_page, setup_page
-from bot.settings import Settings
+from ruvopt.bot.credentials import CredentialsError, write_credentials
+from ruvopt.bot.registration_page import callback_page, error_page, setup_page
+from ruvopt.bot.settings import Settings
 
 STATE_TTL_S = 3600  # GitHub's manifest codes expire after an hour too
 ORG_NAME = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"
@@ -42,7 +42,7 @@ ORG_NAME = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"
 
 def load_manifest_template() -> dict[str, Any]:
     """``deploy/github-app-manifest.json``, shipped inside the package."""
-    text = resources.files("bot").joinpath("github-app-manifest.json").read_text()
+    text = resources.files("ruvopt.bot").joinpath("github-app-manifest.json").read_text()
     manifest: dict[str, Any] = json.loads(text)
     return manifest
 

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.credentials import read_credentials
+from ruvopt.bot.credentials import read_credentials
 
 
 class SettingsError(ValueError):

@@ -1,7 +1,7 @@
 """ruvopt's analysis engine: pure, offline, never runs repository code.
 
-Public entry points live in :mod:`checks.engine`; everything the App, the CLI and the
-Action need meets the rules only through :class:`checks.model.Finding`.
+Public entry points live in :mod:`ruvopt.checks.engine`; everything the App, the CLI and the
+Action need meets the rules only through :class:`ruvopt.checks.model.Finding`.
 """
 
 __version__ = "0.1.0"

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from checks import rust
-from checks.context import FileContext
-from checks.workspace import glob_match
+from ruvopt.checks.context import FileContext
+from ruvopt.checks.manifest.workspace import glob_match
+from ruvopt.checks.syntax import rust
 
 MARKER = re.compile(r"^//\s*ruvopt:\s*hot\b")
 MARKER_BYTES = re.compile(rb"ruvopt:\s*hot\b")

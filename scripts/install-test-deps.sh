@@ -41,7 +41,7 @@ if ! cmp -s scripts/crd-schemas.package.json .cache/crd/package.json \
 fi
 
 # Python environment, through the same script as `make install` and the Docker image.
-if ! .venv/bin/python -c "import checks, bot, pytest, jsonschema" 2>/dev/null || [[ pyproject.toml -nt .venv/.installed ]]; then
+if ! .venv/bin/python -c "import ruvopt.checks, ruvopt.bot, pytest, jsonschema" 2>/dev/null || [[ pyproject.toml -nt .venv/.installed ]]; then
   [[ -x .venv/bin/python ]] || python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip >/dev/null
   bash scripts/install.sh .venv --editable test

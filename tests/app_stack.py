@@ -3,7 +3,7 @@ against a real redis-server and the FakeGitHub, plus what the end-to-end tests a
 benchmark send them (signed real webhook payloads rewritten to a local repository).
 
 Configuration reaches the processes the only way it does in production: environment
-variables read by :class:`bot.settings.Settings`.
+variables read by :class:`ruvopt.bot.settings.Settings`.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class AppStack:
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
         log = self.workdir / f"{name}.log"
         with log.open("ab") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *args], env={**self.env, **env}, cwd=ROOT,
+            proc = subprocess.Popen([sys.executable, "-m", "ruvopt.cli.main", *args], env={**self.env, **env}, cwd=ROOT,
                                     stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
         return proc, log
 
@@ -116,7 +116,7 @@ class AppStack:
         return httpx.post(f"{self.url}/webhook", content=body, headers=headers, timeout=10)
 
     def reviewed(self, world: PullWorld, sha: str | None = None) -> bool:
-        """The worker finished the review of ``sha`` (its done marker, bot/queue.py's key)."""
+        """The worker finished the review of ``sha`` (its done marker, bot/queue/contract.py's key)."""
         client = redis.Redis.from_url(self.redis_url)
         try:
             return bool(client.exists(f"ruvopt:reviewed:{world.repo}@{sha or world.head}"))

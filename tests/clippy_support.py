@@ -187,12 +187,12 @@ class RuvoptRun:
 
 def ruvopt_run(crate: Path, options: dict[str, bool]) -> RuvoptRun:
     """ruvopt on ``crate`` with clippy's options: the engine's findings and every verdict."""
-    from checks.base import wanted_kinds_for
-    from checks.config import Config
-    from checks.context import FileContext
-    from checks.engine import check
-    from checks.safety import unsafe_block_verdicts, unsafe_impl_verdicts
-    from checks.source import DirectoryTree
+    from ruvopt.checks.config import Config
+    from ruvopt.checks.context import FileContext
+    from ruvopt.checks.engine import check
+    from ruvopt.checks.registry import wanted_kinds_for
+    from ruvopt.checks.safety.verdicts import unsafe_block_verdicts, unsafe_impl_verdicts
+    from ruvopt.checks.source import DirectoryTree
 
     config = Config(select=("RO201", "RO202", "RO203"), rules={"RO201": dict(options)})
     run = RuvoptRun()

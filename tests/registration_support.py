@@ -46,12 +46,12 @@ class Serve:
 
     def run(self, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         """Run to completion (for a serve that must refuse to start)."""
-        return subprocess.run([sys.executable, "-m", "bot.cli", "serve", "--port", str(self.port)],
+        return subprocess.run([sys.executable, "-m", "ruvopt.cli.main", "serve", "--port", str(self.port)],
                               env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)  # fmt: skip
 
     def start(self) -> Serve:
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(self.port)],
+            self.proc = subprocess.Popen([sys.executable, "-m", "ruvopt.cli.main", "serve", "--port", str(self.port)],
                                          env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
 
         def up() -> bool:

@@ -1,6 +1,6 @@
 """Hostile or odd input never crashes a check and never leaks outside the analysed tree.
 
-Every case goes through ``checks.engine.check``, on a directory and on a git commit
+Every case goes through ``ruvopt.checks.engine.check``, on a directory and on a git commit
 (``GitTree``), because the App reads commits and the CLI reads directories.
 """
 
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from checks.config import Config
-from checks.engine import PARALLEL_THRESHOLD, check
-from checks.model import Report
-from checks.source import DEFAULT_MAX_FILE_BYTES, DirectoryTree, GitTree, SourceTree
+from ruvopt.checks.config import Config
+from ruvopt.checks.engine import PARALLEL_THRESHOLD, check
+from ruvopt.checks.model import Report
+from ruvopt.checks.source import DEFAULT_MAX_FILE_BYTES, DirectoryTree, GitTree, SourceTree
 from tests.plugins.workspaces import Files, Submodule, Symlink, make_git_repo, make_workspace
 
 MANIFEST = '[package]\nname = "bad"\nversion = "0.1.0"\nedition = "2021"\n'

@@ -64,16 +64,16 @@ def test_every_user_in_the_dockerfile_is_numeric_and_the_images_end_unprivileged
 
 def test_the_image_installs_with_the_script_the_tests_use():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "RUN bash /src/scripts/install.sh /opt/venv" in dockerfile
+    assert "RUN bash /src/scripts/install.sh /opt/venv app" in dockerfile
     assert "bash scripts/install.sh .venv --editable test" in (ROOT / "scripts/install-test-deps.sh").read_text()
     assert "scripts/install.sh $(VENV) --editable" in (ROOT / "Makefile").read_text()
 
 
 def test_the_image_install_path_gives_a_working_ruvopt_outside_the_checkout(tmp_path: Path):
     venv = tmp_path / "venv"
-    proc = run(["bash", "scripts/install.sh", str(venv)], timeout=600)
+    proc = run(["bash", "scripts/install.sh", str(venv), "app"], timeout=600)  # what the Dockerfile runs
     assert proc.returncode == 0, proc.stderr[-3000:]
-    site = run([str(venv / "bin/python"), "-c", "import bot, checks; print(bot.__file__, checks.__file__)"],
+    site = run([str(venv / "bin/python"), "-c", "import ruvopt.bot, ruvopt.checks; print(ruvopt.bot.__file__)"],
                cwd=tmp_path)  # fmt: skip
     assert site.returncode == 0 and str(ROOT) not in site.stdout, site.stdout + site.stderr  # a copy, not the tree
     workspace = ROOT / "examples" / "sample-workspace"
@@ -81,7 +81,7 @@ def test_the_image_install_path_gives_a_working_ruvopt_outside_the_checkout(tmp_
                 cwd=tmp_path)  # fmt: skip
     assert check.returncode == 0 and '"RO501"' in check.stdout, check.stderr
     manifest = run([str(venv / "bin/python"), "-c",
-                    "from bot.registration import load_manifest_template as m; print(m()['default_events'])"],
+                    "from ruvopt.bot.registration import load_manifest_template as m; print(m()['default_events'])"],
                    cwd=tmp_path)  # fmt: skip
     assert manifest.returncode == 0 and "pull_request" in manifest.stdout, manifest.stderr
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from ruvopt.cli.main import main
 from tests.plugins.workspaces import make_git_repo, make_workspace
 from tests.toy_rules import TOY_CONFIG, use_toy_rules
 

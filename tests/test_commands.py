@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from bot import commands, queue
-from bot.commands import Bench, CommandError, Help, Recheck
-from bot.github import command_github
-from bot.jobs.command import run_command
+from ruvopt.bot import commands
+from ruvopt.bot.commands import Bench, CommandError, Help, Recheck
+from ruvopt.bot.github.client import command_github
+from ruvopt.bot.jobs.command import run_command
+from ruvopt.bot.queue import contract as queue
 from tests.payloads import new_sha
 from tests.queue_probe import BENCH, REVIEW, queued_jobs
 
@@ -41,6 +42,11 @@ def test_find_command_returns_the_first_command_line(body, line):
         "> /ruvopt recheck\n\nquoting the command above",  # a quote of someone's command
         "```\n/ruvopt recheck\n```",  # inside a fenced code block
         "~~~text\n/ruvopt bench\n~~~",
+        "````\n```\n/ruvopt recheck\n```\n````",  # a four-backtick fence holding a three-backtick one
+        "~~~~\n~~~\n/ruvopt recheck\n~~~~",
+        "```\nnever closed\n/ruvopt recheck",  # an unclosed fence runs to the end
+        "- /ruvopt recheck",  # a list item, not a line of its own
+        "<!--\n/ruvopt recheck\n-->",  # an HTML comment
         "Example:\n\n    /ruvopt recheck",  # an indented code block
         "/ruvoptimize everything",  # another word that merely starts with the prefix
         "",
@@ -99,7 +105,7 @@ async def world(fake_github, redis_url) -> AsyncIterator[dict[str, Any]]:
     fake_github.add_pull(REPO, 12, head_sha=head, base_sha=base)
     fake_github.set_role(REPO, "maintainer", "write")
     fake_github.set_role(REPO, "visitor", "read")
-    # The client the worker builds for each command job (bot.worker._default_command_github).
+    # The client the worker builds for each command job (ruvopt.bot.queue.worker._default_command_github).
     settings = fake_github.settings(redis_url=redis_url, webhook_secret="s", write_spacing_seconds=0)
     github = command_github(settings, INSTALLATION)
     redis = queue.connect(redis_url, role="worker")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from checks.config import BENCH_KEYS, TOP_LEVEL_KEYS, Config, ConfigError, _check_type, load_config, parse_config
-from checks.engine import selected_crates
-from checks.registry import all_rules
-from checks.source import DEFAULT_MAX_FILE_BYTES, DirectoryTree
-from checks.workspace import load_workspace
+from ruvopt.checks.config import BENCH_KEYS, TOP_LEVEL_KEYS, Config, ConfigError, _check_type
+from ruvopt.checks.engine import selected_crates
+from ruvopt.checks.manifest.workspace import load_workspace
+from ruvopt.checks.registry import all_rules, load_config, parse_config
+from ruvopt.checks.source import DEFAULT_MAX_FILE_BYTES, DirectoryTree
 from tests.plugins.workspaces import make_workspace
 
 CONFIG_DOC = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
@@ -280,7 +280,7 @@ def doc_rows() -> set[tuple[str, str, str]]:
     [(r.code, name, json.dumps(value)) for r in all_rules() for name, value in r.options.items()],
 )
 def test_every_rule_option_is_in_the_configuration_reference(code: str, option: str, default: str) -> None:
-    assert (code, option, default) in doc_rows(), "run `python -m checks.docs`"
+    assert (code, option, default) in doc_rows(), "run `python -m ruvopt.checks.render.docs`"
 
 
 def test_the_reference_lists_no_option_that_does_not_exist() -> None:

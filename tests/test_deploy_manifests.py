@@ -74,7 +74,7 @@ def test_the_scaled_objects_target_deployments_and_queues_that_exist():
     for scaled in (m.doc for m in CUSTOM if m.kind == "ScaledObject"):
         assert scaled["spec"]["scaleTargetRef"]["name"] in names
         for trigger in scaled["spec"]["triggers"]:
-            # saq's list names for the queues bot/queue.py defines (ruvopt:review, ruvopt:bench)
+            # saq's list names for the queues bot/queue/contract.py defines (ruvopt:review, ruvopt:bench)
             assert re.fullmatch(r"saq:ruvopt:(review|bench):(queued|active)", trigger["metadata"]["listName"])
 
 

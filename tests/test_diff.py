@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from checks.diff import Diff, FileDiff, filter_findings, git_diff, reanchor_manifest_finding
-from checks.diffmode import check_diff
-from checks.model import Edit, Finding, Severity
-from checks.source import GitError
+from ruvopt.checks.diff.filter import Diff, FileDiff, filter_findings, git_diff, reanchor_manifest_finding
+from ruvopt.checks.diff.mode import check_diff
+from ruvopt.checks.model import Edit, Finding, Severity
+from ruvopt.checks.source import GitError
 from tests.plugins.workspaces import commit_files, git, make_git_repo
 from tests.toy_rules import TOY_CONFIG, use_toy_rules
 

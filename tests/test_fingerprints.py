@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from checks.config import Config
-from checks.engine import check
-from checks.model import Finding
-from checks.source import DirectoryTree
+from ruvopt.checks.config import Config
+from ruvopt.checks.engine import check
+from ruvopt.checks.model import Finding
+from ruvopt.checks.source import DirectoryTree
 from tests.plugins.workspaces import make_workspace
 
 MANIFEST = '[package]\nname = "fp"\nversion = "0.1.0"\nedition = "2021"\n'

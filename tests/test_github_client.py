@@ -1,4 +1,4 @@
-"""bot.github against the FakeGitHub and a real Redis: auth, retries, waits, write spacing."""
+"""ruvopt.bot.github.client against the FakeGitHub and a real Redis: auth, retries, waits, write spacing."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ import pytest
 import redis
 from github import GithubException, RateLimitExceededException
 
-from bot.ghauth import TokenCache
-from bot.github import AppClient, GitHubClient, command_github
-from bot.jobs.command import PullHead
+from ruvopt.bot.github.auth import TokenCache
+from ruvopt.bot.github.client import GitHubClient, PullHead, command_github
 from tests.fakegithub import FakeGitHub, git_diff
 from tests.plugins.workspaces import make_git_repo
 
@@ -264,7 +263,7 @@ async def test_command_github_adapter(world: FakeGitHub, redis_url: str):
 def test_app_client_walks_cursor_pages(world: FakeGitHub):
     for _ in range(5):
         world.add_delivery(status_code=200)
-    app = AppClient.for_app(world.settings())
+    app = GitHubClient.for_app(world.settings())
     ids = [d["id"] for d in app.hook_deliveries(per_page=2)]
     assert ids == sorted((d.id for d in world.world.deliveries), reverse=True)
     assert len(world.calls("GET", "/app/hook/deliveries")) == 3

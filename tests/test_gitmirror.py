@@ -1,4 +1,4 @@
-"""bot.gitmirror with real git over real smart HTTP that demands the installation token."""
+"""ruvopt.bot.git.mirror with real git over real smart HTTP that demands the installation token."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-import bot.procs
-from bot.gitmirror import Mirror, MirrorError, fetch
-from checks.source import GitTree
+import ruvopt.bot.queue.procs
+from ruvopt.bot.git.mirror import Mirror, MirrorError, fetch
+from ruvopt.checks.source import GitTree
 from tests.fakegithub import FakeGitHub
 from tests.githttp import GitHttpServer
 from tests.plugins.workspaces import commit_files, git, make_git_repo
@@ -74,7 +74,7 @@ async def test_token_is_in_no_argv_config_or_file(served: dict[str, Any], monkey
         spawned.append((argv, dict(kwargs.get("env") or {})))
         return await real(*argv, **kwargs)
 
-    monkeypatch.setattr(bot.procs.asyncio, "create_subprocess_exec", spy)
+    monkeypatch.setattr(ruvopt.bot.queue.procs.asyncio, "create_subprocess_exec", spy)
     token = served["token"]
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     path = await fetch(served["cache"], REPO, served["url"], token, [served["head"]])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from checks import hotpath
-from checks.base import wanted_kinds_for
-from checks.config import Config
-from checks.context import FileContext
+from ruvopt.checks import hotpath
+from ruvopt.checks.config import Config
+from ruvopt.checks.context import FileContext
+from ruvopt.checks.registry import wanted_kinds_for
 
 SOURCE = """\
 pub struct MemoryAwareRouter;

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import tomlkit
 
-from checks import cargo
-from checks.config import Config
-from checks.engine import check
-from checks.model import Edit, Finding
-from checks.source import DirectoryTree
-from checks.toml_lines import Span, TomlLines
-from checks.workspace import parse_manifest
+from ruvopt.checks.config import Config
+from ruvopt.checks.engine import check
+from ruvopt.checks.manifest import cargo
+from ruvopt.checks.manifest.toml_lines import Span, TomlLines
+from ruvopt.checks.manifest.workspace import parse_manifest
+from ruvopt.checks.model import Edit, Finding
+from ruvopt.checks.source import DirectoryTree
 from tests.plugins.workspaces import make_workspace
 
 PACKAGE = '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n'

@@ -1,9 +1,9 @@
 """Queue reliability with real processes: ``ruvopt worker`` subprocesses, a real
 redis-server that gets killed and restarted, real child processes.
 
-The worker runs with the production defaults of :class:`bot.settings.Settings`
+The worker runs with the production defaults of :class:`ruvopt.bot.settings.Settings`
 (heartbeat 10 s, sweep every 5 s, retries 3) unless a test says otherwise, so these
-tests prove the saq settings DESIGN.md requires.
+tests prove the saq settings docs/app.md requires.
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ from typing import Any
 import httpx
 import pytest
 
-from bot import intake, procs, queue, worker
-from bot.app import create_app
-from bot.settings import Settings
+from ruvopt.bot.queue import contract as queue
+from ruvopt.bot.queue import procs, worker
+from ruvopt.bot.receiver import intake
+from ruvopt.bot.receiver.app import create_app
+from ruvopt.bot.settings import Settings
 from tests import payloads
 from tests.queue_probe import BENCH, REVIEW, get, job, queued_jobs
 
@@ -46,7 +48,7 @@ class Workers:
                        "RUVOPT_REDIS_URL": self.redis_url, **env}  # fmt: skip
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "worker", "--queues", queues],
+                [sys.executable, "-m", "ruvopt.cli.main", "worker", "--queues", queues],
                 env=environment, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
         self.started.append(proc)
@@ -163,7 +165,7 @@ async def test_an_accepted_delivery_survives_a_redis_crash_before_any_worker_run
 
 
 async def test_a_job_the_receiver_enqueued_is_run_by_a_real_saq_worker(workers, redis_url):
-    # bot.intake writes saq's job layout itself (one round trip per delivery); a real
+    # ruvopt.bot.receiver.intake writes saq's job layout itself (one round trip per delivery); a real
     # worker must take such a job like one saq enqueued. The head is marked reviewed, so
     # the job ends in the worker's skip path without needing GitHub.
     settings = Settings(webhook_secret=payloads.SECRET, app_id=payloads.APP_ID, redis_url=redis_url)

@@ -157,7 +157,7 @@ def test_a_credentials_file_others_can_read_is_refused(serve):
 
 
 def _worker(serve: Serve, **env: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "worker", "--queues", "review"],
+    return subprocess.Popen([sys.executable, "-m", "ruvopt.cli.main", "worker", "--queues", "review"],
                             env={**serve.env, **env}, cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
 

@@ -11,15 +11,15 @@ import jsonschema
 import pytest
 from rich.console import Console
 
-from checks.config import load_config
-from checks.diffmode import check_diff
-from checks.docs import help_uri, rule_markdown
-from checks.engine import check
-from checks.model import CrateReport, Finding, Metrics, Notice, Report, Severity
-from checks.render import github, markdown, sarif, text
-from checks.render import json as json_render
-from checks.render.view import View
-from checks.source import DirectoryTree
+from ruvopt.checks.diff.mode import check_diff
+from ruvopt.checks.engine import check
+from ruvopt.checks.model import CrateReport, Finding, Metrics, Notice, Report, Severity
+from ruvopt.checks.registry import load_config
+from ruvopt.checks.render import github, markdown, sarif, text
+from ruvopt.checks.render import json_report as json_render
+from ruvopt.checks.render.docs import help_uri, rule_markdown
+from ruvopt.checks.render.view import View
+from ruvopt.checks.source import DirectoryTree
 from tests.plugins.workspaces import make_git_repo, make_workspace
 from tests.toy_rules import TOY_CONFIG, PerfTodo, use_toy_rules
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.report.check_run import MAX_ANNOTATIONS_PER_RUN
-from bot.report.plan import Plan, build_plan
-from bot.report.review import ALREADY_REVIEWED, OUTSIDE, OVER_CAP, Posted, github_diff
-from bot.report.summary import MARKER
-from checks.diffmode import DiffReport, check_diff
-from checks.model import Edit, Severity
+from ruvopt.bot.report.check_run import MAX_ANNOTATIONS_PER_RUN
+from ruvopt.bot.report.plan import Plan, build_plan
+from ruvopt.bot.report.review import ALREADY_REVIEWED, OUTSIDE, OVER_CAP, Posted, github_diff
+from ruvopt.bot.report.summary import MARKER
+from ruvopt.checks.diff.mode import DiffReport, check_diff
+from ruvopt.checks.model import Edit, Severity
+from ruvopt.cli.main import main
 from tests.fakegithub import git_diff
 from tests.fakegithub.state import files_from_diff
 from tests.plugins.workspaces import Files, make_git_repo
@@ -118,8 +118,8 @@ def test_conclusion_follows_fail_on(tmp_path: Path):
 
 
 def test_invalid_base_configuration_is_an_error_the_caller_turns_into_action_required(tmp_path: Path):
-    from bot.report.plan import config_error_plan
-    from checks.config import ConfigError
+    from ruvopt.bot.report.plan import config_error_plan
+    from ruvopt.checks.config import ConfigError
 
     base = {**CRATE, "ruvopt.toml": 'fail-of = "new"\n'}
     with pytest.raises(ConfigError) as caught:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from checks.config import Config
-from checks.engine import check
-from checks.source import GitTree
+from ruvopt.checks.config import Config
+from ruvopt.checks.engine import check
+from ruvopt.checks.source import GitTree
 from tests.plugins.workspaces import make_git_repo
 
 MANIFEST = '[package]\nname = "c"\nversion = "0.1.0"\nedition = "2021"\n'

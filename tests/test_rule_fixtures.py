@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from checks.config import Config, load_config
-from checks.engine import check
-from checks.registry import all_rules
-from checks.render import finding_line
-from checks.source import DirectoryTree
+from ruvopt.checks.config import Config
+from ruvopt.checks.engine import check
+from ruvopt.checks.registry import all_rules, load_config
+from ruvopt.checks.render import finding_line
+from ruvopt.checks.source import DirectoryTree
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"
 MARKER = re.compile(r"(?://|#)\s*(RO\d{3}|OK)\b")

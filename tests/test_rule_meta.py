@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from checks import docs
-from checks.registry import all_rules
+from ruvopt.checks.registry import all_rules
+from ruvopt.checks.render import docs
 
 RULES = all_rules()
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"

@@ -11,24 +11,24 @@ from pathlib import Path
 
 import pytest
 
-from checks import safety
-from checks.base import wanted_kinds_for
-from checks.config import Config, load_config
-from checks.context import FileContext
-from checks.engine import check
-from checks.metrics import file_metrics
-from checks.model import Finding
-from checks.rules.ro201_undocumented_unsafe_block import UndocumentedUnsafeBlock
-from checks.rules.ro203_missing_safety_doc import MissingSafetyDoc
-from checks.safety_doc import markdown_has_safety_heading, unindent
-from checks.safety_text import (
+from ruvopt.checks.config import Config
+from ruvopt.checks.context import FileContext
+from ruvopt.checks.engine import check
+from ruvopt.checks.metrics import file_metrics
+from ruvopt.checks.model import Finding
+from ruvopt.checks.registry import load_config, wanted_kinds_for
+from ruvopt.checks.rules.ro201_undocumented_unsafe_block import UndocumentedUnsafeBlock
+from ruvopt.checks.rules.ro203_missing_safety_doc import MissingSafetyDoc
+from ruvopt.checks.safety import verdicts as safety
+from ruvopt.checks.safety.doc import markdown_has_safety_heading, unindent
+from ruvopt.checks.safety.text import (
     comment_above,
     comment_inside,
     has_safety_word,
     is_one_line_attribute,
     trailing_comment_is_safety,
 )
-from checks.source import DirectoryTree
+from ruvopt.checks.source import DirectoryTree
 from tests.plugins.workspaces import make_workspace
 
 CARGO = '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n'

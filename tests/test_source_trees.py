@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from checks.source import DirectoryTree, GitError, GitTree, SourceTree, git_blob_id, open_tree
-from checks.workspace import load_workspace
+from ruvopt.checks.manifest.workspace import load_workspace
+from ruvopt.checks.source import DirectoryTree, GitError, GitTree, SourceTree, git_blob_id, open_tree
 from tests.plugins.workspaces import Files, Submodule, Symlink, commit_files, git, make_git_repo, make_workspace
 
 FILES: Files = {

@@ -14,9 +14,9 @@ import httpx
 import pytest
 import redis
 
-from bot.app import create_app
-from bot.routing import Delivery, Outcome, Router
-from bot.settings import Settings, SettingsError
+from ruvopt.bot.receiver.app import create_app
+from ruvopt.bot.receiver.routing import Delivery, Outcome, Router
+from ruvopt.bot.settings import Settings, SettingsError
 from tests import payloads
 from tests.payloads import APP_ID, SECRET
 from tests.queue_probe import BENCH, REVIEW, queued_jobs
@@ -398,7 +398,7 @@ def test_app_refuses_to_start_without_a_webhook_secret(redis_url):
 
 def test_ruvopt_serve_exits_naming_the_missing_variable():
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUVOPT_")}
-    argv = [sys.executable, "-m", "bot.cli", "serve"]
+    argv = [sys.executable, "-m", "ruvopt.cli.main", "serve"]
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "RUVOPT_WEBHOOK_SECRET" in proc.stderr

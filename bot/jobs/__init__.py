@@ -1,29 +1,29 @@
-"""The work behind the queue's jobs. :mod:`bot.worker` imports these lazily, inside the
+"""The work behind the queue's jobs. :mod:`ruvopt.bot.queue.worker` imports these lazily, inside the
 job functions, so a worker starts (and serves the other jobs) while one is being built.
 
-Contract between :mod:`bot.worker` (the thin saq job functions) and the modules here.
+Contract between :mod:`ruvopt.bot.queue.worker` (the thin saq job functions) and the modules here.
 Every function is a coroutine; it must not block the event loop for long (run CPU work
-in a process pool or thread, children through :func:`bot.procs.run`), because the job's
+in a process pool or thread, children through :func:`ruvopt.bot.queue.procs.run`), because the job's
 heartbeat runs on the same loop and a job silent for ``job_heartbeat_seconds`` is swept
 and retried. Return values are stored by saq and must be JSON-serialisable (or None).
 Jobs are at-least-once: a retried job must not post twice (reporters are idempotent).
 
-``bot.jobs.review.run_review(settings, redis, *, installation: int, repo: str, pr: int,
+``ruvopt.bot.jobs.review.run_review(settings, redis, *, installation: int, repo: str, pr: int,
 head_sha: str, base_sha: str, force: bool, delivery: str)``
     The static review of one head. The worker has already skipped superseded or
     already-reviewed heads (unless ``force``) and marks the head reviewed after it returns.
 
-``bot.jobs.bench.run_bench(settings, redis, *, installation: int, repo: str, pr: int,
+``ruvopt.bot.jobs.bench.run_bench(settings, redis, *, installation: int, repo: str, pr: int,
 head_sha: str, base_sha: str, profile: str | None, bench: str | None, requested_by: str,
 comment_id: int)``
     ``/ruvopt bench`` for the pinned head SHA (queue ``ruvopt:bench``).
 
-``bot.jobs.command.run_command(settings, queues, github, *, installation, repo, pr,
+``ruvopt.bot.jobs.command.run_command(settings, queues, github, *, installation, repo, pr,
 comment_id, author, body, delivery, last_attempt)``
     One ``/ruvopt`` comment (in this package). ``github`` implements
-    :class:`bot.jobs.command.CommandGitHub`, built per installation by
-    ``bot.github.command_github(settings, installation) -> CommandGitHub``.
+    :class:`ruvopt.bot.jobs.command.CommandGitHub`, built per installation by
+    ``ruvopt.bot.github.client.command_github(settings, installation) -> CommandGitHub``.
 
-``bot.redeliver.run_redeliver(settings, redis)``
+``ruvopt.bot.jobs.redeliver.run_redeliver(settings, redis)``
     The cron reconciler: redeliver webhook deliveries that never succeeded.
 """

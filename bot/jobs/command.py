@@ -1,6 +1,6 @@
 """The ``command`` job: run one ``/ruvopt`` comment.
 
-Parsed strictly (:mod:`bot.commands`); a malformed command gets a reply that says what to
+Parsed strictly (:mod:`ruvopt.bot.commands`); a malformed command gets a reply that says what to
 write instead. ``recheck`` and ``bench`` need ``role_name`` admin, maintain or write from
 ``GET /repos/{o}/{r}/collaborators/{user}/permission`` — not ``author_association``,
 which says nothing about access granted through teams. ``bench`` pins the PR's head SHA
@@ -9,28 +9,23 @@ at the moment it is accepted and replies with the queue position.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot import queue
-from bot.commands import HELP, Bench, CommandError, Help, Recheck, find_command, parse
-from bot.settings import Settings
+from ruvopt.bot.commands import HELP, Bench, CommandError, Help, Recheck, find_command, parse
+from ruvopt.bot.github.client import PullHead
+from ruvopt.bot.queue import contract as queue
+from ruvopt.bot.settings import Settings
 
 log = logging.getLogger("ruvopt.command")
 
 WRITE_ROLES = frozenset({"admin", "maintain", "write"})
 
 
-@dataclass(frozen=True)
-class PullHead:
-    head_sha: str
-    base_sha: str
-    state: str = "open"
-
-
 class CommandGitHub(Protocol):
-    """What the command job needs from GitHub (implemented by :mod:`bot.github`)."""
+    """What the command job needs from GitHub (implemented by :mod:`ruvopt.bot.github.client`)."""
 
     async def permission(self, repo: str, user: str) -> str:
         """``role_name`` of ``user`` on ``repo`` (admin, maintain, write, triage, read, none)."""
@@ -136,9 +131,8 @@ class _Call:
         what = " ".join(f"{k}={v}" for k, v in (("profile", command.profile), ("bench", command.bench)) if v)
         where = f"position {ticket.position} in the bench queue" if ticket.position else "running now"
         again = "was already queued" if ticket.duplicate else "queued"
-        from bot.cli_app import bench_runner_available
-
-        waiting = "" if bench_runner_available() else " No bench worker runs in this deployment yet; it stays queued."
+        shipped = importlib.util.find_spec("ruvopt.bot.jobs.bench") is not None
+        waiting = "" if shipped else " No bench worker runs in this deployment yet; it stays queued."
         await self.reply(
             f"benchmark of `{pull.head_sha[:12]}`{f' ({what})' if what else ''} {again}: {where}"
             f" ({ticket.running} running).{waiting}"

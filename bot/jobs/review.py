@@ -6,15 +6,15 @@
    left in progress is completed ``neutral`` "Superseded by <sha>".
 2. Open the ``ruvopt`` check run ``in_progress`` — the one this App already has on the
    head SHA if there is one (a retried job, a re-check), so there is one run per head.
-3. Fetch base and head into the per-repository mirror (:mod:`bot.gitmirror`).
-4. Analyse straight from git objects (:func:`checks.diffmode.check_diff`, configuration
+3. Fetch base and head into the per-repository mirror (:mod:`ruvopt.bot.git.mirror`).
+4. Analyse straight from git objects (:func:`ruvopt.checks.diff.mode.check_diff`, configuration
    from the base commit, per-file cache under ``settings.cache_dir/results``). An
    invalid base configuration completes the run ``action_required`` with the fix; a
    ``Cargo.toml`` that does not parse is finding RO001, so the run fails at its line.
    A crash of the analysis itself completes the run ``neutral`` "internal error
    (delivery …)" rather than retrying a deterministic bug three times.
 5. Read what ruvopt already posted on the PR and GitHub's diff of it (inline comments
-   go only on lines both diffs agree on), build the plan (:mod:`bot.report.plan`) and
+   go only on lines both diffs agree on), build the plan (:mod:`ruvopt.bot.report.plan`) and
    post it: check run completed first (the gate), then the review, then the sticky
    summary (skipped when a newer head of the PR is already known — its own review will
    write it; serialised per PR with a Redis lock), then resolve the threads of findings
@@ -24,7 +24,7 @@ The worker applies the queue contract around this (already-reviewed and supersed
 heads are skipped before the job starts; the head is marked reviewed after it returns)
 and keeps the job's heartbeat (``job.update()`` every third of the heartbeat) from a task
 on the event loop. So this job never blocks the loop: GitHub calls and the analysis run
-in threads, git in child processes (:mod:`bot.procs`). GitHub errors that outlast the
+in threads, git in child processes (:mod:`ruvopt.bot.queue.procs`). GitHub errors that outlast the
 client's retries propagate, and saq retries the job; every step above is idempotent.
 """
 
@@ -39,15 +39,16 @@ from typing import Any
 from github import BadCredentialsException
 from redis.asyncio import Redis
 
-from bot import gitmirror, queue
-from bot.report import check_run, review, summary
-from bot.report.check_run import RunState
-from bot.report.gh import ReviewGitHub
-from bot.report.plan import Plan, build_plan, config_error_plan
-from bot.settings import Settings
-from checks.config import ConfigError
-from checks.diffmode import DiffReport, check_diff
-from checks.source import GitError
+from ruvopt.bot.git import mirror as gitmirror
+from ruvopt.bot.github.client import GitHubClient
+from ruvopt.bot.queue import contract as queue
+from ruvopt.bot.report import check_run, review, summary
+from ruvopt.bot.report.check_run import RunState
+from ruvopt.bot.report.plan import Plan, build_plan, config_error_plan
+from ruvopt.bot.settings import Settings
+from ruvopt.checks.config import ConfigError
+from ruvopt.checks.diff.mode import DiffReport, check_diff
+from ruvopt.checks.source import GitError
 
 log = logging.getLogger("ruvopt.review")
 
@@ -58,7 +59,7 @@ async def run_review(
     settings: Settings, redis: Redis, *, installation: int, repo: str, pr: int, head_sha: str, base_sha: str,
     force: bool = False, delivery: str = "",
 ) -> dict[str, Any]:  # fmt: skip
-    gh = ReviewGitHub.connect(settings, installation)
+    gh = GitHubClient.for_installation(settings, installation)
     try:
         job = _Review(settings, redis, gh, repo, pr, head_sha, base_sha, force, delivery)
         return await job.run()
@@ -79,7 +80,7 @@ async def give_up_review(
     does not block the pull request forever. Best effort — GitHub may be what kept failing."""
 
     def close() -> int | None:
-        gh = ReviewGitHub.connect(settings, installation)
+        gh = GitHubClient.for_installation(settings, installation)
         try:
             why = (f"Every attempt failed (delivery `{delivery or 'unknown'}`); the maintainers have it in the "
                    "log. Comment `/ruvopt recheck` to try again.")  # fmt: skip
@@ -98,7 +99,7 @@ async def give_up_review(
 class _Review:
     settings: Settings
     redis: Redis
-    gh: ReviewGitHub
+    gh: GitHubClient
     repo: str
     pr: int
     head_sha: str

@@ -20,22 +20,22 @@ the run's ``annotations_count``; a run whose annotations no longer match the ana
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from bot.handlers.checks import RECHECK_ACTION
-from bot.limits import (
+from ruvopt.bot.github.limits import (
     MAX_ANNOTATION_MESSAGE_BYTES,
     MAX_ANNOTATION_TITLE,
     MAX_ANNOTATIONS_PER_REQUEST,
     MAX_OUTPUT_SUMMARY,
     MAX_OUTPUT_TEXT,
 )
-from bot.report.counts import Counts
-from checks.gate import Verdict
-from checks.model import Finding, Severity
+from ruvopt.bot.report.actions import RECHECK
+from ruvopt.bot.report.counts import Counts
+from ruvopt.checks.gate import Verdict
+from ruvopt.checks.model import Finding, Severity
 
 CHECK_NAME = "ruvopt"
 # ruvopt's own cap: each further 50 costs one more PATCH, spaced ≥ 1 s apart; the rest
@@ -43,7 +43,6 @@ CHECK_NAME = "ruvopt"
 MAX_ANNOTATIONS_PER_RUN = 500
 MAX_TITLE = 200  # GitHub shows about one line of it
 LEVELS = {Severity.ERROR: "failure", Severity.WARNING: "warning", Severity.INFO: "notice"}
-RECHECK = {"label": "Re-check", "description": "Run ruvopt again on this commit", "identifier": RECHECK_ACTION}
 
 
 @dataclass(frozen=True)
@@ -191,9 +190,15 @@ def plan_check_run(verdict: Verdict, findings: Sequence[Finding], counts: Counts
 
 
 class ChecksAPI(Protocol):
-    def check_runs_for_ref(self, repo: str, sha: str, name: str, app_id: int | None) -> list[RunState]: ...
-    def create_check_run(self, repo: str, **kwargs: Any) -> Any: ...
-    def update_check_run(self, repo: str, check_run_id: int, **kwargs: Any) -> Any: ...
+    def check_runs_for_ref(self, repo: str, sha: str, name: str, app_id: int | None) -> list[dict[str, Any]]: ...
+    def create_check_run(
+        self, repo: str, *, name: str, head_sha: str, status: str = ..., started_at: datetime | None = ...,
+        output: Mapping[str, Any] | None = ...,
+    ) -> Any: ...
+    def update_check_run(
+        self, repo: str, check_run_id: int, *, conclusion: str | None = ..., completed_at: datetime | None = ...,
+        output: Mapping[str, Any] | None = ..., actions: Sequence[Mapping[str, str]] | None = ...,
+    ) -> Any: ...
 
 
 def now() -> datetime:
@@ -201,8 +206,8 @@ def now() -> datetime:
 
 
 def find_run(gh: ChecksAPI, repo: str, head_sha: str, app_id: int | None) -> RunState | None:
-    runs = gh.check_runs_for_ref(repo, head_sha, CHECK_NAME, app_id)
-    return runs[0] if runs else None
+    runs = gh.check_runs_for_ref(repo, head_sha, CHECK_NAME, app_id)  # newest first
+    return RunState.from_json(runs[0]) if runs else None
 
 
 def create_run(gh: ChecksAPI, repo: str, head_sha: str) -> RunState:

@@ -1,7 +1,7 @@
 """What to post for one analysed head: a pure function of the analysis and of what ruvopt
 already posted on the pull request.
 
-Used by the review job (:mod:`bot.jobs.review`), which reads :class:`Posted` from GitHub
+Used by the review job (:mod:`ruvopt.bot.jobs.review`), which reads :class:`Posted` from GitHub
 first, and by ``ruvopt review``, which prints the plan for an empty pull request. The
 check run, the review and the summary are built from one :class:`Counts`, so the
 numbers they state always agree.
@@ -11,8 +11,8 @@ Which findings go where:
 - check run annotations: every finding the filter mode reports (default ``added``:
   on lines the diff adds), most severe first;
 - inline comments: the new ones among those that can sit on a line of the diff
-  (:mod:`bot.report.review`), at most 30;
-- summary: everything (:func:`checks.render.markdown.render`), plus the new findings
+  (:mod:`ruvopt.bot.report.review`), at most 30;
+- summary: everything (:func:`ruvopt.checks.render.markdown.render`), plus the new findings
   that got no inline comment and why.
 """
 
@@ -20,15 +20,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bot.report.check_run import CheckRunPlan, plan_check_run
-from bot.report.counts import Counts
-from bot.report.review import Posted, ReviewPlan, Selection, plan_review, select
-from bot.report.summary import MARKER, error_body, summary_body
-from checks.config import ConfigError
-from checks.diff import Diff
-from checks.diffmode import DiffReport
-from checks.gate import Verdict
-from checks.render.view import View
+from ruvopt.bot.report.check_run import CheckRunPlan, plan_check_run
+from ruvopt.bot.report.counts import Counts
+from ruvopt.bot.report.review import Posted, ReviewPlan, Selection, plan_review, select
+from ruvopt.bot.report.summary import MARKER, error_body, summary_body
+from ruvopt.checks.config import ConfigError
+from ruvopt.checks.diff.filter import Diff
+from ruvopt.checks.diff.mode import DiffReport
+from ruvopt.checks.gate import Verdict
+from ruvopt.checks.render.view import View
 
 CONFIG_FIX = (
     "ruvopt reads its configuration (`ruvopt.toml`, or `[workspace.metadata.ruvopt]` / "

@@ -2,7 +2,7 @@
 
 GitHub rejects a whole review (422) when any one comment names a line outside the diff,
 so a comment goes only on a RIGHT-side line inside one of the diff's hunks, as
-:meth:`checks.diff.Diff.comment_line` picks it — in GitHub's own diff of the pull
+:meth:`ruvopt.checks.diff.filter.Diff.comment_line` picks it — in GitHub's own diff of the pull
 request when the job has it (:func:`github_diff`), else in ``git diff``. A finding with a mechanical fix
 (``Finding.suggestion``, whole lines) is anchored on exactly the lines its edit replaces,
 with a ```suggestion block — but only when that range lies inside one hunk; otherwise
@@ -25,10 +25,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.limits import MAX_COMMENT_BODY, MAX_REVIEW_COMMENTS
-from bot.report.counts import Counts
-from checks.diff import Diff, parse_diff
-from checks.model import Finding
+from ruvopt.bot.github.limits import MAX_COMMENT_BODY, MAX_REVIEW_COMMENTS
+from ruvopt.bot.report.counts import Counts
+from ruvopt.checks.diff.filter import Diff, parse_diff
+from ruvopt.checks.model import Finding
 
 log = logging.getLogger("ruvopt.review")
 

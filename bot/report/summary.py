@@ -1,7 +1,7 @@
 """The sticky summary comment: one per pull request, found by its hidden marker and
 edited in place on every review.
 
-The body is :func:`checks.render.markdown.render` (checklist status per crate, every
+The body is :func:`ruvopt.checks.render.markdown.render` (checklist status per crate, every
 metric Before → After, counts by rule, the findings) with an "Inline review" section
 after its header: the counts every output states, and the new findings that got no
 inline comment — with the reason, the fix and any suggested replacement — so nothing
@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Protocol
 
-from bot.limits import MAX_COMMENT_BODY
-from bot.report.counts import Counts
-from bot.report.review import Selection, fence
-from checks.model import Finding
-from checks.render import markdown
-from checks.render.view import View
+from ruvopt.bot.github.limits import MAX_COMMENT_BODY
+from ruvopt.bot.report.counts import Counts
+from ruvopt.bot.report.review import Selection, fence
+from ruvopt.checks.model import Finding
+from ruvopt.checks.render import markdown
+from ruvopt.checks.render.view import View
 
 MARKER = markdown.MARKER
 MAX_SECTION = 16_000  # characters of the "Inline review" section; the report gets the rest

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checks.model import Finding
+from ruvopt.checks.model import Finding
 
 
 def finding_line(finding: Finding) -> str:

@@ -8,8 +8,8 @@ since they separate properties.
 
 from __future__ import annotations
 
-from checks.model import Finding, Severity
-from checks.render.view import View
+from ruvopt.checks.model import Finding, Severity
+from ruvopt.checks.render.view import View
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

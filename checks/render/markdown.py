@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from checks.gate import CHECKLIST_TITLES, MetricRow, checklist, metric_rows
-from checks.model import CrateReport, Finding
-from checks.registry import all_rules
-from checks.render.view import View
+from ruvopt.checks.gate import CHECKLIST_TITLES, MetricRow, checklist, metric_rows
+from ruvopt.checks.model import CrateReport, Finding
+from ruvopt.checks.registry import all_rules
+from ruvopt.checks.render.view import View
 
 MARKER = "<!-- ruvopt:summary -->"
 MAX_CHARS = 65_535  # GitHub's limit on an issue comment body

@@ -13,12 +13,12 @@ import json
 import re
 from typing import Any
 
-from checks import __version__
-from checks.base import Rule
-from checks.docs import help_uri, rule_markdown
-from checks.model import Finding, Severity
-from checks.registry import all_rules
-from checks.render.view import View
+from ruvopt.checks import __version__
+from ruvopt.checks.base import Rule
+from ruvopt.checks.model import Finding, Severity
+from ruvopt.checks.registry import all_rules
+from ruvopt.checks.render.docs import help_uri, rule_markdown
+from ruvopt.checks.render.view import View
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/ruvopt/ruvopt"

@@ -14,11 +14,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from checks import __version__
-from checks.gate import metric_rows
-from checks.model import CrateReport, Finding, Severity
-from checks.render.markdown import fmt_value
-from checks.render.view import View
+from ruvopt.checks import __version__
+from ruvopt.checks.gate import metric_rows
+from ruvopt.checks.model import CrateReport, Finding, Severity
+from ruvopt.checks.render.markdown import fmt_value
+from ruvopt.checks.render.view import View
 
 STATUS = {True: "✅", False: "⚠️", None: ""}
 SEVERITY_STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from checks.config import Config
-from checks.diffmode import DiffReport
-from checks.gate import Verdict, verdict
-from checks.model import Finding, Report
+from ruvopt.checks.config import Config
+from ruvopt.checks.diff.mode import DiffReport
+from ruvopt.checks.gate import Verdict, verdict
+from ruvopt.checks.model import Finding, Report
 
 
 @dataclass(slots=True)

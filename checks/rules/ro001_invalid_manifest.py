@@ -3,13 +3,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from checks.base import WorkspaceRule
-from checks.config import CONFIG_FILE, ConfigError, load_config
-from checks.context import WorkspaceContext, manifest_finding
-from checks.model import Finding, Severity
-from checks.source import SourceTree
-from checks.toml_lines import TomlLines
-from checks.workspace import Manifest
+from ruvopt.checks.base import WorkspaceRule
+from ruvopt.checks.config import CONFIG_FILE, ConfigError
+from ruvopt.checks.context import WorkspaceContext, manifest_finding
+from ruvopt.checks.manifest.toml_lines import TomlLines
+from ruvopt.checks.manifest.workspace import Manifest
+from ruvopt.checks.model import Finding, Severity
+from ruvopt.checks.registry import load_config
+from ruvopt.checks.source import SourceTree
 
 ALREADY_PRESENT = re.compile(r'Key "(?P<key>[^"]*)" already exists')
 CONFIG_SOURCE = re.compile(r"^(?P<path>\S+?)(?: \[(?P<table>[^\]]+)\])?$")

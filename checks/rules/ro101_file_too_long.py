@@ -3,9 +3,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from checks.base import FileRule
-from checks.context import FileContext
-from checks.model import Finding, Severity
+from ruvopt.checks.base import FileRule
+from ruvopt.checks.context import FileContext
+from ruvopt.checks.model import Finding, Severity
 
 
 class FileTooLong(FileRule):

@@ -3,9 +3,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from checks.base import CrateRule
-from checks.context import CrateContext
-from checks.model import Finding, Severity
+from ruvopt.checks.base import CrateRule
+from ruvopt.checks.context import CrateContext
+from ruvopt.checks.model import Finding, Severity
 
 
 class CrateRootTooLong(CrateRule):

@@ -3,10 +3,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from checks import rust
-from checks.base import CrateRule
-from checks.context import CrateContext
-from checks.model import Finding, Severity
+from ruvopt.checks.base import CrateRule
+from ruvopt.checks.context import CrateContext
+from ruvopt.checks.model import Finding, Severity
+from ruvopt.checks.syntax import rust
 
 
 class CrateAllowBloat(CrateRule):

@@ -6,11 +6,11 @@ from typing import Any, ClassVar
 
 import tree_sitter
 
-from checks import safety
-from checks.base import FileRule
-from checks.context import FileContext
-from checks.model import Edit, Finding, Severity
-from checks.safety_allow import lint_allowed, mentioned
+from ruvopt.checks.base import FileRule
+from ruvopt.checks.context import FileContext
+from ruvopt.checks.model import Edit, Finding, Severity
+from ruvopt.checks.safety import verdicts as safety
+from ruvopt.checks.safety.allow import lint_allowed, mentioned
 
 LINT_NAMES = frozenset({"clippy::undocumented_unsafe_blocks", "clippy::restriction"})
 STUB = "// SAFETY: <explain why the unsafe operations here are sound>"
@@ -44,7 +44,7 @@ class UndocumentedUnsafeBlock(FileRule):
     the enclosing `let`, assignment, `const`/`static` or expression statement. Only lines
     inside the enclosing function count: a comment above the `fn` line does not. Blocks in
     `macro_rules!` bodies are checked where they are written. The exact rules, measured
-    against clippy, are in `checks/safety.py` and `checks/safety_text.py`.
+    against clippy, are in `checks/safety/verdicts.py` and `checks/safety/text.py`.
     `#[allow(clippy::undocumented_unsafe_blocks)]` on an enclosing item silences it.
 
     ## Why is this bad?

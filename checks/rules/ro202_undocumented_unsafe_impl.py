@@ -5,12 +5,12 @@ from dataclasses import replace
 
 import tree_sitter
 
-from checks import safety
-from checks.base import FileRule
-from checks.context import FileContext, anchor
-from checks.model import Finding, Severity
-from checks.rules.ro201_undocumented_unsafe_block import LINT_NAMES, first_line_finding, stub_edit
-from checks.safety_allow import lint_allowed, mentioned
+from ruvopt.checks.base import FileRule
+from ruvopt.checks.context import FileContext, anchor
+from ruvopt.checks.model import Finding, Severity
+from ruvopt.checks.rules.ro201_undocumented_unsafe_block import LINT_NAMES, first_line_finding, stub_edit
+from ruvopt.checks.safety import verdicts as safety
+from ruvopt.checks.safety.allow import lint_allowed, mentioned
 
 STUB = "// SAFETY: <explain why this type upholds the trait's safety contract>"
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from checks import safety_exports
-from checks.base import CrateRule
-from checks.context import CrateContext, FileContext, anchor
-from checks.model import Edit, Finding, Severity
-from checks.safety_allow import mentioned
+from ruvopt.checks.base import CrateRule
+from ruvopt.checks.context import CrateContext, FileContext, anchor
+from ruvopt.checks.model import Edit, Finding, Severity
+from ruvopt.checks.safety import exports as safety_exports
+from ruvopt.checks.safety.allow import mentioned
 
 STUBS = {"fn": "what the caller must guarantee", "trait": "what an implementation must guarantee"}
 WORDS = {"fn": "`unsafe fn`", "trait": "`unsafe trait`"}
@@ -26,7 +26,7 @@ class MissingSafetyDoc(CrateRule):
     The section is a Markdown heading of any level whose text is exactly `Safety` or
     `SAFETY` (also `Implementation safety`); `# safety`, `# Safety:` or a heading inside a
     code block do not count. `#[allow(clippy::missing_safety_doc)]` silences it. How
-    "exported" is approximated without compiling: `checks/safety_exports.py`.
+    "exported" is approximated without compiling: `checks/safety/exports.py`.
 
     ## Why is this bad?
     Callers of an `unsafe fn` must uphold its preconditions, and implementors of an

@@ -6,11 +6,11 @@ import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from checks import cargo
-from checks.base import CrateRule
-from checks.context import CrateContext
-from checks.model import Edit, Finding, Severity
-from checks.toml_lines import Span, TomlLines
+from ruvopt.checks.base import CrateRule
+from ruvopt.checks.context import CrateContext
+from ruvopt.checks.manifest import cargo
+from ruvopt.checks.manifest.toml_lines import Span, TomlLines
+from ruvopt.checks.model import Edit, Finding, Severity
 
 MAX_NAMED = 3  # heavy dependencies named in one message; the rest are counted
 TRAILING_COMMENT = re.compile(r"^\s*(#.*)$")  # what follows the value's closing `]`

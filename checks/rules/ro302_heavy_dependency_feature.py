@@ -4,11 +4,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from checks import cargo
-from checks.base import WorkspaceRule
-from checks.context import WorkspaceContext
-from checks.model import Finding, Severity
-from checks.workspace import Manifest
+from ruvopt.checks.base import WorkspaceRule
+from ruvopt.checks.context import WorkspaceContext
+from ruvopt.checks.manifest import cargo
+from ruvopt.checks.manifest.workspace import Manifest
+from ruvopt.checks.model import Finding, Severity
 
 DEFAULT_HEAVY_FEATURES = [
     "tokenizers/onig",

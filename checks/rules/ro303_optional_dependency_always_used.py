@@ -6,11 +6,12 @@ from typing import Any
 
 import tree_sitter
 
-from checks import cargo, cfg, rust
-from checks.base import CrateRule
-from checks.context import CrateContext, FileContext
-from checks.model import Finding, Severity
-from checks.modtree import Gate, reachable
+from ruvopt.checks.base import CrateRule
+from ruvopt.checks.context import CrateContext, FileContext
+from ruvopt.checks.manifest import cargo
+from ruvopt.checks.model import Finding, Severity
+from ruvopt.checks.syntax import cfg, rust
+from ruvopt.checks.syntax.modtree import Gate, reachable
 
 SKIPPED_KINDS = ("use_list", "macro_definition")
 

@@ -4,11 +4,11 @@ import posixpath
 from collections.abc import Iterator
 from typing import Any
 
-from checks import cargo
-from checks.base import WorkspaceRule
-from checks.context import WorkspaceContext
-from checks.model import Edit, Finding, Severity
-from checks.workspace import Manifest, parse_manifest
+from ruvopt.checks.base import WorkspaceRule
+from ruvopt.checks.context import WorkspaceContext
+from ruvopt.checks.manifest import cargo
+from ruvopt.checks.manifest.workspace import Manifest, parse_manifest
+from ruvopt.checks.model import Edit, Finding, Severity
 
 BUILT_IN = ("dev", "release", "test", "bench")
 BUILT_IN_PARENT = {"bench": "release", "test": "dev"}

@@ -5,10 +5,11 @@ from typing import Any, ClassVar
 
 import tree_sitter
 
-from checks import hotpath, rust
-from checks.base import FileRule
-from checks.context import FileContext
-from checks.model import Finding, Severity
+from ruvopt.checks import hotpath
+from ruvopt.checks.base import FileRule
+from ruvopt.checks.context import FileContext
+from ruvopt.checks.model import Finding, Severity
+from ruvopt.checks.syntax import rust
 
 DEFINITE = "it allocates on every call"
 # label -> (why, fix title)

@@ -3,10 +3,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from checks import hotpath, rust
-from checks.base import FileRule
-from checks.context import FileContext
-from checks.model import Finding, Severity
+from ruvopt.checks import hotpath
+from ruvopt.checks.base import FileRule
+from ruvopt.checks.context import FileContext
+from ruvopt.checks.model import Finding, Severity
+from ruvopt.checks.syntax import rust
 
 CLOCKS = (("Instant", "now"), ("SystemTime", "now"))
 

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from checks import hotpath, rust
-from checks.base import FileRule
-from checks.context import FileContext
-from checks.model import Finding, Severity
+from ruvopt.checks import hotpath
+from ruvopt.checks.base import FileRule
+from ruvopt.checks.context import FileContext
+from ruvopt.checks.model import Finding, Severity
+from ruvopt.checks.syntax import rust
 
 # Method names that say the contents are handed out for good (`take_events`, `finish`).
 HANDOFF_PREFIXES = ("take", "into", "finish", "build", "drain")

@@ -4,10 +4,10 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from checks import cargo
-from checks.base import CrateRule
-from checks.context import CrateContext
-from checks.model import Finding, Severity
+from ruvopt.checks.base import CrateRule
+from ruvopt.checks.context import CrateContext
+from ruvopt.checks.manifest import cargo
+from ruvopt.checks.model import Finding, Severity
 
 DOC_FILES = ("readme.md", "cargo_features.md")
 NAME_CHARS = "A-Za-z0-9_-"

@@ -43,8 +43,8 @@ class FakeGitHub(FakeCore):
         return self.key.private_pem
 
     def settings(self, **overrides: Any) -> Any:
-        """``bot.settings.Settings`` pointing at this fake (App id, key and API URL set)."""
-        from bot.settings import Settings
+        """``ruvopt.bot.settings.Settings`` pointing at this fake (App id, key and API URL set)."""
+        from ruvopt.bot.settings import Settings
 
         values = {"app_id": self.app_id, "private_key": self.app_private_key_pem, "github_api_url": self.url}
         return Settings(**{**values, **overrides})

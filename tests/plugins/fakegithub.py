@@ -5,7 +5,7 @@ Fixtures (signatures are stable; the end-to-end tests use them):
 - ``fake_github`` → :class:`tests.fakegithub.FakeGitHub`, served on loopback for the whole
   session and reset before each test. ``.url`` is the REST base URL (GraphQL at
   ``.url + "/graphql"``), ``.app_id`` / ``.app_private_key_pem`` authenticate as the App,
-  ``.settings(**overrides)`` builds a ``bot.settings.Settings`` pointing at it. Arrange
+  ``.settings(**overrides)`` builds a ``ruvopt.bot.settings.Settings`` pointing at it. Arrange
   with ``add_repo``/``add_pull``/``set_role``/``add_delivery``…, inspect with
   ``check_runs``/``reviews``/``review_comments``/``threads``/``issue_comments``/``calls``,
   inject faults with ``fail_next``/``secondary_rate_limit``/``primary_rate_limit``/

@@ -1,0 +1,1 @@
+"""Git mirrors of the repositories the App reviews."""

@@ -1,0 +1,1 @@
+"""The one GitHub client: auth, rate limits, GitHub's limits as constants."""

@@ -1,0 +1,1 @@
+"""The job contract (saq queues, keys, options), the worker, child processes."""

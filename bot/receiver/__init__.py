@@ -1,0 +1,1 @@
+"""The webhook receiver: verify, route, dedupe, enqueue, answer (no GitHub calls)."""

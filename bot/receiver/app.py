@@ -1,0 +1,64 @@
+"""``create_app(settings)``: the FastAPI receiver (``ruvopt serve``).
+
+Three routes: ``POST /webhook`` (see :mod:`ruvopt.bot.receiver.webhook`), ``GET /healthz`` (the process
+answers) and ``GET /readyz`` (Redis answers; a load balancer stops sending deliveries to
+a receiver that could only reply 503).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ruvopt.bot.queue import contract as queue
+from ruvopt.bot.receiver.handlers import default_router
+from ruvopt.bot.receiver.routing import Router
+from ruvopt.bot.receiver.webhook import REDIS_DOWN, Receiver, reply
+from ruvopt.bot.settings import Settings
+
+
+def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
+    """Build the receiver; raises SettingsError (naming the variable) without a secret."""
+    settings.require_webhook_secret()
+    # Created here, not in the lifespan, so an ASGI test transport (no lifespan) works;
+    # the client opens no connection until the first request.
+    queues = queue.make_queues(queue.connect(settings.redis_url, role="receiver"))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Everything imported so far lives as long as the process: keep it out of the
+        # cyclic GC, whose full passes over FastAPI's and pydantic's object graphs would
+        # otherwise show up as multi-millisecond pauses in the ingest latency tail.
+        gc.freeze()
+        yield
+        await queues.redis.aclose()
+
+    app = FastAPI(title="ruvopt", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.queues = queues
+    receiver = Receiver(settings, router or default_router(), lambda: queues)
+
+    async def webhook(request: Request) -> Response:
+        return await receiver(request)
+
+    async def healthz() -> Response:
+        return reply(200, status="ok")
+
+    async def readyz() -> Response:
+        try:
+            await queues.redis.ping()
+        except REDIS_DOWN as exc:
+            return reply(503, status="redis unavailable", error=str(exc))
+        return reply(200, status="ready")
+
+    # A plain Starlette route: the raw body is all it takes, so FastAPI's per-request
+    # dependency solving and validation would be pure overhead on the ingest path.
+    app.router.add_route("/webhook", webhook, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/readyz", readyz, methods=["GET"], include_in_schema=False)
+    return app

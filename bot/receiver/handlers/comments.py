@@ -1,0 +1,25 @@
+"""``/ruvopt …`` comments on pull requests → a command job (parsed and authorised there)."""
+
+from __future__ import annotations
+
+from ruvopt.bot import commands
+from ruvopt.bot.receiver import intake
+from ruvopt.bot.receiver.events import IssueCommentEvent
+from ruvopt.bot.receiver.routing import Delivery, Outcome, Router
+
+router = Router()
+
+
+@router.register("issue_comment", "created")
+async def issue_comment_created(delivery: Delivery) -> Outcome:
+    event = delivery.parse(IssueCommentEvent)
+    repo, number = event.repository.full_name, event.issue.number
+    if event.issue.pull_request is None:
+        return Outcome.ignored(f"{repo}#{number} is an issue, not a pull request")
+    if commands.find_command(event.comment.body) is None:
+        return Outcome.ignored("no /ruvopt command in the comment")
+    accepted = await intake.accept_command(
+        delivery.queues, delivery.settings, delivery=delivery.id, installation=event.installation.id, repo=repo,
+        pr=number, comment_id=event.comment.id, author=event.comment.user.login, body=event.comment.body,
+    )  # fmt: skip
+    return Outcome.of(accepted, f"command from comment {event.comment.id}")

@@ -1,0 +1,47 @@
+"""New heads of pull requests → a review job (and the older queued review is dropped)."""
+
+from __future__ import annotations
+
+from ruvopt.bot.queue import contract as queue
+from ruvopt.bot.receiver import intake
+from ruvopt.bot.receiver.events import PullRequestEvent
+from ruvopt.bot.receiver.routing import Delivery, Outcome, Router
+
+router = Router()
+
+
+@router.register("pull_request", "opened")
+async def pull_request_opened(delivery: Delivery) -> Outcome:
+    return await review_head(delivery, delivery.parse(PullRequestEvent))
+
+
+@router.register("pull_request", "synchronize")
+async def pull_request_synchronize(delivery: Delivery) -> Outcome:
+    return await review_head(delivery, delivery.parse(PullRequestEvent))
+
+
+@router.register("pull_request", "reopened")
+async def pull_request_reopened(delivery: Delivery) -> Outcome:
+    return await review_head(delivery, delivery.parse(PullRequestEvent))
+
+
+@router.register("pull_request", "ready_for_review")
+async def pull_request_ready_for_review(delivery: Delivery) -> Outcome:
+    return await review_head(delivery, delivery.parse(PullRequestEvent))
+
+
+async def review_head(delivery: Delivery, event: PullRequestEvent) -> Outcome:
+    pull, repo = event.pull_request, event.repository.full_name
+    head = intake.Head(pull.number, pull.head.sha, pull.base.sha, pull.updated_at)
+    # Drafts are not reviewed, but their head is recorded: check events need the map.
+    accepted = await intake.accept_review(
+        delivery.queues, delivery.settings, delivery=delivery.id, installation=event.installation.id, repo=repo,
+        pr=pull.number, head_sha=pull.head.sha, base_sha=pull.base.sha, head=head, enqueue=not pull.draft,
+    )  # fmt: skip
+    if accepted.stale_head:
+        return Outcome.ignored(f"{repo}#{pull.number}: a newer head than {pull.head.sha[:12]} is known")
+    if accepted.previous_sha:
+        await queue.supersede_review(delivery.queues, repo, accepted.previous_sha)
+    if pull.draft and not accepted.duplicate:
+        return Outcome.ignored(f"{repo}#{pull.number} is a draft; reviewed when ready for review")
+    return Outcome.of(accepted, f"review of {repo}#{pull.number}@{pull.head.sha[:12]}")

@@ -1,0 +1,96 @@
+"""Maps (event, action) to the handler that decides what to enqueue.
+
+Each feature module in :mod:`ruvopt.bot.receiver.handlers` owns a :class:`Router` and registers its
+handlers, named after event + action (``pull_request_opened``); :func:`ruvopt.bot.receiver.handlers.default_router`
+merges them (gidgethub's ``Router(*routers)``, triagebot's handler table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel
+
+from ruvopt.bot.queue.contract import Queues
+from ruvopt.bot.receiver.intake import Accepted
+from ruvopt.bot.settings import Settings
+
+V = TypeVar("V", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a delivery led to; the receiver's response body and log line."""
+
+    status: Literal["queued", "ignored", "duplicate"]
+    detail: str
+
+    @classmethod
+    def queued(cls, detail: str) -> Outcome:
+        return cls("queued", detail)
+
+    @classmethod
+    def ignored(cls, detail: str) -> Outcome:
+        return cls("ignored", detail)
+
+    @classmethod
+    def duplicate(cls) -> Outcome:
+        return cls("duplicate", "delivery already handled; nothing done")
+
+    @classmethod
+    def of(cls, accepted: Accepted, what: str) -> Outcome:
+        """The outcome of an :func:`ruvopt.bot.receiver.intake.accept_review`/``accept_command`` call."""
+        if accepted.duplicate:
+            return cls.duplicate()
+        return cls("queued", f"{what} {'queued' if accepted.enqueued else 'already queued'}")
+
+
+@dataclass
+class Delivery:
+    """One verified, parsed webhook delivery and what a handler may use to act on it."""
+
+    id: str
+    event: str
+    action: str | None
+    body: bytes  # the verified raw JSON
+    settings: Settings
+    queues: Queues
+
+    def parse(self, view: type[V]) -> V:
+        """The payload as ``view`` (a :mod:`ruvopt.bot.receiver.events` model); raises ValidationError (→ 422).
+
+        Parsed from the raw bytes by pydantic, which builds Python objects only for the
+        fields the view declares — a 25 KB payload costs a fraction of a full parse.
+        """
+        return view.model_validate_json(self.body)
+
+
+Handler = Callable[[Delivery], Awaitable[Outcome]]
+
+
+class Router:
+    def __init__(self, *routers: Router) -> None:
+        self._routes: dict[tuple[str, str | None], Handler] = {}
+        for router in routers:
+            for route, handler in router._routes.items():
+                self._add(route, handler)
+
+    def register(self, event: str, action: str | None = None) -> Callable[[Handler], Handler]:
+        def decorator(handler: Handler) -> Handler:
+            self._add((event, action), handler)
+            return handler
+
+        return decorator
+
+    def find(self, event: str, action: str | None) -> Handler | None:
+        return self._routes.get((event, action))
+
+    def routes(self) -> dict[tuple[str, str | None], Handler]:
+        return dict(self._routes)
+
+    def _add(self, route: tuple[str, str | None], handler: Handler) -> None:
+        if route in self._routes:
+            raise ValueError(f"two handlers for {route}: {self._routes[route].__name__}, {handler.__name__}")
+        self._routes[route] = handler

@@ -1,0 +1,1 @@
+"""Cargo manifests: the workspace model, manifest facts, TOML positions."""

@@ -1,0 +1,1 @@
+"""Tree-sitter parsing and the shared queries over Rust syntax trees."""

@@ -1,0 +1,1 @@
+"""The ``ruvopt`` command line: check, review, bench (light) and serve/worker (App)."""
