@@ -52,6 +52,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         help="comma-separated queues to consume: review, bench (default: %(default)s; bench needs the bench runner)",
     )  # fmt: skip
     worker.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    worker.add_argument("--metrics-port", type=int, metavar="PORT",
+                        help="serve /metrics, /healthz and /readyz on this port (default: none)")  # fmt: skip
+    worker.add_argument("--metrics-host", default="127.0.0.1",
+                        help="address of the metrics server (default: %(default)s)")  # fmt: skip
     worker.set_defaults(handler=run_worker)
 
 
@@ -149,5 +153,6 @@ def run_worker(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     _logging(args.log_level, settings)
     # The stock asyncio loop, not uvloop: ruvopt.bot.queue.procs needs process_group= for its children.
-    asyncio.run(worker.run(settings, args.queues))  # type: ignore[arg-type]
+    metrics_address = (args.metrics_host, args.metrics_port) if args.metrics_port is not None else None
+    asyncio.run(worker.run(settings, args.queues, metrics_address=metrics_address))  # type: ignore[arg-type]
     return EXIT_OK

@@ -179,3 +179,25 @@ def test_the_compose_schema_rejects_an_unknown_service_key(tmp_path: Path):
     path.write_text(yaml.safe_dump(compose))
     proc = _check_compose(path)
     assert proc.returncode != 0 and "intervall" in proc.stdout + proc.stderr
+
+
+def test_every_ruvopt_service_in_compose_shares_the_credentials_the_registration_writes():
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    services = {name: s for name, s in compose["services"].items() if s.get("command", [""])[0] == "ruvopt"}
+    assert set(services) == {"receiver", "worker", "bench-worker"}
+    for name, service in services.items():
+        directory = str(Path(service["environment"]["RUVOPT_CREDENTIALS_FILE"]).parent)
+        mounts = [v for v in service["volumes"] if v.split(":")[:2] == ["credentials", directory]]
+        writable = name == "receiver"  # only the receiver writes it (one-click registration)
+        assert mounts and mounts[0].endswith(":ro") != writable, f"{name}: {service['volumes']}"
+
+
+def test_compose_prometheus_scrapes_the_services_and_ports_compose_runs():
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())["scrape_configs"]
+    jobs = {job["job_name"]: job for job in scrape}
+    assert jobs["ruvopt-receiver"]["static_configs"][0]["targets"] == ["receiver:8000"]
+    (dns,) = jobs["ruvopt-workers"]["dns_sd_configs"]
+    for name in dns["names"]:
+        command = compose["services"][name]["command"]
+        assert command[command.index("--metrics-port") + 1] == str(dns["port"])

@@ -34,7 +34,7 @@ from redis.asyncio import Redis
 from saq import CronJob, Worker
 
 from ruvopt.bot.queue import contract as queue
-from ruvopt.bot.queue import procs
+from ruvopt.bot.queue import observe, probes, procs
 from ruvopt.bot.settings import Settings
 
 log = logging.getLogger("ruvopt.worker")
@@ -83,6 +83,7 @@ async def review(
                                  delivery=delivery)  # fmt: skip
         raise
     await queue.mark_reviewed(state.redis, repo, head_sha)
+    observe.review_completed(ctx["job"], result)
     return result
 
 
@@ -206,8 +207,8 @@ def worker_settings(settings: Settings, queues: queue.Queues, name: str, state: 
         "cron_jobs": cron,
         "concurrency": settings.review_concurrency if name == "review" else settings.bench_concurrency,
         "startup": startup,
-        "before_process": _start_heartbeat,
-        "after_process": _stop_heartbeat,
+        "before_process": [observe.job_started, _start_heartbeat],
+        "after_process": [_stop_heartbeat, observe.job_finished],
         "timers": {"sweep": settings.sweep_seconds, "abort": 1, "schedule": 1, "worker_info": 10},
         "dequeue_timeout": DEQUEUE_TIMEOUT_S,
         "shutdown_grace_period_s": settings.shutdown_grace_seconds,
@@ -227,10 +228,12 @@ def _default_command_github(settings: Settings, installation: int) -> Any:
 
 
 async def run(
-    settings: Settings, names: Sequence[str], command_github: Callable[[Settings, int], Any] | None = None
+    settings: Settings, names: Sequence[str], command_github: Callable[[Settings, int], Any] | None = None,
+    metrics_address: tuple[str, int] | None = None,
 ) -> None:
     """Run one saq worker per queue name until SIGINT/SIGTERM; running jobs are re-queued
-    if they do not finish within ``shutdown_grace_seconds``."""
+    if they do not finish within ``shutdown_grace_seconds``. With ``metrics_address``
+    (host, port), serve /metrics, /healthz and /readyz there (:mod:`ruvopt.bot.queue.probes`)."""
     redis = queue.connect(settings.redis_url, role="worker")
     queues = queue.make_queues(redis)
     state = State(settings, redis, queues, command_github or _default_command_github)
@@ -246,6 +249,7 @@ async def run(
     watcher = None
     if settings.missing_credentials(worker=True):
         watcher = asyncio.create_task(_stop_when_registered(settings, stop_all), name="credentials-watch")
+    server = await probes.start(redis, *metrics_address) if metrics_address else None
     log.info("worker consuming %s", ", ".join(queue.QUEUE_NAMES[n] for n in names))
     try:
         for q in {id(w.queue): w.queue for w in workers}.values():
@@ -254,6 +258,8 @@ async def run(
     finally:
         if watcher is not None:
             watcher.cancel()
+        if server is not None:
+            await server.shutdown()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await redis.aclose()
