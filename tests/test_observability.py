@@ -45,12 +45,14 @@ def stack(
     app = AppStack(_fake_github_server.fake, redis_server.url, tmp_path_factory.mktemp("observability"),
                    RUVOPT_WRITE_SPACING_SECONDS="0.2", RUVOPT_LOG_FORMAT="json")  # fmt: skip
     app.metrics_port = free_port()  # type: ignore[attr-defined]
-    app.start_receiver(log_level="info")
-    # debug: PyGithub then logs every request and response, the likeliest place for a token to leak
-    port = str(app.metrics_port)  # type: ignore[attr-defined]
-    app.start_worker("--metrics-host", "127.0.0.1", "--metrics-port", port, "--log-level", "debug")
-    yield app
-    app.stop()
+    try:
+        app.start_receiver(log_level="info")
+        # debug: the most the worker logs, so the likeliest place for a token to leak
+        port = str(app.metrics_port)  # type: ignore[attr-defined]
+        app.start_worker("--metrics-host", "127.0.0.1", "--metrics-port", port, "--log-level", "debug")
+        yield app
+    finally:
+        app.stop()
 
 
 def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
