@@ -8,9 +8,8 @@ ignored, so GitHub adding fields never breaks the receiver.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import BaseModel, ConfigDict, Field
 
 SHA = r"^[0-9a-f]{40}([0-9a-f]{24})?$"  # SHA-1, or SHA-256 object format
 REPO = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
@@ -61,36 +60,12 @@ class Sender(_View):
     type: str | None = None
 
 
-def _or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    try:
-        return handler(value)
-    except ValidationError:
-        return None  # a field read only for the log context never rejects a delivery
-
-
-class Numbered(_View):
-    number: int
-
-
 class Envelope(_View):
     """What the receiver reads of every delivery before routing it."""
 
     action: str | None = None
     sender: Sender | None = None
     zen: str | None = None  # ping
-    # For the log context only (bot/logs.py): None when absent or not as GitHub sends it.
-    installation: Annotated[Installation | None, WrapValidator(_or_none)] = None
-    repository: Annotated[Repository | None, WrapValidator(_or_none)] = None
-    pull_request: Annotated[Numbered | None, WrapValidator(_or_none)] = None
-    issue: Annotated[Numbered | None, WrapValidator(_or_none)] = None
-
-    def log_context(self) -> dict[str, Any]:
-        number = self.pull_request or self.issue
-        return {
-            "installation": self.installation.id if self.installation else None,
-            "repository": self.repository.full_name if self.repository else None,
-            "pr": number.number if number else None,
-        }
 
 
 class _Event(_View):

@@ -137,7 +137,6 @@ class Receiver:
     async def _route(self, body: bytes, event: str, guid: str, envelope: Envelope) -> tuple[Response, str]:
         if event == "ping":
             return reply(200, status="pong", zen=envelope.zen), "pong"
-        logs.bind(**envelope.log_context())  # reset with the delivery's binding in __call__
         action = envelope.action
         handler = self.router.find(event, action)
         if handler is None:
