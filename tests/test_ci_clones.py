@@ -11,11 +11,15 @@ sentence on stderr (exit 2) that names what is missing and the fix, never a trac
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from ruvopt.bot.git.mirror import fetch
+from ruvopt.checks.diff.mode import check_diff
+from ruvopt.checks.source import MissingBlobError
 from ruvopt.cli.clone import DEEPEN_STEPS, MAX_DEEPEN
 from tests.ci_clones import (
     ASSETS,
@@ -25,6 +29,7 @@ from tests.ci_clones import (
     blobless,
     build_history,
     checkout_like,
+    client_env,
     delete_loose_object,
     full_clone,
     missing_objects,
@@ -206,7 +211,7 @@ def test_deepening_is_bounded_and_says_when_it_gives_up(tmp_path: Path, history:
         + (f"from {history.m2}\n" if n == 0 else "") + "\n"
         for n in range(MAX_DEEPEN + 10)
     )  # fmt: skip
-    git_env_input(history.source, stream)
+    git_stdin(history.source, stream.encode(), "fast-import", "--quiet")
     history.server.update_repo("octo/demo", history.source)
     tip = git(history.source, "rev-parse", "main")
     clone = checkout_like(tmp_path, history, history.p2, "refs/remotes/origin/pr")
@@ -216,15 +221,6 @@ def test_deepening_is_bounded_and_says_when_it_gives_up(tmp_path: Path, history:
     assert f"no merge base within the {MAX_DEEPEN} commits ruvopt fetched before giving up" in line
     assert "fetch-depth: 0" in line
     assert run.stderr.count("deepening the shallow clone") == len(DEEPEN_STEPS)
-
-
-def git_env_input(repo: Path, stream: str) -> None:
-    import subprocess
-
-    from tests.ci_clones import client_env
-
-    subprocess.run(["git", "-C", str(repo), "fast-import", "--quiet"], input=stream.encode(), env=client_env(),
-                   check=True, capture_output=True)  # fmt: skip
 
 
 def test_a_token_from_the_environment_fetches_and_stays_out_of_argv_and_config(
@@ -241,3 +237,28 @@ def test_a_token_from_the_environment_fetches_and_stays_out_of_argv_and_config(
     assert "git fetch" in trace.read_text() or "'fetch'" in trace.read_text()
     for text in (trace.read_text(), (clone / ".git" / "config").read_text()):
         assert TOKEN not in text
+
+
+async def test_the_apps_mirror_reads_no_blob_the_rules_do_not_need(tmp_path: Path, history: History) -> None:
+    """The mirror keeps full objects, but the review reads trees through the same lean path:
+    with every asset blob gone from it the review is the same, and a lost `.rs` blob is a
+    GitError (the job's retry fetches again), not a crash."""
+    mirror = await fetch(tmp_path / "cache", "octo/demo", history.url, TOKEN, [history.m2, history.p2])
+    packs = tmp_path / "mirror-packs"
+    (mirror / "objects" / "pack").rename(packs)
+    (mirror / "objects" / "pack").mkdir()
+    for pack in packs.glob("*.pack"):
+        git_stdin(mirror, pack.read_bytes(), "unpack-objects", "-q")
+    for oid in asset_blobs(history.source, history.fork, history.m2, history.p2):
+        (mirror / "objects" / oid[:2] / oid[2:]).unlink()
+    result = check_diff(mirror, history.m2, history.p2, cache_dir=tmp_path / "results")
+    assert [(f.code, f.path, f.start_line) for f in result.new_findings] == [("RO201", "src/a.rs", 3)]
+    assert result.merge_base == history.fork
+    lost = blob_of(history.source, history.p2, "src/a.rs")
+    (mirror / "objects" / lost[:2] / lost[2:]).unlink()
+    with pytest.raises(MissingBlobError, match=r"`src/a\.rs`"):
+        check_diff(mirror, history.m2, history.p2, cache_dir=None)
+
+
+def git_stdin(repo: Path, data: bytes, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], input=data, env=client_env(), check=True, capture_output=True)
