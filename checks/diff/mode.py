@@ -148,10 +148,10 @@ def check_diff(
     if filter_mode not in FILTER_MODES:
         raise ValueError(f"unknown filter mode {filter_mode!r}; use one of {', '.join(FILTER_MODES)}")
 
-    def tree(rev: str) -> GitTree:
+    def commit_tree(rev: str) -> GitTree:
         return GitTree(repo, rev, fetch_blobs=fetch_blobs, wanted=read_one_by_one)
 
-    base_tree, head_tree = tree(base), tree(head)
+    base_tree, head_tree = commit_tree(base), commit_tree(head)
     fork_tree: GitTree | None = None
     try:
         # The gate comes from the BASE commit, never the head: a pull request must not be
@@ -159,7 +159,7 @@ def check_diff(
         # fork decides what runs.
         config = config or load_config(base_tree)
         fork = merge_base(repo, base_tree.commit, head_tree.commit)
-        fork_tree = base_tree if fork == base_tree.commit else tree(fork)
+        fork_tree = base_tree if fork == base_tree.commit else commit_tree(fork)
         counted: list[int] = [0]
 
         def base_progress(done: int, total: int) -> None:
