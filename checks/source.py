@@ -144,10 +144,10 @@ class MissingBlobError(GitError):
         self.path, self.blob_id = path, blob_id
 
 
-# GIT_NO_LAZY_FETCH (git 2.44+): reading a blob a partial clone lacks fails instead of
-# silently fetching it, so nothing under checks/ touches the network; fetching is the
-# caller's choice (``BlobFetcher``). Older git ignores it, and GitTree never asks it for
-# an object it knows to be missing.
+# GIT_NO_LAZY_FETCH (git's 2024 security releases on, 2.39.4 included): reading a blob a
+# partial clone lacks fails instead of silently fetching it, so nothing under checks/
+# touches the network; fetching is the caller's choice (``BlobFetcher``). Either way
+# ``cat-file`` dies on such a blob, so GitTree never asks it for one it knows is missing.
 GIT_READ_ENV = {"GIT_NO_LAZY_FETCH": "1", "GIT_TERMINAL_PROMPT": "0"}
 
 BlobFetcher = Callable[[list[str]], None]  # fetches these blob ids into the repository
@@ -269,9 +269,9 @@ class GitTree(SourceTree):
     def _missing(self, blobs: set[str]) -> set[str]:
         """Which of ``blobs`` the object store lacks, sizing the others (``--batch-check``).
 
-        In a partial clone even ``--batch-check`` fetches what is missing, one object per
-        request (older git has no GIT_NO_LAZY_FETCH), so there the missing ones come first
-        from one ``rev-list --missing=print`` over the tree, which never fetches.
+        In a partial clone ``--batch-check`` does not answer "missing": it fetches the
+        object (one request each) or, lazy fetching off, dies. So there the missing ones
+        come first from one ``rev-list --missing=print`` over the tree, which never fetches.
         """
         missing: set[str] = set()
         if self.partial:

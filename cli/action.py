@@ -43,7 +43,7 @@ from ruvopt.cli.check import (
     build_view,
     repo_root,
 )  # fmt: skip
-from ruvopt.cli.clone import Clone
+from ruvopt.cli.clone import Clone, CloneError
 
 PR_EVENTS = ("pull_request", "pull_request_target")
 NO_COMMIT = "0" * 40
@@ -89,7 +89,10 @@ def first_push_range(event: dict[str, Any], clone: Clone | None) -> Range:
     ref = str(event.get("ref") or "")
     if not default or ref == f"refs/heads/{default}":
         return Range(None, "first push of the default branch: the whole workspace")
-    tip = clone.fetch_branch(default) if clone is not None else None
+    try:
+        tip = clone.fetch_branch(default) if clone is not None else None
+    except CloneError:
+        tip = None
     if tip is None:
         return Range(None, f"first push of {ref}: `{default}` could not be had, so the whole workspace")
     return Range(tip, f"first push of {ref}: the tip of `{default}`")
