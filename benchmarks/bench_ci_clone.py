@@ -116,8 +116,8 @@ def main() -> None:
         times: dict[str, list[float]] = {m: [] for m in MODES}
         fetched: dict[str, int] = {}
         packs: dict[str, int] = {}
-        for run in range(args.runs):  # interleaved, so drift hits every mode alike
-            for index, mode in enumerate(MODES):
+        for run in range(args.runs):  # interleaved and rotated, so drift and order hit every mode alike
+            for index, mode in enumerate(MODES[run % len(MODES):] + MODES[:run % len(MODES)]):
                 clone = tmp / f"clone-{run}-{index}"
                 make_clone(mode, url, server.url, clone, head)
                 since = len(server.requests)

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ruvopt.cli.action import event_range
 from tests.actionrunner import EXPRESSION, ActionError, ActionRun, run_action
 from tests.ci_clones import TOKEN, History, build_history, checkout_like
 from tests.githttp import GitHttpServer
@@ -96,17 +97,10 @@ def merge_group_event(history: History) -> dict[str, Any]:
 
 
 def push_event(history: History, *, before: str, after: str, ref: str) -> dict[str, Any]:
-    payload = next(p for p in push_examples() if p["created"] == (before == "0" * 40))
+    payload = example("push", installed=False)
     repository(payload)
     payload.update(before=before, after=after, ref=ref, created=before == "0" * 40, deleted=False)
     return payload
-
-
-def push_examples() -> list[dict[str, Any]]:
-    from tests.payloads import _index
-
-    return [json.loads(json.dumps(p)) for p in _index()["push"] if p["ref"].startswith("refs/heads/")
-            or p["created"] is False]  # fmt: skip
 
 
 def act(action_dir: Path, python_dir: Path, workspace: Path, event_name: str, event: dict[str, Any],
@@ -258,3 +252,10 @@ def test_actionlint_and_shellcheck_accept_the_composite_steps(tmp_path: Path) ->
     spec["runs"]["steps"][-1]["run"] += 'echo $RUVOPT_PATH\n'  # shellcheck does run: SC2086
     broken = lint_project(tmp_path, composite_as_workflow(spec))
     assert broken.returncode == 1 and "SC2086" in broken.stdout
+
+
+def test_events_without_a_base_check_the_whole_workspace() -> None:
+    assert event_range("workflow_dispatch", {"inputs": {}}, None).base is None
+    assert event_range("schedule", {"schedule": "0 0 * * *"}, None).base is None
+    first_on_default = {"before": "0" * 40, "ref": "refs/heads/main", "repository": {"default_branch": "main"}}
+    assert event_range("push", first_on_default, None).base is None
