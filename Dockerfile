@@ -19,7 +19,7 @@ COPY pyproject.toml README.md ./
 COPY checks ./checks
 COPY bot ./bot
 COPY cli ./cli
-RUN python -m venv /opt/venv && /opt/venv/bin/pip install .
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install ".[app]"
 
 FROM base AS app
 COPY --from=build /opt/venv /opt/venv

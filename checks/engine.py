@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from ruvopt.checks import metrics as metrics_mod
-from ruvopt.checks.base import CrateRule, FileRule, Rule, WorkspaceRule, wanted_kinds_for
+from ruvopt.checks.base import CrateRule, FileRule, Rule, WorkspaceRule
 from ruvopt.checks.cache import ResultCache
-from ruvopt.checks.config import Config, load_config
+from ruvopt.checks.config import Config
 from ruvopt.checks.context import CrateContext, FileContext, WorkspaceContext
 from ruvopt.checks.manifest.workspace import Crate, Workspace, glob_match, load_workspace
 from ruvopt.checks.model import CrateReport, Finding, Notice, Report
-from ruvopt.checks.registry import all_rules, ruleset_version
+from ruvopt.checks.registry import all_rules, load_config, option_value, ruleset_version, wanted_kinds_for
 from ruvopt.checks.source import SourceTree
 
 Progress = Callable[[int, int], None]
@@ -238,7 +238,7 @@ def _check_uncached(
     notices = [Notice(r.path, r.skipped) for r in results.values() if r.skipped]
     reports = []
     for crate in crates:
-        ctx = CrateContext(crate, workspace, config)
+        ctx = CrateContext(crate, workspace, config, wanted_kinds=wanted_kinds_for(config))
         for rule in rules:
             if isinstance(rule, CrateRule):
                 ctx.facts[rule.code] = {
@@ -247,7 +247,7 @@ def _check_uncached(
                 findings.extend(_unsuppressed(rule.run(ctx), workspace))
         per_file = {p: results[p].metrics for p in crate.rs_files}
         lines = {p: results[p].lines for p in crate.rs_files}
-        metrics = metrics_mod.crate_metrics(ctx, per_file, lines)
+        metrics = metrics_mod.crate_metrics(ctx, per_file, lines, int(option_value(config, "RO101", "max-lines")))
         reports.append(CrateReport(crate.name, crate.display_dir, crate.root, metrics))
     ws_ctx = WorkspaceContext(workspace, config, crates)
     for rule in rules:

@@ -1,8 +1,11 @@
 """``ruvopt serve`` and ``ruvopt worker``: the App's two processes.
 
-FastAPI, uvicorn and saq are imported inside the commands, so ``ruvopt check`` never
-loads them. Configuration comes from the environment only (:class:`ruvopt.bot.settings.Settings`);
-flags here are about the process (address, queues, log level), never about secrets.
+They need the ``app`` extra (FastAPI, uvicorn, saq, redis, PyGithub, pydantic-settings),
+which ``pip install ruvopt`` — the CLI — does not install; without it both commands exit
+2 naming ``ruvopt[app]``. Those libraries are imported inside the commands, so
+``ruvopt check`` never loads them. Configuration comes from the environment only
+(:class:`ruvopt.bot.settings.Settings`); flags here are about the process (address,
+queues, log level), never about secrets.
 """
 
 from __future__ import annotations
@@ -13,6 +16,25 @@ import sys
 
 EXIT_OK, EXIT_USAGE = 0, 2
 QUEUE_CHOICES = ("review", "bench")
+# Import names of the `app` extra's distributions (pyproject.toml).
+APP_MODULES = ("fastapi", "uvicorn", "saq", "redis", "github", "pydantic_settings")
+
+
+def missing_app_modules() -> list[str]:
+    import importlib.util
+
+    return [name for name in APP_MODULES if importlib.util.find_spec(name) is None]
+
+
+def _require_app_extra(command: str) -> bool:
+    missing = missing_app_modules()
+    if missing:
+        print(
+            f"ruvopt {command}: the App's dependencies are not installed (missing: {', '.join(missing)}); "
+            """install them with: pip install 'ruvopt[app]'""",
+            file=sys.stderr,
+        )
+    return not missing
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,15 +62,6 @@ def _queue_list(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def bench_runner_available() -> bool:
-    """Whether this build ships the bench runner. Without it, `--queues bench` is for the
-    diagnostic `sleep_job` only, and the default (review) leaves bench requests queued in
-    Redis until a release with the runner consumes them, instead of burning their retries."""
-    import importlib.util
-
-    return importlib.util.find_spec("ruvopt.bot.jobs.bench") is not None
-
-
 def _settings() -> object | None:
     from pydantic import ValidationError
 
@@ -68,6 +81,8 @@ def _logging(level: str) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    if not _require_app_extra("serve"):
+        return EXIT_USAGE
     import uvicorn
 
     from ruvopt.bot.receiver.app import create_app
@@ -93,6 +108,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_worker(args: argparse.Namespace) -> int:
+    if not _require_app_extra("worker"):
+        return EXIT_USAGE
     import asyncio
 
     from ruvopt.bot.queue import worker

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ruvopt.checks.config import ConfigError, load_config
+from ruvopt.checks.config import ConfigError
 from ruvopt.checks.diff.filter import FILTER_MODES
 from ruvopt.checks.diff.mode import check_diff
 from ruvopt.checks.engine import check
 from ruvopt.checks.gate import FAIL_ON
+from ruvopt.checks.registry import load_config
 from ruvopt.checks.render import github, markdown, sarif, text
 from ruvopt.checks.render import json_report as json
 from ruvopt.checks.render.view import View

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from ruvopt.checks.base import wanted_kinds_for
-from ruvopt.checks.config import Config, load_config
+from ruvopt.checks.config import Config
 from ruvopt.checks.context import FileContext
 from ruvopt.checks.engine import check
 from ruvopt.checks.metrics import file_metrics
 from ruvopt.checks.model import Finding
+from ruvopt.checks.registry import load_config, wanted_kinds_for
 from ruvopt.checks.rules.ro201_undocumented_unsafe_block import UndocumentedUnsafeBlock
 from ruvopt.checks.rules.ro203_missing_safety_doc import MissingSafetyDoc
 from ruvopt.checks.safety import verdicts as safety

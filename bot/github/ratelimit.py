@@ -1,6 +1,6 @@
 """The one place for GitHub's rate-limit policy: how long to wait, and when to write.
 
-:class:`RateLimitRetry` is PyGithub's ``GithubRetry`` with the waits DESIGN.md asks for:
+:class:`RateLimitRetry` is PyGithub's ``GithubRetry`` with the waits of docs/app.md:
 
 - 403 secondary limit or 429: honour ``retry-after``; else, when the primary limit is
   spent (``x-ratelimit-remaining: 0``), wait until ``x-ratelimit-reset``; else wait 60 s.

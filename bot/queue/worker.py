@@ -4,7 +4,7 @@ Any number of workers on any number of machines share one Redis. The job functio
 are thin: they apply the queue contract (skip superseded or already-reviewed heads, mark
 heads reviewed) and delegate to :mod:`ruvopt.bot.jobs` (see its docstring for signatures).
 
-At-least-once, as DESIGN.md requires: every job has ``retries ≥ 2``, a ``heartbeat`` and
+At-least-once (docs/app.md, "Jobs and their guarantees"): every job has ``retries ≥ 2``, a ``heartbeat`` and
 a ``timeout`` (:func:`ruvopt.bot.queue.contract.job_options`); every running job is touched
 (``job.update()``) every third of its heartbeat by a task started in ``before_process``,
 so a job only goes silent when its worker is dead or its event loop is blocked; workers

@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ruvopt.bot.queue import contract as queue
-from ruvopt.bot.receiver.routing import Router, default_router
+from ruvopt.bot.receiver.handlers import default_router
+from ruvopt.bot.receiver.routing import Router
 from ruvopt.bot.receiver.webhook import REDIS_DOWN, Receiver, reply
 from ruvopt.bot.settings import Settings
 

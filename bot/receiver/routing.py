@@ -1,7 +1,7 @@
 """Maps (event, action) to the handler that decides what to enqueue.
 
 Each feature module in :mod:`ruvopt.bot.receiver.handlers` owns a :class:`Router` and registers its
-handlers, named after event + action (``pull_request_opened``); :func:`default_router`
+handlers, named after event + action (``pull_request_opened``); :func:`ruvopt.bot.receiver.handlers.default_router`
 merges them (gidgethub's ``Router(*routers)``, triagebot's handler table).
 """
 
@@ -94,9 +94,3 @@ class Router:
         if route in self._routes:
             raise ValueError(f"two handlers for {route}: {self._routes[route].__name__}, {handler.__name__}")
         self._routes[route] = handler
-
-
-def default_router() -> Router:
-    from ruvopt.bot.receiver.handlers import checks, comments, pull_request
-
-    return Router(pull_request.router, comments.router, checks.router)

@@ -25,10 +25,11 @@ import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ruvopt.checks.config import CONFIG_FILE, Config, load_config
+from ruvopt.checks.config import CONFIG_FILE, Config
 from ruvopt.checks.diff.filter import FILTER_MODES, Diff, filter_findings, git_diff
 from ruvopt.checks.engine import Progress, check
 from ruvopt.checks.model import CrateReport, Finding, Notice, Report
+from ruvopt.checks.registry import load_config
 from ruvopt.checks.rules.ro601_undocumented_feature import DOC_FILES
 from ruvopt.checks.source import BlobFetcher, GitError, GitTree, is_shallow_clone, run_git
 
