@@ -150,7 +150,7 @@ class MissingBlobError(GitError):
 # ``cat-file`` dies on such a blob, so GitTree never asks it for one it knows is missing.
 GIT_READ_ENV = {"GIT_NO_LAZY_FETCH": "1", "GIT_TERMINAL_PROMPT": "0"}
 
-BlobFetcher = Callable[[list[str]], None]  # fetches these blob ids into the repository
+BlobFetcher = Callable[[list[str]], None]  # fetches these object ids (blobs, a root tree) into the repo
 
 
 def run_git(repo: Path, *args: str, input_bytes: bytes | None = None) -> bytes:
@@ -222,8 +222,25 @@ class GitTree(SourceTree):
             self._entries = dict(self._list())
         return self._entries
 
+    def _ls_tree(self) -> bytes:
+        """The recursive listing; a treeless clone (``--filter=tree:0``) lacks the trees, and
+        fetching the root tree by id with the caller's fetcher brings it with its subtrees."""
+        argv = ("ls-tree", "-r", "-z", "--full-tree", self.commit)
+        try:
+            return run_git(self.repo, *argv)
+        except GitError:
+            if not self.partial:
+                raise
+        if self.fetch_blobs is None:
+            raise GitError(f"the trees of {self.label} are not in this partial clone and fetching is turned off; "
+                           "run without --no-fetch so ruvopt fetches them") from None  # fmt: skip
+        # The commit names its tree; `rev-parse X^{tree}` would read the missing tree itself.
+        root = run_git(self.repo, "cat-file", "commit", self.commit).split(b"\n", 1)[0].split()[1].decode()
+        self.fetch_blobs([root])
+        return run_git(self.repo, *argv)
+
     def _list(self) -> Iterator[tuple[str, Entry]]:
-        out = run_git(self.repo, "ls-tree", "-r", "-z", "--full-tree", self.commit)
+        out = self._ls_tree()
         for record in out.split(b"\0"):
             if not record:
                 continue

@@ -12,7 +12,8 @@ commit, the merge base of base and head, and the blobs the rules read:
   deepened step by step (:data:`DEEPEN_STEPS`) and ruvopt gives up, saying so, after
   :data:`MAX_DEEPEN` commits;
 - in a partial clone, the blobs the rules read come in one fetch per batch
-  (:meth:`Clone.fetch_blobs`, handed to :func:`ruvopt.checks.diff.mode.check_diff`).
+  (:meth:`Clone.fetch_blobs`, handed to :func:`ruvopt.checks.diff.mode.check_diff`), and
+  in a treeless one (``--filter=tree:0``) the trees of each commit read, by its root.
 
 Anything else — no remote, a full clone, ``--no-fetch`` — is a :class:`CloneError`.
 A token for the fetch (``RUVOPT_FETCH_TOKEN``) travels as an ``http.<origin>/.extraheader``
@@ -142,10 +143,11 @@ class Clone:
         return self.fetch_blobs if self.allow_fetch and self.partial and self.remote is not None else None
 
     def fetch_blobs(self, blob_ids: list[str]) -> None:
-        """Fetch these blobs in one request, the way git's own lazy fetch asks for them."""
-        self.note(f"fetching {len(blob_ids)} blob(s) the rules read from {self.remote} (partial clone)")
+        """Fetch these blobs (or a root tree, in a treeless clone) in one request, the way
+        git's own lazy fetch asks for them; ``--filter=blob:none`` keeps a tree's blobs out."""
+        self.note(f"fetching {len(blob_ids)} object(s) the check reads from {self.remote} (partial clone)")
         self._fetch(
-            ["--filter=blob:none", "--stdin"], [], f"{len(blob_ids)} blob(s)",
+            ["--filter=blob:none", "--stdin"], [], f"{len(blob_ids)} object(s)",
             stdin="".join(f"{b}\n" for b in blob_ids), negotiate=False,
         )  # fmt: skip
 

@@ -132,6 +132,19 @@ def test_blobless_clone_fetches_only_rule_blobs_in_batches(tmp_path: Path, histo
     assert every_asset <= missing_objects(clone, history.m2, history.p2)
 
 
+def test_treeless_clone_fetches_the_trees_then_only_rule_blobs(tmp_path: Path, history: History) -> None:
+    clone = blobless(tmp_path, history, filter="tree:0")
+    since = len(history.server.requests)
+    assert_pr_result(check_json(clone, history.m2, "origin/pr"))
+    trees = len(git(history.source, "ls-tree", "-r", "-d", history.fork).split("\n")) + 1  # + the root
+    commits = 3  # base, fork and head: their trees, each fetched once by its root
+    needed = rule_blobs(history.source, history.m2, history.fork, history.p2)
+    assert history.server.objects_sent(since) <= commits * trees + len(needed)
+    assert asset_blobs(history.source, history.m2, history.fork, history.p2) <= missing_objects(
+        clone, history.m2, history.p2
+    )
+
+
 def test_a_missing_blob_no_rule_reads_is_ignored(tmp_path: Path, history: History) -> None:
     clone = full_clone(tmp_path, history, loose=True)
     for oid in asset_blobs(history.source, history.fork, history.m2, history.p2):
