@@ -13,7 +13,7 @@ command -v node >/dev/null || need_apt+=(nodejs npm)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v promtool >/dev/null || need_apt+=(prometheus)
-command -v shellcheck >/dev/null || need_apt+=(shellcheck)  # actionlint checks the workflows' scripts with it
+command -v shellcheck >/dev/null || need_apt+=(shellcheck)  # actionlint runs it on the workflows' and action.yml's scripts
 while read -r pkg; do
   [[ -z "$pkg" || "$pkg" == \#* ]] && continue
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
