@@ -10,10 +10,17 @@ script is written to a file and run as ``bash --noprofile --norc -eo pipefail FI
 ``steps.<id>.outputs`` and its ``GITHUB_ENV``/``GITHUB_PATH`` apply to later steps, and
 the job summary collects each step's ``GITHUB_STEP_SUMMARY``. A failing step stops the run.
 
-Two departures, both explicit: ``actions/setup-python`` is played by putting ``python``
-(a prepared interpreter) first on ``PATH`` — nothing is downloaded — and any other
-``uses:`` is refused. A ``${{ }}`` inside a ``run:`` script is refused too: the runner
-would paste the value into the script (script injection); inputs must come through env.
+A step's ``if:`` is evaluated as a runner does for the forms action.yml uses (``&&`` of
+``always()``, ``!cancelled()``, ``success()``, ``failure()`` and ``context == / != 'literal'``;
+without a status function, ``success()`` is implied), so a step after a failing one runs
+only when its condition asks for it; the run's exit code is the first failing step's.
+
+Departures, all explicit: ``actions/setup-python`` is played by putting ``python`` (a
+prepared interpreter) first on ``PATH`` — nothing is downloaded; ``github/codeql-action/
+upload-sarif`` is played by checking what it would upload (a SARIF 2.1.0 file inside the
+workspace) and recording it in ``ActionRun.uploads``; any other ``uses:`` is refused. A
+``${{ }}`` inside a ``run:`` script is refused too: the runner would paste the value into
+the script (script injection); inputs must come through env.
 
     python -m tests.actionrunner ACTION_DIR WORKSPACE EVENT_NAME EVENT_JSON [--input k=v]… [--python DIR]
 """
@@ -33,6 +40,7 @@ from typing import Any
 import yaml
 
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+COMPARISON = re.compile(r"^([A-Za-z_][A-Za-z0-9_.-]*)\s*(==|!=)\s*'([^']*)'$")
 CONTEXT_PATH = re.compile(r"^(inputs|github|steps|env|runner)((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)$")
 
 
@@ -48,6 +56,7 @@ class ActionRun:
     summary: str = ""
     outputs: dict[str, str] = field(default_factory=dict)  # the action's declared outputs
     steps_run: list[str] = field(default_factory=list)
+    uploads: list[dict[str, str]] = field(default_factory=list)  # what upload-sarif would have sent
 
 
 def evaluate(text: str, contexts: dict[str, Any]) -> str:
@@ -137,24 +146,57 @@ class Runner:
         result = ActionRun(0)
         env = dict(self.base_env)
         for index, step in enumerate(self.spec["runs"]["steps"]):
-            name = step.get("name") or step.get("uses") or f"step {index}"
-            result.steps_run.append(name)
+            if not self._should_run(step, failed=result.returncode != 0, env=env):
+                continue
+            result.steps_run.append(step.get("name") or step.get("uses") or f"step {index}")
             if "uses" in step:
-                self._uses(step)
+                self._uses(step, env, result)
                 continue
             code = self._run_step(index, step, env, result)
-            if code != 0:
+            if code != 0 and result.returncode == 0:
                 result.returncode = code
-                break
         outputs = self.spec.get("outputs") or {}
         result.outputs = {k: evaluate(str(v.get("value", "")), self.contexts(env)) for k, v in outputs.items()}
         return result
 
-    def _uses(self, step: dict[str, Any]) -> None:
+    def _should_run(self, step: dict[str, Any], *, failed: bool, env: dict[str, str]) -> bool:
+        condition = str(step.get("if", "")).strip()
+        if condition.startswith("${{") and condition.endswith("}}"):
+            condition = condition[3:-2].strip()
+        if not condition:
+            return not failed
+        if "||" in condition or "(" in condition.replace("()", ""):
+            raise ActionError(f"if: not supported by this harness: {condition!r}")
+        terms = [t.strip() for t in condition.split("&&")]
+        status = {"always()": True, "!cancelled()": True, "success()": not failed, "failure()": failed}
+        if not any(t in status for t in terms):
+            terms.insert(0, "success()")
+        return all(status[t] if t in status else self._compare(t, env) for t in terms)
+
+    def _compare(self, term: str, env: dict[str, str]) -> bool:
+        match = COMPARISON.match(term)
+        if match is None:
+            raise ActionError(f"if: term not supported by this harness: {term!r}")
+        left = evaluate("${{ " + match.group(1) + " }}", self.contexts(env))
+        return (left == match.group(3)) == (match.group(2) == "==")
+
+    def _uses(self, step: dict[str, Any], env: dict[str, str], result: ActionRun) -> None:
         action = str(step["uses"])
-        if not action.startswith("actions/setup-python@"):
-            raise ActionError(f"this harness only plays actions/setup-python, not {action}")
-        self.path_prefix.insert(0, str(self.python_dir))
+        if action.startswith("actions/setup-python@"):
+            self.path_prefix.insert(0, str(self.python_dir))
+        elif action.startswith("github/codeql-action/upload-sarif@"):
+            given = {k: evaluate(str(v), self.contexts(env)) for k, v in (step.get("with") or {}).items()}
+            result.uploads.append(self._sarif_upload(given))
+        else:
+            raise ActionError(f"this harness only plays setup-python and upload-sarif, not {action}")
+
+    def _sarif_upload(self, given: dict[str, str]) -> dict[str, str]:
+        path = (self.workspace / given.get("sarif_file", "")).resolve()
+        if not path.is_file() or not path.is_relative_to(self.workspace.resolve()):
+            raise ActionError(f"upload-sarif: {given.get('sarif_file')!r} is not a file in the workspace")
+        if json.loads(path.read_text(encoding="utf-8")).get("version") != "2.1.0":
+            raise ActionError(f"upload-sarif: {path.name} is not SARIF 2.1.0")
+        return given
 
     def _run_step(self, index: int, step: dict[str, Any], env: dict[str, str], result: ActionRun) -> int:
         script = str(step["run"])

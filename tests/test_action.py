@@ -191,6 +191,42 @@ def test_what_cannot_be_had_is_one_sentence_in_the_log_and_the_summary(
 # -- static checks --------------------------------------------------------------------
 
 
+def test_asked_to_the_action_uploads_the_sarif_of_a_failing_check(
+    action_dir: Path, python_dir: Path, history: History, tmp_path: Path
+) -> None:
+    workspace = checkout_like(tmp_path, history, history.merge, "refs/remotes/pull/1/merge")
+    event = pull_request_event(history)
+    run = act(action_dir, python_dir, workspace, "pull_request", event, tmp_path, **{"upload-sarif": "true"})
+    assert_fails_on_the_prs_finding(run, workspace)  # the failing step did not stop the upload
+    assert run.steps_run[-1] == "Upload SARIF to code scanning"
+    assert run.uploads == [{"sarif_file": "ruvopt.sarif", "category": "ruvopt"}]
+
+
+def test_by_default_nothing_is_uploaded(action_dir: Path, python_dir: Path, history: History, tmp_path: Path) -> None:
+    workspace = checkout_like(tmp_path, history, history.merge, "refs/remotes/pull/1/merge")
+    run = act(action_dir, python_dir, workspace, "pull_request", pull_request_event(history), tmp_path)
+    assert run.uploads == [] and "Upload SARIF to code scanning" not in run.steps_run
+
+
+def test_the_runner_runs_a_step_after_a_failure_only_when_its_condition_asks(tmp_path: Path,
+                                                                             python_dir: Path) -> None:  # fmt: skip
+    action = tmp_path / "steps"
+    action.mkdir()
+    (action / "action.yml").write_text(
+        "name: s\ndescription: d\nruns:\n  using: composite\n  steps:\n"
+        "    - {name: fails, shell: bash, run: exit 3}\n"
+        "    - {name: skipped, shell: bash, run: exit 0}\n"
+        "    - {name: always, if: always(), shell: bash, run: exit 0}\n"
+        "    - {name: on-failure, if: '${{ failure() }}', shell: bash, run: exit 0}\n"
+        "    - {name: on-success, if: '${{ success() }}', shell: bash, run: exit 0}\n"
+    )  # fmt: skip
+    subprocess.run(["git", "init", "-q", str(tmp_path / "ws")], check=True)
+    subprocess.run(["git", "-C", str(tmp_path / "ws"), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
+                    "--allow-empty", "-m", "x"], check=True)  # fmt: skip
+    run = run_action(action, tmp_path / "ws", "push", {}, python_dir=python_dir, temp=tmp_path / "t")
+    assert run.steps_run == ["fails", "always", "on-failure"] and run.returncode == 3
+
+
 def test_no_input_is_pasted_into_a_script() -> None:
     steps = yaml.safe_load((ROOT / "action.yml").read_text())["runs"]["steps"]
     scripts = [step["run"] for step in steps if "run" in step]
@@ -249,7 +285,8 @@ def test_actionlint_and_shellcheck_accept_the_composite_steps(tmp_path: Path) ->
     spec = yaml.safe_load((ROOT / "action.yml").read_text())
     done = lint_project(tmp_path, composite_as_workflow(spec))
     assert done.returncode == 0, done.stdout + done.stderr
-    spec["runs"]["steps"][-1]["run"] += 'echo $RUVOPT_PATH\n'  # shellcheck does run: SC2086
+    last_script = [step for step in spec["runs"]["steps"] if "run" in step][-1]
+    last_script["run"] += 'echo $RUVOPT_PATH\n'  # shellcheck does run: SC2086
     broken = lint_project(tmp_path, composite_as_workflow(spec))
     assert broken.returncode == 1 and "SC2086" in broken.stdout
 
