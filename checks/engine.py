@@ -1,4 +1,5 @@
-"""Runs the rules over a source tree: per-file work in parallel and cached, then crates.
+"""Runs the rules over a source tree: per-file work in parallel and cached, then crates,
+then the workspace — each level cached by what it read (``ruvopt.checks.incremental``).
 
 ``check(tree)`` is the one entry point the CLI, the App and the Action share.
 """
@@ -6,168 +7,32 @@
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
-import multiprocessing.context
-import os
-import re
-import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ruvopt.checks import incremental
 from ruvopt.checks import metrics as metrics_mod
-from ruvopt.checks.base import CrateRule, FileRule, Rule, WorkspaceRule
+from ruvopt.checks.base import CrateRule, Rule, WorkspaceRule
 from ruvopt.checks.cache import ResultCache
 from ruvopt.checks.config import Config
-from ruvopt.checks.context import CrateContext, FileContext, WorkspaceContext
-from ruvopt.checks.manifest.workspace import Crate, Workspace, glob_match, load_workspace
-from ruvopt.checks.model import CrateReport, Finding, Notice, Report
-from ruvopt.checks.registry import all_rules, load_config, option_value, ruleset_version, wanted_kinds_for
+from ruvopt.checks.context import CrateContext, WorkspaceContext
+from ruvopt.checks.filepass import (
+    PARALLEL_THRESHOLD,
+    FileResult,
+    Progress,
+    active_rules,
+    analyse_files,
+    suppressed,
+)
+from ruvopt.checks.manifest.workspace import Crate, Workspace, glob_match
+from ruvopt.checks.model import CrateReport, Finding, Metrics, Notice, Report
+from ruvopt.checks.registry import load_config, option_value, ruleset_version, wanted_kinds_for
 from ruvopt.checks.source import SourceTree
 
-Progress = Callable[[int, int], None]
-PARALLEL_THRESHOLD = 48  # below this many uncached files, a process pool costs more than it saves
-BATCH_BYTES = 2 * 1024 * 1024
-SUPPRESSION = re.compile(r"ruvopt:\s*allow\(([^)]*)\)")
-
-
-@dataclass(slots=True)
-class FileResult:
-    path: str
-    lines: int
-    findings: list[Finding] = field(default_factory=list)
-    metrics: dict[str, int] = field(default_factory=dict)
-    facts: dict[str, Any] = field(default_factory=dict)  # rule code -> JSON-able facts
-    skipped: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "lines": self.lines, "findings": [f.to_dict() for f in self.findings],
-            "metrics": self.metrics, "facts": self.facts, "skipped": self.skipped,
-        }
-
-    @classmethod
-    def from_dict(cls, path: str, data: dict[str, Any]) -> FileResult:
-        return cls(
-            path, data["lines"], [Finding.from_dict(f) for f in data["findings"]],
-            data["metrics"], data["facts"], data["skipped"],
-        )
-
-
-def active_rules(config: Config) -> list[Rule]:
-    return [cls(config) for cls in all_rules() if config.enabled(cls.code)]
-
-
-def suppressed(finding: Finding, lines: list[str]) -> bool:
-    """``// ruvopt: allow(CODE) reason`` on the finding's line or the line above silences it."""
-    for number in (finding.start_line, finding.start_line - 1):
-        if 0 < number <= len(lines):
-            match = SUPPRESSION.search(lines[number - 1])
-            if match and any(
-                finding.code.startswith(c.strip()) for c in match.group(1).split(",") if c.strip()
-            ):
-                return True
-    return False
-
-
-def analyse_file(path: str, data: bytes, config: Config) -> FileResult:
-    """All per-file work for one ``.rs`` file: file rules, metrics and crate-rule facts."""
-    ctx = FileContext(path, data, config, wanted_kinds_for(config))
-    if len(data) > config.max_file_bytes:
-        return FileResult(path, ctx.line_count, skipped=f"larger than {config.max_file_bytes} bytes; not checked")
-    result = FileResult(path, ctx.line_count, metrics=metrics_mod.file_metrics(ctx))
-    for rule in active_rules(config):
-        if isinstance(rule, FileRule):
-            result.findings.extend(f for f in rule.run(ctx) if not suppressed(f, ctx.lines))
-        elif isinstance(rule, CrateRule):
-            facts = rule.file_facts(ctx)
-            if facts is not None:
-                result.facts[rule.code] = facts
-    return result
-
-
-def _analyse_batch(config: Config, items: list[tuple[str, bytes]]) -> list[FileResult]:
-    return [analyse_file(path, data, config) for path, data in items]
-
-
-def _batches(tree: SourceTree, paths: list[str]) -> Iterable[list[tuple[str, bytes]]]:
-    batch: list[tuple[str, bytes]] = []
-    size = 0
-    for path, data in tree.read_many(paths):
-        batch.append((path, data))
-        size += len(data)
-        if size >= BATCH_BYTES:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """fork is fastest, but forking a process that runs other threads (the App's worker runs
-    checks in a thread beside its event loop) can copy a lock some thread holds; then a
-    forkserver, whose children start from a clean single-threaded process, is safe."""
-    return multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
-
-
-def _analyse_in_pool(
-    tree: SourceTree, todo: list[str], config: Config, workers: int
-) -> Iterator[list[FileResult]]:
-    # concurrent.futures rather than multiprocessing.Pool: a worker that dies (OOM killer)
-    # raises BrokenProcessPool here instead of being respawned while the check waits forever.
-    pool = ProcessPoolExecutor(workers, mp_context=_pool_context())
-    try:
-        futures = [pool.submit(_analyse_batch, config, batch) for batch in _batches(tree, todo)]
-        for future in futures:
-            yield future.result()
-    except BaseException:
-        # An interrupted or failed check must not wait for the batches still running.
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-
-
-def _cache_key(path: str, blob: str, config: Config) -> str:
-    raw = f"{ruleset_version()}\0{config.digest()}\0{path}\0{blob}"
-    return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()
-
-
-def analyse_files(
-    tree: SourceTree, paths: list[str], config: Config, *, cache_dir: Path | None, jobs: int | None,
-    progress: Progress | None = None,
-) -> dict[str, FileResult]:
-    cache = ResultCache(cache_dir)
-    keys = {p: _cache_key(p, tree.blob_id(p), config) for p in paths}
-    cached = cache.get_many(keys.values())
-    results = {p: FileResult.from_dict(p, cached[k]) for p, k in keys.items() if k in cached}
-    todo = [p for p in paths if p not in results]
-    done = len(results)
-    if progress:
-        progress(done, len(paths))
-    workers = jobs or os.cpu_count() or 1
-    fresh: list[FileResult] = []
-    if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
-        for batch_results in _analyse_in_pool(tree, todo, config, workers):
-            fresh.extend(batch_results)
-            done += len(batch_results)
-            if progress:
-                progress(done, len(paths))
-    else:
-        for path, data in tree.read_many(todo):
-            fresh.append(analyse_file(path, data, config))
-            done += 1
-            if progress and done % 50 == 0:
-                progress(done, len(paths))
-    if cache_dir is not None:  # serialising ~every finding costs real time; skip it when uncached
-        cache.put_many({keys[r.path]: r.to_dict() for r in fresh})
-    cache.close()
-    results.update((r.path, r) for r in fresh)
-    return results
+__all__ = ["PARALLEL_THRESHOLD", "Progress", "check", "finalise_fingerprints", "selected_crates"]
 
 
 def selected_crates(workspace: Workspace, config: Config) -> list[Crate]:
@@ -176,19 +41,26 @@ def selected_crates(workspace: Workspace, config: Config) -> list[Crate]:
     return [c for c in workspace.crates if any(glob_match(c.dir, pat) for pat in config.crates)]
 
 
+def fingerprint(code: str, path: str, anchor: str, index: int) -> str:
+    raw = "\0".join((code, path, anchor, str(index)))
+    return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:20]
+
+
 def finalise_fingerprints(findings: list[Finding]) -> list[Finding]:
-    """Turn each rule's anchor into a stable fingerprint: no line numbers, so moves keep it."""
+    """Turn each rule's anchor into a stable fingerprint: no line numbers, so moves keep it.
+
+    The anchor itself stays on the finding (``Finding.anchor``) with its occurrence index,
+    so diff mode can tell what the fingerprint would be at a file's old path.
+    """
     seen: dict[tuple[str, str, str], int] = defaultdict(int)
     final = []
     for finding in sorted(findings, key=lambda f: (f.path, f.start_line, f.start_col, f.code)):
         key = (finding.code, finding.path, finding.fingerprint)
         index = seen[key]
         seen[key] += 1
-        digest = hashlib.sha1(
-            "\0".join((finding.code, finding.path, finding.fingerprint, str(index))).encode(),
-            usedforsecurity=False,
-        ).hexdigest()[:20]
-        final.append(replace(finding, fingerprint=digest))
+        final.append(finding.with_fingerprint(
+            fingerprint(finding.code, finding.path, finding.fingerprint, index), f"{finding.fingerprint}\0{index}"
+        ))
     return sorted(final, key=Finding.sort_key)
 
 
@@ -204,18 +76,17 @@ def check(
     """
     config = config or load_config(tree)
     key = _report_key(tree, config)
-    if key is not None and cache_dir is not None:
-        cache = ResultCache(cache_dir)
-        hit = cache.get_many([key]).get(key)
-        cache.close()
+    cache = ResultCache(cache_dir)
+    try:
+        hit = cache.get_many([key]).get(key) if key is not None else None
         if hit is not None:
             return Report.from_cache(hit)
-    report = _check_uncached(tree, config, cache_dir=cache_dir, jobs=jobs, progress=progress)
-    if key is not None and cache_dir is not None:
-        cache = ResultCache(cache_dir)
-        cache.put_many({key: report.to_cache()})
+        report = _check_uncached(tree, config, cache=cache, jobs=jobs, progress=progress)
+        if key is not None and cache.enabled:
+            cache.put_many({key: report.to_cache()})
+        return report
+    finally:
         cache.close()
-    return report
 
 
 def _report_key(tree: SourceTree, config: Config) -> str | None:
@@ -226,34 +97,99 @@ def _report_key(tree: SourceTree, config: Config) -> str | None:
     return "report:" + hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()
 
 
+@dataclass(slots=True)
+class _Outcome:
+    """What the rules of one crate (or of the workspace) found, as cached."""
+
+    findings: list[Finding]
+    metrics: dict[str, Any]
+    deps: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"findings": [f.to_dict() for f in self.findings], "metrics": self.metrics, "deps": self.deps}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> _Outcome:
+        return cls([Finding.from_dict(f) for f in data["findings"]], data["metrics"], data["deps"])
+
+
 def _check_uncached(
-    tree: SourceTree, config: Config, *, cache_dir: Path | None, jobs: int | None, progress: Progress | None
+    tree: SourceTree, config: Config, *, cache: ResultCache, jobs: int | None, progress: Progress | None
 ) -> Report:
-    workspace = load_workspace(tree)
+    blobs = incremental.BlobIds(tree)
+    workspace = incremental.cached_workspace(tree, cache, blobs)
     crates = selected_crates(workspace, config)
     paths = [p for c in crates for p in c.rs_files]
-    results = analyse_files(tree, paths, config, cache_dir=cache_dir, jobs=jobs, progress=progress)
+    results = analyse_files(tree, paths, config, cache=cache, blobs=blobs.many(paths), jobs=jobs, progress=progress)
     rules = active_rules(config)
     findings: list[Finding] = [f for r in results.values() for f in r.findings]
     notices = [Notice(r.path, r.skipped) for r in results.values() if r.skipped]
+    outcomes = _cached_outcomes(
+        {incremental.crate_key(c, workspace, config, blobs): c for c in crates},
+        lambda crate: _run_crate(crate, workspace, config, rules, results, blobs), cache, tree, blobs,
+    )
     reports = []
-    for crate in crates:
-        ctx = CrateContext(crate, workspace, config, wanted_kinds=wanted_kinds_for(config))
-        for rule in rules:
-            if isinstance(rule, CrateRule):
-                ctx.facts[rule.code] = {
-                    p: results[p].facts[rule.code] for p in crate.rs_files if rule.code in results[p].facts
-                }
-                findings.extend(_unsuppressed(rule.run(ctx), workspace))
-        per_file = {p: results[p].metrics for p in crate.rs_files}
-        lines = {p: results[p].lines for p in crate.rs_files}
-        metrics = metrics_mod.crate_metrics(ctx, per_file, lines, int(option_value(config, "RO101", "max-lines")))
-        reports.append(CrateReport(crate.name, crate.display_dir, crate.root, metrics))
-    ws_ctx = WorkspaceContext(workspace, config, crates)
+    for crate, outcome in zip(crates, outcomes, strict=True):
+        findings.extend(outcome.findings)
+        reports.append(CrateReport(crate.name, crate.display_dir, crate.root, Metrics(dict(outcome.metrics))))
+    (workspace_outcome,) = _cached_outcomes(
+        {incremental.workspace_key(workspace, crates, config, blobs): None},
+        lambda _: _run_workspace(workspace, config, rules, crates, blobs), cache, tree, blobs,
+    )
+    findings.extend(workspace_outcome.findings)
+    return Report(reports, finalise_fingerprints(findings), notices)
+
+
+def _cached_outcomes(
+    keyed: dict[str, Any], run: Any, cache: ResultCache, tree: SourceTree, blobs: incremental.BlobIds
+) -> list[_Outcome]:
+    """Each key's outcome from the cache when what it recorded still holds, else ``run(value)``."""
+    rows = cache.get_many(keyed)
+    outcomes, fresh = [], {}
+    for key, subject in keyed.items():
+        row = rows.get(key)
+        if row is not None and incremental.deps_hold(row["deps"], tree, blobs):
+            outcomes.append(_Outcome.from_dict(row))
+            continue
+        outcome = run(subject)
+        outcomes.append(outcome)
+        fresh[key] = outcome
+    if fresh and cache.enabled:
+        cache.put_many({k: o.to_dict() for k, o in fresh.items()})
+    return outcomes
+
+
+def _run_crate(
+    crate: Crate, workspace: Workspace, config: Config, rules: list[Rule], results: dict[str, FileResult],
+    blobs: incremental.BlobIds,
+) -> _Outcome:
+    recorder = incremental.RecordingTree(workspace.tree, blobs)
+    view = replace(workspace, tree=recorder)  # every read the rules make is recorded
+    ctx = CrateContext(crate, view, config, wanted_kinds=wanted_kinds_for(config))
+    findings: list[Finding] = []
+    for rule in rules:
+        if isinstance(rule, CrateRule):
+            ctx.facts[rule.code] = {
+                p: results[p].facts[rule.code] for p in crate.rs_files if rule.code in results[p].facts
+            }
+            findings.extend(_unsuppressed(rule.run(ctx), view))
+    per_file = {p: results[p].metrics for p in crate.rs_files}
+    lines = {p: results[p].lines for p in crate.rs_files}
+    metrics = metrics_mod.crate_metrics(ctx, per_file, lines, int(option_value(config, "RO101", "max-lines")))
+    return _Outcome(findings, metrics.to_dict(), recorder.deps())
+
+
+def _run_workspace(
+    workspace: Workspace, config: Config, rules: list[Rule], crates: list[Crate], blobs: incremental.BlobIds
+) -> _Outcome:
+    recorder = incremental.RecordingTree(workspace.tree, blobs)
+    view = replace(workspace, tree=recorder)
+    ctx = WorkspaceContext(view, config, crates)
+    findings: list[Finding] = []
     for rule in rules:
         if isinstance(rule, WorkspaceRule):
-            findings.extend(_unsuppressed(rule.run(ws_ctx), workspace))
-    return Report(reports, finalise_fingerprints(findings), notices)
+            findings.extend(_unsuppressed(rule.run(ctx), view))
+    return _Outcome(findings, {}, recorder.deps())
 
 
 def _unsuppressed(found: Iterable[Finding], workspace: Workspace) -> Iterable[Finding]:

@@ -114,6 +114,17 @@ class Manifest:
             node = node[key]
         return node if isinstance(node, dict) else {}
 
+    def line_of(self, needle: str, after: str | None = None) -> int:
+        """1-based line of the first line starting with ``needle`` (after a header line)."""
+        lines = self.text.split("\n")
+        start = 0
+        if after is not None:
+            start = next((i + 1 for i, ln in enumerate(lines) if ln.strip() == after), 0)
+        for i in range(start, len(lines)):
+            if lines[i].lstrip().startswith(needle):
+                return i + 1
+        return 1
+
 
 def parse_manifest(path: str, data: bytes) -> Manifest:
     text = data.decode("utf-8", errors="replace")
@@ -148,12 +159,19 @@ class Crate:
         return str(PurePosixPath(self.dir, path)) if self.dir else path
 
 
+# The part of the model that depends on the manifests alone, so it can be cached by their
+# blobs: per crate [name, dir, lib root, bin roots, autobins] before the tree's files are
+# known (``_assign_files`` settles which roots exist).
+CrateModel = list[list[Any]]
+
+
 @dataclass(slots=True)
 class Workspace:
     tree: SourceTree
     root_manifest: Manifest | None
     crates: list[Crate]
     manifests: list[Manifest]  # every manifest of the tree, broken ones included
+    model: CrateModel = field(default_factory=list, repr=False)  # the crates as the manifests declare them
     by_dir: dict[str, Manifest] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -195,12 +213,6 @@ def _match_parts(parts: tuple[str, ...], pats: tuple[str, ...]) -> bool:
     return bool(parts) and fnmatch.fnmatchcase(parts[0], pats[0]) and _match_parts(parts[1:], pats[1:])
 
 
-# The part of the model that depends on the manifests alone, so it can be cached by their
-# blobs: per crate [name, dir, lib root, bin roots, autobins] before the tree's files are
-# known (``_assign_files`` settles which roots exist).
-CrateModel = list[list[Any]]
-
-
 def manifest_paths(tree: SourceTree) -> list[str]:
     return sorted(p for p in tree.entries() if posixpath.basename(p) == "Cargo.toml")
 
@@ -219,7 +231,7 @@ def load_workspace(
         for name, directory, lib_root, bin_roots, autobins in model
     ]
     _assign_files(crates, list(tree.entries()), set(manifests))
-    return Workspace(tree, manifests.get(""), crates, list(manifests.values()))
+    return Workspace(tree, manifests.get(""), crates, list(manifests.values()), model)
 
 
 def crate_model(manifests: dict[str, Manifest]) -> CrateModel:
