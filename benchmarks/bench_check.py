@@ -1,23 +1,26 @@
-"""Engine speed, measured in one run (medians; the machines are noisy):
+"""Engine speed on a workspace shaped like an ML monorepo, measured in one run (medians):
 
-1. cold ``ruvopt check`` over the Debian crate corpus ÷ a bare single-process tree-sitter
-   parse of the same files (goal ≤ 2.0);
-2. warm re-check of a generated 4,000-file workspace after 10 files change, with the
-   per-blob cache filled by the base commit (goal ≤ 1 s), as ``check`` on the head tree and
-   as the App's diff mode (``check_diff`` base → head).
+1. cold ``ruvopt check`` (no cache, both cores) ÷ a bare single-process tree-sitter parse
+   of the same files (goal ≤ 1.0), on the generated monorepo and on Debian's crate corpus;
+2. warm re-checks with the caches filled by the base commit (what the previous review of
+   a PR left), each goal ≤ 1 s: ``check`` of a head that changes 10 ``.rs`` files; the
+   App's ``check_diff(base, head)`` of the same; ``check`` of a head that changes only
+   one member's ``Cargo.toml``.
 
-    .venv/bin/python benchmarks/bench_check.py [--runs 5] [--corpus /usr/share/cargo/registry]
+    .venv/bin/python benchmarks/bench_check.py [--runs 5] [--scale 1.0] [--corpus /usr/share/cargo/registry]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import tree_sitter
@@ -26,20 +29,24 @@ import tree_sitter_rust
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.gen_workspace import GIT_ENV, generate, git_commit_all
+from ruvopt.checks.diff.mode import check_diff
 from ruvopt.checks.engine import check
 from ruvopt.checks.manifest.workspace import load_workspace
 from ruvopt.checks.source import DirectoryTree, GitTree
 
+CHANGED_FILES = 10
 
-def timed(fn) -> float:  # type: ignore[no-untyped-def]
+
+def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
 
 
-def corpus_files(corpus: Path) -> list[Path]:
-    workspace = load_workspace(DirectoryTree(corpus))
-    return [corpus / p for c in workspace.crates for p in c.rs_files]
+def checked_files(root: Path) -> list[Path]:
+    """The ``.rs`` files ``check`` analyses: those of the workspace's crates."""
+    workspace = load_workspace(DirectoryTree(root))
+    return [root / p for c in workspace.crates for p in c.rs_files]
 
 
 def bare_parse(files: list[Path]) -> None:
@@ -48,61 +55,81 @@ def bare_parse(files: list[Path]) -> None:
         parser.parse(path.read_bytes())
 
 
-def cold(corpus: Path, runs: int) -> dict[str, float]:
-    files = corpus_files(corpus)
+def cold(root: Path, runs: int) -> dict[str, float]:
+    files = checked_files(root)
     lines = sum(p.read_bytes().count(b"\n") for p in files)
     bare, ours = [], []
     for _ in range(runs):  # interleaved, so drift hits both equally
         bare.append(timed(lambda: bare_parse(files)))
-        ours.append(timed(lambda: check(DirectoryTree(corpus), cache_dir=None)))
+        ours.append(timed(lambda: check(DirectoryTree(root), cache_dir=None)))
     ratio = statistics.median(o / b for o, b in zip(ours, bare, strict=True))
     return {"files": len(files), "lines": lines, "bare": statistics.median(bare),
             "ruvopt": statistics.median(ours), "ratio": ratio}
 
 
-def touch_files(repo: Path, run: int, count: int = 10) -> None:
-    sources = sorted((repo / "crates").rglob("m*.rs"))
-    step = len(sources) // count
-    for i in range(count):
+def edit_sources(repo: Path, run: int) -> None:
+    sources = sorted((repo / "crates").rglob("src/m*.rs"))
+    step = len(sources) // CHANGED_FILES
+    for i in range(CHANGED_FILES):
         path = sources[(i * step + run * 7) % len(sources)]
-        path.write_text(path.read_text() + f"\npub fn edited_{run}_{i}() -> usize {{ {run} }}\n")
+        path.write_text(path.read_text() + f"\npub fn edited_{run}_{i}(p: *const u8) -> u8 {{ unsafe {{ *p }} }}\n")
 
 
-def warm(runs: int) -> dict[str, float]:
-    from ruvopt.checks.diff.mode import check_diff
+def edit_manifest(repo: Path, run: int) -> None:
+    manifests = sorted((repo / "crates").glob("*/Cargo.toml"))
+    path = manifests[(run * 13) % len(manifests)]
+    path.write_text(path.read_text() + f"extra-{run} = []\n")
 
-    head_times, diff_times = [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        repo = Path(tmp) / "ws"
-        generate(repo, crates=40, files=100, lines_per_file=425)
-        base = git_commit_all(repo, "base")
-        for run in range(runs):
-            # Two caches, each filled by the base commit only (what the previous review of
-            # the PR left), so neither timing benefits from the other's work on the head.
-            head_cache, diff_cache = Path(tmp) / f"head{run}", Path(tmp) / f"diff{run}"
-            check(GitTree(repo, base), cache_dir=head_cache)
-            check(GitTree(repo, base), cache_dir=diff_cache)
-            touch_files(repo, run)
+
+def warm(repo: Path, base: str, runs: int, tmp: Path) -> dict[str, list[float]]:
+    filled = tmp / "filled"
+    check(GitTree(repo, base), cache_dir=filled)  # what the previous review of the PR left
+    times: dict[str, list[float]] = {"check_head": [], "check_diff": [], "check_manifest": [], "diff_manifest": []}
+    reset = ["git", "-C", str(repo), "reset", "-q", "--hard", base]
+    for run in range(runs):
+        for edit, names in ((edit_sources, ("check_head", "check_diff")), (edit_manifest, ("check_manifest",
+                                                                                           "diff_manifest"))):
+            edit(repo, run)
             head = git_commit_all(repo, f"edit {run}")
-            head_times.append(timed(lambda h=head, c=head_cache: check(GitTree(repo, h), cache_dir=c)))
-            diff_times.append(timed(lambda h=head, c=diff_cache: check_diff(repo, base, h, cache_dir=c)))
-            reset = ["git", "-C", str(repo), "reset", "-q", "--hard", base]
+            for name in names:
+                # A copy of the base-filled cache per measurement: none benefits from another's work.
+                cache = tmp / f"{name}{run}"
+                shutil.copytree(filled, cache)
+                if name.startswith("check"):
+                    times[name].append(timed(lambda h=head, c=cache: check(GitTree(repo, h), cache_dir=c)))
+                else:
+                    times[name].append(timed(lambda h=head, c=cache: check_diff(repo, base, h, cache_dir=c)))
+                shutil.rmtree(cache)
             subprocess.run(reset, check=True, env={**os.environ, **GIT_ENV})
-    return {"check_head": statistics.median(head_times), "check_diff": statistics.median(diff_times),
-            "check_head_max": max(head_times), "check_diff_max": max(diff_times)}
+    return times
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--scale", type=float, default=1.0, help="files per crate of the generated monorepo")
     parser.add_argument("--corpus", type=Path, default=Path("/usr/share/cargo/registry"))
     args = parser.parse_args()
-    c = cold(args.corpus, args.runs)
-    print(f"cold: {c['files']} files, {c['lines']} lines; bare parse {c['bare']:.2f} s, "
-          f"ruvopt check {c['ruvopt']:.2f} s, ratio {c['ratio']:.2f} (goal <= 2.0), {os.cpu_count()} cores")
-    w = warm(args.runs)
-    print(f"warm (4,000 files, 10 changed): check head {w['check_head']:.2f} s (max {w['check_head_max']:.2f}), "
-          f"check_diff base->head {w['check_diff']:.2f} s (max {w['check_diff_max']:.2f}) (goal <= 1 s)")
+    with tempfile.TemporaryDirectory(prefix="ruvopt-bench-check-") as tmp_name:
+        tmp = Path(tmp_name)
+        repo = tmp / "monorepo"
+        counts = generate(repo, args.scale)
+        base = git_commit_all(repo, "base")
+        print(f"generated monorepo: {', '.join(f'{k} {v:,}' for k, v in counts.items())}; {os.cpu_count()} cores")
+        c = cold(repo, args.runs)
+        print(f"cold, monorepo: {c['files']:,} files, {c['lines']:,} lines; bare parse {c['bare']:.2f} s, "
+              f"ruvopt check {c['ruvopt']:.2f} s, ratio {c['ratio']:.2f} (goal <= 1.0)")
+        if args.corpus.is_dir():
+            k = cold(args.corpus, args.runs)
+            print(f"cold, Debian corpus: {k['files']:,} files, {k['lines']:,} lines; bare parse {k['bare']:.2f} s, "
+                  f"ruvopt check {k['ruvopt']:.2f} s, ratio {k['ratio']:.2f}")
+        w = warm(repo, base, args.runs, tmp)
+        for name, label in (("check_head", f"check(head), {CHANGED_FILES} .rs files changed"),
+                            ("check_diff", f"check_diff(base, head), {CHANGED_FILES} .rs files changed"),
+                            ("check_manifest", "check(head), one member Cargo.toml changed"),
+                            ("diff_manifest", "check_diff(base, head), one member Cargo.toml changed")):
+            values = w[name]
+            print(f"warm {label}: median {statistics.median(values):.2f} s, max {max(values):.2f} s (goal <= 1 s)")
 
 
 if __name__ == "__main__":

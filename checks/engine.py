@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from ruvopt.checks.filepass import (
     active_rules,
     analyse_files,
     suppressed,
+    suppressed_by,
 )
 from ruvopt.checks.manifest.workspace import Crate, Workspace, glob_match
 from ruvopt.checks.model import CrateReport, Finding, Metrics, Notice, Report
@@ -99,18 +100,22 @@ def _report_key(tree: SourceTree, config: Config) -> str | None:
 
 @dataclass(slots=True)
 class _Outcome:
-    """What the rules of one crate (or of the workspace) found, as cached."""
+    """Everything one crate contributes to the report (its files' findings and notices, its
+    crate rules' findings, its metrics), or the workspace rules' findings; as cached."""
 
-    findings: list[Finding]
+    findings: list[Finding]  # with final fingerprints
     metrics: dict[str, Any]
     deps: dict[str, Any]
+    notices: list[Notice] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"findings": [f.to_dict() for f in self.findings], "metrics": self.metrics, "deps": self.deps}
+        return {"findings": [f.to_row() for f in self.findings], "metrics": self.metrics, "deps": self.deps,
+                "notices": [[n.path, n.message] for n in self.notices]}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> _Outcome:
-        return cls([Finding.from_dict(f) for f in data["findings"]], data["metrics"], data["deps"])
+        notices = [Notice(path, message) for path, message in data["notices"]]
+        return cls([Finding.from_row(f) for f in data["findings"]], data["metrics"], data["deps"], notices)
 
 
 def _check_uncached(
@@ -119,44 +124,50 @@ def _check_uncached(
     blobs = incremental.BlobIds(tree)
     workspace = incremental.cached_workspace(tree, cache, blobs)
     crates = selected_crates(workspace, config)
-    paths = [p for c in crates for p in c.rs_files]
+    keyed = {incremental.crate_key(c, workspace, config, blobs): c for c in crates}
+    outcomes = _cached(keyed, cache, tree, blobs)
+    # Only the files of crates whose outcome is not cached are looked at one by one.
+    missing = [c for k, c in keyed.items() if k not in outcomes]
+    paths = [p for c in missing for p in c.rs_files]
     results = analyse_files(tree, paths, config, cache=cache, blobs=blobs.many(paths), jobs=jobs, progress=progress)
     rules = active_rules(config)
-    findings: list[Finding] = [f for r in results.values() for f in r.findings]
-    notices = [Notice(r.path, r.skipped) for r in results.values() if r.skipped]
-    outcomes = _cached_outcomes(
-        {incremental.crate_key(c, workspace, config, blobs): c for c in crates},
-        lambda crate: _run_crate(crate, workspace, config, rules, results, blobs), cache, tree, blobs,
-    )
-    reports = []
-    for crate, outcome in zip(crates, outcomes, strict=True):
-        findings.extend(outcome.findings)
-        reports.append(CrateReport(crate.name, crate.display_dir, crate.root, Metrics(dict(outcome.metrics))))
-    (workspace_outcome,) = _cached_outcomes(
-        {incremental.workspace_key(workspace, crates, config, blobs): None},
-        lambda _: _run_workspace(workspace, config, rules, crates, blobs), cache, tree, blobs,
-    )
-    findings.extend(workspace_outcome.findings)
-    return Report(reports, finalise_fingerprints(findings), notices)
-
-
-def _cached_outcomes(
-    keyed: dict[str, Any], run: Any, cache: ResultCache, tree: SourceTree, blobs: incremental.BlobIds
-) -> list[_Outcome]:
-    """Each key's outcome from the cache when what it recorded still holds, else ``run(value)``."""
-    rows = cache.get_many(keyed)
-    outcomes, fresh = [], {}
-    for key, subject in keyed.items():
-        row = rows.get(key)
-        if row is not None and incremental.deps_hold(row["deps"], tree, blobs):
-            outcomes.append(_Outcome.from_dict(row))
-            continue
-        outcome = run(subject)
-        outcomes.append(outcome)
-        fresh[key] = outcome
+    fresh = {k: _run_crate(c, workspace, config, rules, results, blobs) for k, c in keyed.items() if c in missing}
+    ws_key = incremental.workspace_key(workspace, crates, config, blobs)
+    ws_cached = _cached({ws_key: None}, cache, tree, blobs)
+    if ws_key not in ws_cached:
+        fresh[ws_key] = _run_workspace(workspace, config, rules, crates, blobs)
     if fresh and cache.enabled:
         cache.put_many({k: o.to_dict() for k, o in fresh.items()})
-    return outcomes
+    outcomes.update(ws_cached)
+    outcomes.update(fresh)
+    crate_outcomes = [outcomes[k] for k in keyed]
+    findings = [f for o in (*crate_outcomes, outcomes[ws_key]) for f in o.findings]
+    reports = [
+        CrateReport(c.name, c.display_dir, c.root, Metrics(dict(o.metrics)))
+        for c, o in zip(crates, crate_outcomes, strict=True)
+    ]
+    notices = [n for o in crate_outcomes for n in o.notices]
+    return Report(reports, _merged(findings), notices)
+
+
+def _merged(findings: list[Finding]) -> list[Finding]:
+    """The outcomes' findings in report order. Each outcome numbered its own occurrences;
+    that equals numbering them all together unless two outcomes share a (code, path,
+    anchor) — then they are numbered again together, from the anchors they keep."""
+    if len({f.fingerprint for f in findings}) != len(findings):
+        raw = [f.with_fingerprint(f.anchor.rpartition("\0")[0], "") for f in findings]
+        return finalise_fingerprints(raw)
+    return sorted(findings, key=Finding.sort_key)
+
+
+def _cached(
+    keyed: dict[str, Any], cache: ResultCache, tree: SourceTree, blobs: incremental.BlobIds
+) -> dict[str, _Outcome]:
+    """The cached outcomes of these keys whose recorded reads still hold."""
+    rows = cache.get_many(keyed)
+    return {
+        key: _Outcome.from_dict(row) for key, row in rows.items() if incremental.deps_hold(row["deps"], tree, blobs)
+    }
 
 
 def _run_crate(
@@ -166,17 +177,18 @@ def _run_crate(
     recorder = incremental.RecordingTree(workspace.tree, blobs)
     view = replace(workspace, tree=recorder)  # every read the rules make is recorded
     ctx = CrateContext(crate, view, config, wanted_kinds=wanted_kinds_for(config))
-    findings: list[Finding] = []
+    findings: list[Finding] = [f for p in crate.rs_files for f in results[p].findings]
     for rule in rules:
         if isinstance(rule, CrateRule):
             ctx.facts[rule.code] = {
                 p: results[p].facts[rule.code] for p in crate.rs_files if rule.code in results[p].facts
             }
-            findings.extend(_unsuppressed(rule.run(ctx), view))
+            findings.extend(_unsuppressed(rule.run(ctx), view, results))
     per_file = {p: results[p].metrics for p in crate.rs_files}
     lines = {p: results[p].lines for p in crate.rs_files}
     metrics = metrics_mod.crate_metrics(ctx, per_file, lines, int(option_value(config, "RO101", "max-lines")))
-    return _Outcome(findings, metrics.to_dict(), recorder.deps())
+    notices = [Notice(p, results[p].skipped or "") for p in crate.rs_files if results[p].skipped]
+    return _Outcome(finalise_fingerprints(findings), metrics.to_dict(), recorder.deps(), notices)
 
 
 def _run_workspace(
@@ -188,13 +200,22 @@ def _run_workspace(
     findings: list[Finding] = []
     for rule in rules:
         if isinstance(rule, WorkspaceRule):
-            findings.extend(_unsuppressed(rule.run(ctx), view))
-    return _Outcome(findings, {}, recorder.deps())
+            findings.extend(_unsuppressed(rule.run(ctx), view, {}))
+    return _Outcome(finalise_fingerprints(findings), {}, recorder.deps())
 
 
-def _unsuppressed(found: Iterable[Finding], workspace: Workspace) -> Iterable[Finding]:
+def _unsuppressed(
+    found: Iterable[Finding], workspace: Workspace, results: dict[str, FileResult]
+) -> Iterable[Finding]:
+    """Findings no ``ruvopt: allow`` comment silences: a checked file's comments were noted
+    with its result; any other file (a manifest) is read."""
     texts: dict[str, list[str]] = {}
     for finding in found:
+        result = results.get(finding.path)
+        if result is not None:
+            if not suppressed_by(finding, result.allows):
+                yield finding
+            continue
         if finding.path not in texts:
             texts[finding.path] = (
                 workspace.tree.read_text(finding.path).split("\n") if workspace.tree.exists(finding.path) else []

@@ -27,6 +27,8 @@ Progress = Callable[[int, int], None]
 PARALLEL_THRESHOLD = 48  # below this many uncached files, a process pool costs more than it saves
 BATCH_BYTES = 2 * 1024 * 1024
 SUPPRESSION = re.compile(r"ruvopt:\s*allow\(([^)]*)\)")
+# The same, found in a whole text: never across a line break, as the per-line search.
+LINE_SUPPRESSION = re.compile(r"ruvopt:[^\S\n]*allow\(([^)\n]*)\)")
 
 
 @dataclass(slots=True)
@@ -37,18 +39,20 @@ class FileResult:
     metrics: dict[str, int] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)  # rule code -> JSON-able facts
     skipped: str | None = None
+    allows: dict[int, str] = field(default_factory=dict)  # the file's suppression comments, by line
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "lines": self.lines, "findings": [f.to_dict() for f in self.findings],
+            "lines": self.lines, "findings": [f.to_row() for f in self.findings],
             "metrics": self.metrics, "facts": self.facts, "skipped": self.skipped,
+            "allows": [[line, codes] for line, codes in self.allows.items()],
         }
 
     @classmethod
     def from_dict(cls, path: str, data: dict[str, Any]) -> FileResult:
         return cls(
-            path, data["lines"], [Finding.from_dict(f) for f in data["findings"]],
-            data["metrics"], data["facts"], data["skipped"],
+            path, data["lines"], [Finding.from_row(f) for f in data["findings"]],
+            data["metrics"], data["facts"], data["skipped"], {line: codes for line, codes in data["allows"]},
         )
 
 
@@ -61,11 +65,33 @@ def suppressed(finding: Finding, lines: list[str]) -> bool:
     for number in (finding.start_line, finding.start_line - 1):
         if 0 < number <= len(lines):
             match = SUPPRESSION.search(lines[number - 1])
-            if match and any(
-                finding.code.startswith(c.strip()) for c in match.group(1).split(",") if c.strip()
-            ):
+            if match and _allows(match.group(1), finding.code):
                 return True
     return False
+
+
+def _allows(codes: str, code: str) -> bool:
+    return any(code.startswith(c.strip()) for c in codes.split(",") if c.strip())
+
+
+def suppressions(data: bytes) -> dict[int, str]:
+    """Line number -> the codes of its ``ruvopt: allow(…)`` comment, for every such line."""
+    if b"ruvopt:" not in data:  # most files have none: no decoding, no search
+        return {}
+    text = data.decode("utf-8", errors="replace")
+    found: dict[int, str] = {}
+    for match in LINE_SUPPRESSION.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        found.setdefault(line, match.group(1))
+    return found
+
+
+def suppressed_by(finding: Finding, allows: dict[int, str]) -> bool:
+    """:func:`suppressed` from a file's :func:`suppressions` instead of its text."""
+    return any(
+        number in allows and _allows(allows[number], finding.code)
+        for number in (finding.start_line, finding.start_line - 1)
+    )
 
 
 def analyse_file(path: str, data: bytes, config: Config) -> FileResult:
@@ -73,10 +99,10 @@ def analyse_file(path: str, data: bytes, config: Config) -> FileResult:
     ctx = FileContext(path, data, config, wanted_kinds_for(config))
     if len(data) > config.max_file_bytes:
         return FileResult(path, ctx.line_count, skipped=f"larger than {config.max_file_bytes} bytes; not checked")
-    result = FileResult(path, ctx.line_count, metrics=metrics_mod.file_metrics(ctx))
+    result = FileResult(path, ctx.line_count, metrics=metrics_mod.file_metrics(ctx), allows=suppressions(data))
     for rule in active_rules(config):
         if isinstance(rule, FileRule):
-            result.findings.extend(f for f in rule.run(ctx) if not suppressed(f, ctx.lines))
+            result.findings.extend(f for f in rule.run(ctx) if not suppressed_by(f, result.allows))
         elif isinstance(rule, CrateRule):
             facts = rule.file_facts(ctx)
             if facts is not None:

@@ -100,6 +100,25 @@ class Finding:
             data["suggestion"] = Edit(**data["suggestion"])
         return cls(**data)
 
+    def to_row(self) -> list[Any]:
+        """The compact form the caches keep: every field in order, severity by label."""
+        s = self.suggestion
+        return [
+            self.code, self.rule, self.severity.label, self.path, self.start_line, self.start_col, self.end_line,
+            self.end_col, self.message, self.fix_title,
+            None if s is None else [s.path, s.start_line, s.end_line, s.replacement],
+            self.fingerprint, self.new, self.anchor,
+        ]
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> Finding:
+        (code, rule, severity, path, start_line, start_col, end_line, end_col, message, fix_title, suggestion,
+         fingerprint, new, anchor) = row  # fmt: skip
+        return cls(
+            code, rule, SEVERITY_BY_LABEL[severity], path, start_line, start_col, end_line, end_col, message,
+            fix_title, None if suggestion is None else Edit(*suggestion), fingerprint, new, anchor,
+        )
+
 
 FINDING_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Finding))
 SEVERITY_BY_LABEL: dict[str, Severity] = {s.label: s for s in Severity}
@@ -182,7 +201,7 @@ class Report:
         """A JSON-able form for the per-commit report cache (not the public JSON contract)."""
         return {
             "crates": [[c.name, c.path, c.root, c.metrics.to_dict()] for c in self.crates],
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [f.to_row() for f in self.findings],
             "notices": [[n.path, n.message] for n in self.notices],
         }
 
@@ -190,6 +209,6 @@ class Report:
     def from_cache(cls, data: dict[str, Any]) -> Report:
         return cls(
             [CrateReport(name, path, root, Metrics(dict(metrics))) for name, path, root, metrics in data["crates"]],
-            [Finding.from_dict(f) for f in data["findings"]],
+            [Finding.from_row(f) for f in data["findings"]],
             [Notice(path, message) for path, message in data["notices"]],
         )

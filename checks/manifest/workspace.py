@@ -317,7 +317,7 @@ def _assign_files(crates: list[Crate], paths: list[str], manifest_dirs: set[str]
         if crate.lib_root not in present:
             crate.lib_root = None
         if crate.autobins:
-            crate.bin_roots += [p for p in crate.rs_files if _is_auto_bin(crate.rel(""), p)]
+            crate.bin_roots += [p for p in crate.rs_files if _is_auto_bin(crate.dir, p)]
         # Present roots only, each once, in declaration order.
         crate.bin_roots = list(dict.fromkeys(b for b in crate.bin_roots if b in present))
 
