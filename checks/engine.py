@@ -124,18 +124,22 @@ def _check_uncached(
     blobs = incremental.BlobIds(tree)
     workspace = incremental.cached_workspace(tree, cache, blobs)
     crates = selected_crates(workspace, config)
-    keyed = {incremental.crate_key(c, workspace, config, blobs): c for c in crates}
+    # Without a cache nothing needs a key (nor the blob ids they are made of).
+    keyed = {
+        (incremental.crate_key(c, workspace, config, blobs) if cache.enabled else c.dir): c for c in crates
+    }
     outcomes = _cached(keyed, cache, tree, blobs)
     # Only the files of crates whose outcome is not cached are looked at one by one.
     missing = [c for k, c in keyed.items() if k not in outcomes]
     paths = [p for c in missing for p in c.rs_files]
-    results = analyse_files(tree, paths, config, cache=cache, blobs=blobs.many(paths), jobs=jobs, progress=progress)
+    results = analyse_files(tree, paths, config, cache=cache, blobs=blobs, jobs=jobs, progress=progress)
     rules = active_rules(config)
-    fresh = {k: _run_crate(c, workspace, config, rules, results, blobs) for k, c in keyed.items() if c in missing}
-    ws_key = incremental.workspace_key(workspace, crates, config, blobs)
+    record = blobs if cache.enabled else None
+    fresh = {k: _run_crate(c, workspace, config, rules, results, record) for k, c in keyed.items() if c in missing}
+    ws_key = incremental.workspace_key(workspace, crates, config, blobs) if cache.enabled else "workspace"
     ws_cached = _cached({ws_key: None}, cache, tree, blobs)
     if ws_key not in ws_cached:
-        fresh[ws_key] = _run_workspace(workspace, config, rules, crates, blobs)
+        fresh[ws_key] = _run_workspace(workspace, config, rules, crates, record)
     if fresh and cache.enabled:
         cache.put_many({k: o.to_dict() for k, o in fresh.items()})
     outcomes.update(ws_cached)
@@ -170,12 +174,20 @@ def _cached(
     }
 
 
+def _recording(workspace: Workspace, blobs: incremental.BlobIds | None) -> tuple[Workspace, dict[str, Any]]:
+    """A view of ``workspace`` whose tree records every read (when results are cached), and
+    the deps it fills in."""
+    if blobs is None:
+        return workspace, {}
+    recorder = incremental.RecordingTree(workspace.tree, blobs)
+    return replace(workspace, tree=recorder), recorder.deps()
+
+
 def _run_crate(
     crate: Crate, workspace: Workspace, config: Config, rules: list[Rule], results: dict[str, FileResult],
-    blobs: incremental.BlobIds,
+    blobs: incremental.BlobIds | None,
 ) -> _Outcome:
-    recorder = incremental.RecordingTree(workspace.tree, blobs)
-    view = replace(workspace, tree=recorder)  # every read the rules make is recorded
+    view, deps = _recording(workspace, blobs)
     ctx = CrateContext(crate, view, config, wanted_kinds=wanted_kinds_for(config))
     findings: list[Finding] = [f for p in crate.rs_files for f in results[p].findings]
     for rule in rules:
@@ -188,20 +200,19 @@ def _run_crate(
     lines = {p: results[p].lines for p in crate.rs_files}
     metrics = metrics_mod.crate_metrics(ctx, per_file, lines, int(option_value(config, "RO101", "max-lines")))
     notices = [Notice(p, results[p].skipped or "") for p in crate.rs_files if results[p].skipped]
-    return _Outcome(finalise_fingerprints(findings), metrics.to_dict(), recorder.deps(), notices)
+    return _Outcome(finalise_fingerprints(findings), metrics.to_dict(), deps, notices)
 
 
 def _run_workspace(
-    workspace: Workspace, config: Config, rules: list[Rule], crates: list[Crate], blobs: incremental.BlobIds
+    workspace: Workspace, config: Config, rules: list[Rule], crates: list[Crate], blobs: incremental.BlobIds | None
 ) -> _Outcome:
-    recorder = incremental.RecordingTree(workspace.tree, blobs)
-    view = replace(workspace, tree=recorder)
+    view, deps = _recording(workspace, blobs)
     ctx = WorkspaceContext(view, config, crates)
     findings: list[Finding] = []
     for rule in rules:
         if isinstance(rule, WorkspaceRule):
             findings.extend(_unsuppressed(rule.run(ctx), view, {}))
-    return _Outcome(finalise_fingerprints(findings), {}, recorder.deps())
+    return _Outcome(finalise_fingerprints(findings), {}, deps)
 
 
 def _unsuppressed(

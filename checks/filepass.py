@@ -9,7 +9,7 @@ import multiprocessing.context
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,11 +159,12 @@ def _cache_key(path: str, blob: str, config: Config) -> str:
 
 
 def analyse_files(
-    tree: SourceTree, paths: list[str], config: Config, *, cache: ResultCache, blobs: dict[str, str],
+    tree: SourceTree, paths: list[str], config: Config, *, cache: ResultCache, blobs: Mapping[str, str],
     jobs: int | None, progress: Progress | None = None,
 ) -> dict[str, FileResult]:
     """Every file's result: from ``cache`` by blob (``blobs``: path -> blob id), else analysed."""
-    keys = {p: _cache_key(p, blobs[p], config) for p in paths}
+    # Without a cache no key is needed, nor the blob ids (a directory tree hashes each file).
+    keys = {p: _cache_key(p, blobs[p], config) for p in paths} if cache.enabled else {}
     cached = cache.get_many(keys.values())
     results = {p: FileResult.from_dict(p, cached[k]) for p, k in keys.items() if k in cached}
     todo = [p for p in paths if p not in results]

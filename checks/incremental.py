@@ -104,6 +104,8 @@ def _remember(blob: str, facts: ManifestFacts) -> None:
 
 def cached_workspace(tree: SourceTree, cache: ResultCache, blobs: BlobIds) -> Workspace:
     """The workspace, its crate model from the cache when the manifests are the same."""
+    if not cache.enabled:
+        return load_workspace(tree)
     store = ManifestStore(tree, cache, blobs)
     paths = manifest_paths(tree)
     key = "model:" + digest(ruleset_version(), *(f"{p}:{blobs[p]}" for p in paths))
