@@ -13,12 +13,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ruvopt.checks import incremental
+from ruvopt.checks import benches, incremental
 from ruvopt.checks import metrics as metrics_mod
-from ruvopt.checks.base import CrateRule, Rule, WorkspaceRule
+from ruvopt.checks.base import CrateRule, FileRule, Rule, WorkspaceRule
 from ruvopt.checks.cache import ResultCache
 from ruvopt.checks.config import Config
-from ruvopt.checks.context import CrateContext, WorkspaceContext
+from ruvopt.checks.context import CrateContext, FileContext, WorkspaceContext
 from ruvopt.checks.filepass import (
     PARALLEL_THRESHOLD,
     FileResult,
@@ -27,6 +27,7 @@ from ruvopt.checks.filepass import (
     analyse_files,
     suppressed,
     suppressed_by,
+    suppressions,
 )
 from ruvopt.checks.manifest.workspace import Crate, Workspace, glob_match
 from ruvopt.checks.model import CrateReport, Finding, Metrics, Notice, Report
@@ -107,15 +108,17 @@ class _Outcome:
     metrics: dict[str, Any]
     deps: dict[str, Any]
     notices: list[Notice] = field(default_factory=list)
+    index: dict[str, Any] = field(default_factory=lambda: {"fns": {}, "bench": {}})  # benches.index_of
 
     def to_dict(self) -> dict[str, Any]:
         return {"findings": [f.to_row() for f in self.findings], "metrics": self.metrics, "deps": self.deps,
-                "notices": [[n.path, n.message] for n in self.notices]}  # fmt: skip
+                "notices": [[n.path, n.message] for n in self.notices], "index": self.index}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> _Outcome:
         notices = [Notice(path, message) for path, message in data["notices"]]
-        return cls([Finding.from_row(f) for f in data["findings"]], data["metrics"], data["deps"], notices)
+        findings = [Finding.from_row(f) for f in data["findings"]]
+        return cls(findings, data["metrics"], data["deps"], notices, data["index"])
 
 
 def _check_uncached(
@@ -146,6 +149,8 @@ def _check_uncached(
     outcomes.update(fresh)
     crate_outcomes = [outcomes[k] for k in keyed]
     findings = [f for o in (*crate_outcomes, outcomes[ws_key]) for f in o.findings]
+    targets = benches.hot_targets(crates, {c.dir: o.index for c, o in zip(crates, crate_outcomes, strict=True)})
+    findings += _bench_pass(tree, config, rules, targets, cache, blobs)
     reports = [
         CrateReport(c.name, c.display_dir, c.root, Metrics(dict(o.metrics)))
         for c, o in zip(crates, crate_outcomes, strict=True)
@@ -200,7 +205,38 @@ def _run_crate(
     lines = {p: results[p].lines for p in crate.rs_files}
     metrics = metrics_mod.crate_metrics(ctx, per_file, lines, int(option_value(config, "RO101", "max-lines")))
     notices = [Notice(p, results[p].skipped or "") for p in crate.rs_files if results[p].skipped]
-    return _Outcome(finalise_fingerprints(findings), metrics.to_dict(), deps, notices)
+    index = benches.index_of({p: (results[p].fns, results[p].bench) for p in crate.rs_files})
+    return _Outcome(finalise_fingerprints(findings), metrics.to_dict(), deps, notices, index)
+
+
+def _bench_pass(
+    tree: SourceTree, config: Config, rules: list[Rule], targets: dict[str, list[benches.Target]],
+    cache: ResultCache, blobs: incremental.BlobIds,
+) -> list[Finding]:
+    """The hot-path rules again over the files whose functions benches call, with those
+    functions hot; cached by the file's blob and the calls into it."""
+    aware = [r for r in rules if isinstance(r, FileRule) and r.infers_hot_from_benches()]
+    targets = {p: t for p, t in targets.items() if tree.exists(p)}
+    if not aware or not targets:
+        return []
+    keys = {
+        p: "bench:" + incremental.digest(ruleset_version(), config.digest(), p, blobs[p], repr(t))
+        for p, t in targets.items()
+    } if cache.enabled else {}  # fmt: skip
+    rows = cache.get_many(keys.values())
+    findings: list[Finding] = []
+    fresh = {}
+    for path, data in tree.read_many([p for p in targets if keys.get(p) not in rows]):
+        ctx = FileContext(path, data, config, wanted_kinds_for(config), tuple(targets[path]))
+        allows = suppressions(data)
+        found = [f for rule in aware for f in rule.run(ctx) if not suppressed_by(f, allows)]
+        findings += found
+        if path in keys:
+            fresh[keys[path]] = {"findings": [f.to_row() for f in found]}
+    findings += [Finding.from_row(f) for p, k in keys.items() if k in rows for f in rows[k]["findings"]]
+    if fresh:
+        cache.put_many(fresh)
+    return finalise_fingerprints(findings)
 
 
 def _run_workspace(

@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from ruvopt.checks import benches
 from ruvopt.checks import metrics as metrics_mod
 from ruvopt.checks.base import CrateRule, FileRule, Rule
 from ruvopt.checks.cache import ResultCache
@@ -40,12 +41,16 @@ class FileResult:
     facts: dict[str, Any] = field(default_factory=dict)  # rule code -> JSON-able facts
     skipped: str | None = None
     allows: dict[int, str] = field(default_factory=dict)  # the file's suppression comments, by line
+    # For hot functions inferred from benches (``ruvopt.checks.benches``): names the file
+    # defines, and for a bench file the calls it measures.
+    fns: list[str] = field(default_factory=list)
+    bench: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "lines": self.lines, "findings": [f.to_row() for f in self.findings],
             "metrics": self.metrics, "facts": self.facts, "skipped": self.skipped,
-            "allows": [[line, codes] for line, codes in self.allows.items()],
+            "allows": [[line, codes] for line, codes in self.allows.items()], "fns": self.fns, "bench": self.bench,
         }
 
     @classmethod
@@ -53,6 +58,7 @@ class FileResult:
         return cls(
             path, data["lines"], [Finding.from_row(f) for f in data["findings"]],
             data["metrics"], data["facts"], data["skipped"], {line: codes for line, codes in data["allows"]},
+            data["fns"], data["bench"],
         )
 
 
@@ -100,7 +106,11 @@ def analyse_file(path: str, data: bytes, config: Config) -> FileResult:
     if len(data) > config.max_file_bytes:
         return FileResult(path, ctx.line_count, skipped=f"larger than {config.max_file_bytes} bytes; not checked")
     result = FileResult(path, ctx.line_count, metrics=metrics_mod.file_metrics(ctx), allows=suppressions(data))
-    for rule in active_rules(config):
+    rules = active_rules(config)
+    if any(isinstance(r, FileRule) and r.infers_hot_from_benches() for r in rules):
+        result.fns = benches.defined_names(data)
+        result.bench = benches.bench_calls(ctx) if benches.is_bench_file(path, data) else None
+    for rule in rules:
         if isinstance(rule, FileRule):
             result.findings.extend(f for f in rule.run(ctx) if not suppressed_by(f, result.allows))
         elif isinstance(rule, CrateRule):
