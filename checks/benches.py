@@ -66,10 +66,10 @@ def bench_calls(ctx: FileContext) -> dict[str, Any]:
         if body is not None and any(rust.attribute_name(a) == "bench" for a in rust.preceding_attributes(function)):
             measured.append((body.start_byte, body.end_byte, rust.text_of(function.child_by_field_name("name"))))
     for call in calls:
-        label = next((lab for start, end, lab in measured if start <= call.start_byte and call.end_byte <= end), None)
-        target = _callee(call.child_by_field_name("function")) if label is not None else None
+        inside = next((lab for start, end, lab in measured if start <= call.start_byte and call.end_byte <= end), None)
+        target = _callee(call.child_by_field_name("function")) if inside is not None else None
         if target is not None and not (target[0] == "method" and target[2] in ITER_ROUTINES):
-            found.append([*target, label, call.start_point[0] + 1])
+            found.append([*target, inside, call.start_point[0] + 1])
     unique = {tuple(f[:4]): f for f in reversed(found)}  # the first line of each
     return {"calls": sorted(unique.values(), key=lambda f: (f[4], f[2])), "crates": _named_crates(ctx)}
 

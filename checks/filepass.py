@@ -9,7 +9,7 @@ import multiprocessing.context
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +20,7 @@ from ruvopt.checks.base import CrateRule, FileRule, Rule
 from ruvopt.checks.cache import ResultCache
 from ruvopt.checks.config import Config
 from ruvopt.checks.context import FileContext
+from ruvopt.checks.incremental import BlobIds
 from ruvopt.checks.model import Finding
 from ruvopt.checks.registry import all_rules, ruleset_version, wanted_kinds_for
 from ruvopt.checks.source import SourceTree
@@ -169,7 +170,7 @@ def _cache_key(path: str, blob: str, config: Config) -> str:
 
 
 def analyse_files(
-    tree: SourceTree, paths: list[str], config: Config, *, cache: ResultCache, blobs: Mapping[str, str],
+    tree: SourceTree, paths: list[str], config: Config, *, cache: ResultCache, blobs: BlobIds,
     jobs: int | None, progress: Progress | None = None,
 ) -> dict[str, FileResult]:
     """Every file's result: from ``cache`` by blob (``blobs``: path -> blob id), else analysed."""

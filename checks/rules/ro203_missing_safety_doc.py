@@ -9,6 +9,7 @@ from ruvopt.checks.model import Edit, Finding, Severity
 from ruvopt.checks.safety import exports as safety_exports
 from ruvopt.checks.safety import macro_fns
 from ruvopt.checks.safety.allow import mentioned
+from ruvopt.checks.safety.macros import macro_name
 
 STUBS = {"fn": "what the caller must guarantee", "trait": "what an implementation must guarantee"}
 WORDS = {"fn": "`unsafe fn`", "trait": "`unsafe trait`"}
@@ -70,7 +71,7 @@ class MissingSafetyDoc(CrateRule):
     def file_facts(self, ctx: FileContext) -> Any:
         # A local macro may expand to an `unsafe fn` where it is invoked: files that only
         # invoke macros (not std's) are facts too.
-        calls = any(macro_fns.macro_name(i) not in macro_fns.STD_MACROS for i in ctx.nodes("macro_invocation"))
+        calls = any(macro_name(i) not in macro_fns.STD_MACROS for i in ctx.nodes("macro_invocation"))
         if not calls and b"unsafe" not in ctx.data and b"mod " not in ctx.data and b"pub use" not in ctx.data:
             return None
         may_be_allowed = mentioned(ctx.data, safety_exports.LINT_NAMES)
