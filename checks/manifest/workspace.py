@@ -172,10 +172,13 @@ class Workspace:
     crates: list[Crate]
     manifests: list[Manifest]  # every manifest of the tree, broken ones included
     model: CrateModel = field(default_factory=list, repr=False)  # the crates as the manifests declare them
-    by_dir: dict[str, Manifest] = field(init=False, repr=False)
+    # Manifests by directory; an init field so that ``dataclasses.replace`` (a view with
+    # another tree) shares it instead of building it again.
+    by_dir: dict[str, Manifest] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self.by_dir = {m.directory: m for m in self.manifests}
+        if not self.by_dir:
+            self.by_dir = {m.directory: m for m in self.manifests}
 
     def crate_of(self, path: str) -> Crate | None:
         best: Crate | None = None
