@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -46,6 +47,19 @@ def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (git): what load cannot inflate."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed_cpu(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of ``fn()``."""
+    cpu = cpu_seconds()
+    wall = timed(fn)
+    return wall, cpu_seconds() - cpu
 
 
 def checked_files(root: Path) -> list[Path]:
@@ -105,10 +119,11 @@ def edit_manifest(repo: Path, run: int) -> None:
     path.write_text(path.read_text() + f"extra-{run} = []\n")
 
 
-def warm(repo: Path, base: str, runs: int, tmp: Path) -> dict[str, list[float]]:
+def warm(repo: Path, base: str, runs: int, tmp: Path) -> dict[str, list[tuple[float, float]]]:
     filled = tmp / "filled"
     check(GitTree(repo, base), cache_dir=filled)  # what the previous review of the PR left
-    times: dict[str, list[float]] = {"check_head": [], "check_diff": [], "check_manifest": [], "diff_manifest": []}
+    names = ("check_head", "check_diff", "check_manifest", "diff_manifest")
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
     reset = ["git", "-C", str(repo), "reset", "-q", "--hard", base]
     for run in range(runs):
         for edit, names in ((edit_sources, ("check_head", "check_diff")), (edit_manifest, ("check_manifest",
@@ -120,12 +135,24 @@ def warm(repo: Path, base: str, runs: int, tmp: Path) -> dict[str, list[float]]:
                 cache = tmp / f"{name}{run}"
                 shutil.copytree(filled, cache)
                 if name.startswith("check"):
-                    times[name].append(timed(lambda h=head, c=cache: check(GitTree(repo, h), cache_dir=c)))
+                    times[name].append(timed_cpu(lambda h=head, c=cache: check(GitTree(repo, h), cache_dir=c)))
                 else:
-                    times[name].append(timed(lambda h=head, c=cache: check_diff(repo, base, h, cache_dir=c)))
+                    times[name].append(timed_cpu(lambda h=head, c=cache: check_diff(repo, base, h, cache_dir=c)))
                 shutil.rmtree(cache)
             subprocess.run(reset, check=True, env={**os.environ, **GIT_ENV})
     return times
+
+
+def cold_figures(repo: Path, args: argparse.Namespace) -> None:
+    c = cold(repo, args.runs)
+    print(f"cold, monorepo: {c['files']:,} files, {c['lines']:,} lines; bare parse {c['bare']:.2f} s, "
+          f"ruvopt check {c['ruvopt']:.2f} s, ratio {c['ratio']:.2f} (goal <= 1.0); parse + node query "
+          f"in a {os.cpu_count()}-process pool {c['floor']:.2f} s, ratio {c['floor_ratio']:.2f}")
+    if args.corpus.is_dir():
+        k = cold(args.corpus, args.runs)
+        print(f"cold, Debian corpus: {k['files']:,} files, {k['lines']:,} lines; bare parse {k['bare']:.2f} s, "
+              f"ruvopt check {k['ruvopt']:.2f} s, ratio {k['ratio']:.2f}; parse + node query in the pool "
+              f"{k['floor']:.2f} s, ratio {k['floor_ratio']:.2f}")
 
 
 def main() -> None:
@@ -133,29 +160,26 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0, help="files per crate of the generated monorepo")
     parser.add_argument("--corpus", type=Path, default=Path("/usr/share/cargo/registry"))
+    parser.add_argument("--warm-only", action="store_true", help="skip the cold measurements")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ruvopt-bench-check-") as tmp_name:
         tmp = Path(tmp_name)
         repo = tmp / "monorepo"
         counts = generate(repo, args.scale)
         base = git_commit_all(repo, "base")
-        print(f"generated monorepo: {', '.join(f'{k} {v:,}' for k, v in counts.items())}; {os.cpu_count()} cores")
-        c = cold(repo, args.runs)
-        print(f"cold, monorepo: {c['files']:,} files, {c['lines']:,} lines; bare parse {c['bare']:.2f} s, "
-              f"ruvopt check {c['ruvopt']:.2f} s, ratio {c['ratio']:.2f} (goal <= 1.0); parse + node query "
-              f"in a {os.cpu_count()}-process pool {c['floor']:.2f} s, ratio {c['floor_ratio']:.2f}")
-        if args.corpus.is_dir():
-            k = cold(args.corpus, args.runs)
-            print(f"cold, Debian corpus: {k['files']:,} files, {k['lines']:,} lines; bare parse {k['bare']:.2f} s, "
-                  f"ruvopt check {k['ruvopt']:.2f} s, ratio {k['ratio']:.2f}; parse + node query in the pool "
-                  f"{k['floor']:.2f} s, ratio {k['floor_ratio']:.2f}")
+        print(f"generated monorepo: {', '.join(f'{k} {v:,}' for k, v in counts.items())}; {os.cpu_count()} cores, "
+              f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        if not args.warm_only:
+            cold_figures(repo, args)
         w = warm(repo, base, args.runs, tmp)
         for name, label in (("check_head", f"check(head), {CHANGED_FILES} .rs files changed"),
                             ("check_diff", f"check_diff(base, head), {CHANGED_FILES} .rs files changed"),
                             ("check_manifest", "check(head), one member Cargo.toml changed"),
                             ("diff_manifest", "check_diff(base, head), one member Cargo.toml changed")):
-            values = w[name]
-            print(f"warm {label}: median {statistics.median(values):.2f} s, max {max(values):.2f} s (goal <= 1 s)")
+            wall, cpu = [v[0] for v in w[name]], [v[1] for v in w[name]]
+            print(f"warm {label}: median {statistics.median(wall):.2f} s, max {max(wall):.2f} s (goal <= 1 s); "
+                  f"CPU median {statistics.median(cpu):.2f} s")
+        print(f"load average when done: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
