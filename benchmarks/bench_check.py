@@ -32,9 +32,13 @@ import tree_sitter_rust
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.gen_workspace import GIT_ENV, generate, git_commit_all
+from ruvopt.checks import metrics
+from ruvopt.checks.base import CrateRule, FileRule
 from ruvopt.checks.config import Config
+from ruvopt.checks.context import FileContext
 from ruvopt.checks.diff.mode import check_diff
 from ruvopt.checks.engine import check
+from ruvopt.checks.filepass import active_rules
 from ruvopt.checks.manifest.workspace import load_workspace
 from ruvopt.checks.registry import wanted_kinds_for
 from ruvopt.checks.source import DirectoryTree, GitTree
@@ -143,6 +147,30 @@ def warm(repo: Path, base: str, runs: int, tmp: Path) -> dict[str, list[tuple[fl
     return times
 
 
+def breakdown(root: Path, count: int) -> dict[str, float]:
+    """Single-process seconds of each part of the per-file pass over ``count`` files, by
+    part: the parse, the node query, the metrics, each rule (run or per-file facts)."""
+    files = checked_files(root)[:count]
+    config = Config()
+    kinds, rules = wanted_kinds_for(config), active_rules(config)
+    cost: dict[str, float] = {}
+
+    def spend(part: str, fn: Callable[[], object]) -> None:
+        cost[part] = cost.get(part, 0.0) + timed(fn)
+
+    for path in files:
+        ctx = FileContext(path.relative_to(root).as_posix(), path.read_bytes(), config, kinds)
+        spend("parse", lambda c=ctx: c.tree)
+        spend("node query", lambda c=ctx: c.nodes("function_item"))
+        spend("metrics", lambda c=ctx: metrics.file_metrics(c))
+        for rule in rules:
+            if isinstance(rule, FileRule):
+                spend(rule.code, lambda r=rule, c=ctx: list(r.run(c)))
+            elif isinstance(rule, CrateRule):
+                spend(rule.code, lambda r=rule, c=ctx: r.file_facts(c))
+    return cost
+
+
 def cold_figures(repo: Path, args: argparse.Namespace) -> None:
     c = cold(repo, args.runs)
     print(f"cold, monorepo: {c['files']:,} files, {c['lines']:,} lines; bare parse {c['bare']:.2f} s, "
@@ -161,6 +189,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="files per crate of the generated monorepo")
     parser.add_argument("--corpus", type=Path, default=Path("/usr/share/cargo/registry"))
     parser.add_argument("--warm-only", action="store_true", help="skip the cold measurements")
+    parser.add_argument("--breakdown", type=int, default=800, help="files timed part by part (0: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ruvopt-bench-check-") as tmp_name:
         tmp = Path(tmp_name)
@@ -171,6 +200,12 @@ def main() -> None:
               f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if not args.warm_only:
             cold_figures(repo, args)
+        if args.breakdown:
+            cost = breakdown(repo, args.breakdown)
+            parts = ", ".join(f"{k} {v / cost['parse']:.2f}" for k, v in sorted(cost.items(), key=lambda kv: -kv[1])
+                              if v / cost["parse"] >= 0.01)  # fmt: skip
+            print(f"per-file pass, one process, {args.breakdown} files, x parse: {parts}; "
+                  f"total {sum(cost.values()) / cost['parse']:.2f}")
         w = warm(repo, base, args.runs, tmp)
         for name, label in (("check_head", f"check(head), {CHANGED_FILES} .rs files changed"),
                             ("check_diff", f"check_diff(base, head), {CHANGED_FILES} .rs files changed"),
