@@ -133,12 +133,12 @@ def _check_uncached(
     }
     outcomes = _cached(keyed, cache, tree, blobs)
     # Only the files of crates whose outcome is not cached are looked at one by one.
-    missing = [c for k, c in keyed.items() if k not in outcomes]
-    paths = [p for c in missing for p in c.rs_files]
+    missing = {k: c for k, c in keyed.items() if k not in outcomes}
+    paths = [p for c in missing.values() for p in c.rs_files]
     results = analyse_files(tree, paths, config, cache=cache, blobs=blobs, jobs=jobs, progress=progress)
     rules = active_rules(config)
     record = blobs if cache.enabled else None
-    fresh = {k: _run_crate(c, workspace, config, rules, results, record) for k, c in keyed.items() if c in missing}
+    fresh = {k: _run_crate(c, workspace, config, rules, results, record) for k, c in missing.items()}
     ws_key = incremental.workspace_key(workspace, crates, config, blobs) if cache.enabled else "workspace"
     ws_cached = _cached({ws_key: None}, cache, tree, blobs)
     if ws_key not in ws_cached:
