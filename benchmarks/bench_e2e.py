@@ -181,7 +181,7 @@ def write_docs(section: str) -> None:
     start = text.find(SECTION)
     if start >= 0:
         end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
+        text = text[:start] + section + (text[end:] if end >= 0 else "")  # keep the blank line before
     else:
         text = text.rstrip("\n") + "\n\n" + section
     DOCS.write_text(text)
