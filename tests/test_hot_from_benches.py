@@ -81,3 +81,36 @@ def test_editing_the_bench_moves_the_hot_set_on_a_warm_cache(tmp_path: Path) -> 
     assert [(f.code, f.path, f.start_line, f.fingerprint) for f in after] == [
         (f.code, f.path, f.start_line, f.fingerprint) for f in fresh
     ]
+
+
+LIB = '[package]\nname = "kern"\nversion = "0.1.0"\nedition = "2021"\n'
+
+
+def test_a_libtest_bench_body_and_type_paths_are_resolved_to_the_right_functions(tmp_path: Path) -> None:
+    files = {
+        "Cargo.toml": LIB,
+        "src/lib.rs": (
+            "pub struct Router;\n"
+            "impl Router {\n    pub fn new() -> Self {\n        let _v: Vec<u8> = Vec::new();\n"
+            "        Router\n    }\n}\n"
+            "pub mod other {\n    pub fn new() -> Vec<u8> {\n        vec![1]\n    }\n}\n"
+            "pub fn step(x: &[u8]) -> Vec<u8> {\n    x.to_vec()\n}\n"
+            "pub fn untouched(x: &[u8]) -> Vec<u8> {\n    x.to_vec()\n}\n"
+        ),
+        "benches/libtest.rs": (
+            "#![feature(test)]\nextern crate test;\nuse test::Bencher;\n\n"
+            "#[bench]\nfn bench_step(b: &mut Bencher) {\n    let r = kern::Router::new();\n"
+            "    b.iter(|| kern::step(&[1, 2]));\n}\n"
+        ),
+    }
+    root = tmp_path / "ws"
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    found = {(f.start_line, f.message.split("): ")[0] + ")") for f in hot_findings(root)}
+    # A `#[bench]` body is measured whole; `other::new` is a free function, not `Router::new`;
+    # `untouched` is never benchmarked.
+    assert found == {
+        (4, "Avoid `Vec::new()` in hot function `Router::new` (benchmarked by `bench_step` in `benches/libtest.rs`)"),
+        (14, "Avoid `.to_vec()` in hot function `step` (benchmarked by `bench_step` in `benches/libtest.rs`)"),
+    }
