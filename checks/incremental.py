@@ -79,21 +79,21 @@ class ManifestStore:
 
     def prefetch(self, paths: list[str]) -> dict[str, ManifestFacts]:
         blob_of = {p: self.blobs[p] for p in paths}
-        missing = sorted({b for b in blob_of.values() if b not in _FACTS_MEMORY})
+        found = {b: _FACTS_MEMORY[b] for b in blob_of.values() if b in _FACTS_MEMORY}
+        missing = sorted(set(blob_of.values()) - set(found))
         if missing:
             stored = self.cache.get_many(f"manifest:{b}" for b in missing)
+            found.update((b, facts_from_json(stored[f"manifest:{b}"])) for b in missing if f"manifest:{b}" in stored)
+            unread = [p for p, b in blob_of.items() if b not in found]
             parsed: dict[str, dict[str, Any]] = {}
-            for path, blob in blob_of.items():
-                if blob in _FACTS_MEMORY:
-                    continue
-                row = stored.get(f"manifest:{blob}")
-                facts = facts_from_json(row) if row is not None else read_toml(self.tree.read_text(path))
-                if row is None:
-                    parsed[f"manifest:{blob}"] = facts_to_json(facts)
-                _remember(blob, facts)
+            for path, data in self.tree.read_many(unread):  # one batch: partial clones fetch once
+                found[blob_of[path]] = read_toml(data.decode("utf-8", errors="replace"))
+                parsed[f"manifest:{blob_of[path]}"] = facts_to_json(found[blob_of[path]])
             if parsed and self.cache.enabled:
                 self.cache.put_many(parsed)
-        return {p: _FACTS_MEMORY[b] for p, b in blob_of.items()}
+            for blob in missing:
+                _remember(blob, found[blob])
+        return {p: found[b] for p, b in blob_of.items()}
 
 
 def _remember(blob: str, facts: ManifestFacts) -> None:

@@ -1,4 +1,4 @@
-"""Per-crate metrics, counted exactly as DESIGN.md states (names are a JSON contract).
+"""Per-crate metrics, counted exactly as docs/metrics.md states (names are a JSON contract).
 
 File-level parts (unsafe counts) are computed per file and cached with the file; the
 crate-level parts come from the crate root and the manifest.

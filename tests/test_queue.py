@@ -3,7 +3,7 @@ redis-server that gets killed and restarted, real child processes.
 
 The worker runs with the production defaults of :class:`ruvopt.bot.settings.Settings`
 (heartbeat 10 s, sweep every 5 s, retries 3) unless a test says otherwise, so these
-tests prove the saq settings DESIGN.md requires.
+tests prove the saq settings docs/app.md requires.
 """
 
 from __future__ import annotations
