@@ -173,7 +173,7 @@ def unsafe_items(ctx: FileContext, nest: Nest) -> list[tree_sitter.Node]:
     found = []
     for kind in ("function_item", "function_signature_item"):
         for node in ctx.nodes(kind):
-            if not safety_doc.is_unsafe_fn(node):
+            if not safety_doc.is_unsafe_fn(node, ctx.data):
                 continue
             owner = nest.owner(node)
             # Foreign functions are not checked by clippy's lint; trait impls inherit the docs.
