@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ruvopt.checks.config import CONFIG_FILE, Config
 from ruvopt.checks.diff.filter import FILTER_MODES, Diff, filter_findings, git_diff
+from ruvopt.checks.diff.renames import fixed_findings, mark_new, renamed_paths
 from ruvopt.checks.engine import Progress, check
 from ruvopt.checks.model import CrateReport, Finding, Notice, Report
 from ruvopt.checks.registry import load_config
@@ -107,16 +108,6 @@ def require_diff_blobs(repo: Path, fork: GitTree, head: GitTree) -> None:
     head.require(new_side)
 
 
-def mark_new(head: list[Finding], base: list[Finding]) -> list[Finding]:
-    seen = {f.fingerprint for f in base}
-    return [f.with_new(f.fingerprint not in seen) for f in head]
-
-
-def fixed_findings(head: list[Finding], base: list[Finding]) -> list[Finding]:
-    present = {f.fingerprint for f in head}
-    return [f for f in base if f.fingerprint not in present]
-
-
 def attach_base_metrics(head: list[CrateReport], base: list[CrateReport]) -> list[str]:
     """Give each head crate the metrics of the base crate of the same name (None for a
     crate the head adds); return the names of base crates the head no longer has."""
@@ -174,14 +165,15 @@ def check_diff(
         )
         require_diff_blobs(repo, fork_tree, head_tree)
         diff = git_diff(repo, fork, head_tree.commit, pathspecs=DIFF_PATHSPECS)
-        findings = mark_new(head_report.findings, base_report.findings)
+        renames = renamed_paths(diff)  # a moved file's findings are not new (checks/diff/renames.py)
+        findings = mark_new(head_report.findings, base_report.findings, renames)
         reported = filter_findings(findings, diff, filter_mode, head_tree.read_text)
         removed = attach_base_metrics(head_report.crates, base_report.crates)
         notices = list(head_report.notices) + [
             Notice("", f"crate `{name}` exists at base but not at head") for name in removed
         ]
         report = Report(head_report.crates, reported, notices, base_ref=base, head_ref=head)
-        fixed = fixed_findings(head_report.findings, base_report.findings)
+        fixed = fixed_findings(head_report.findings, base_report.findings, renames)
         return DiffReport(
             report=report, diff=diff, findings=findings, fixed=fixed,
             base_report=base_report, config=config, base_commit=base_tree.commit, head_commit=head_tree.commit,
