@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ruvopt.checks import benches, incremental
+from ruvopt.checks import incremental
 from ruvopt.checks import metrics as metrics_mod
 from ruvopt.checks.base import CrateRule, FileRule, Rule, WorkspaceRule
 from ruvopt.checks.cache import ResultCache
@@ -29,6 +29,7 @@ from ruvopt.checks.filepass import (
     suppressed_by,
     suppressions,
 )
+from ruvopt.checks.hot import benches
 from ruvopt.checks.manifest.workspace import Crate, Workspace, glob_match
 from ruvopt.checks.model import CrateReport, Finding, Metrics, Notice, Report
 from ruvopt.checks.registry import load_config, option_value, ruleset_version, wanted_kinds_for

@@ -14,12 +14,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ruvopt.checks import benches
 from ruvopt.checks import metrics as metrics_mod
 from ruvopt.checks.base import CrateRule, FileRule, Rule
 from ruvopt.checks.cache import ResultCache
 from ruvopt.checks.config import Config
 from ruvopt.checks.context import FileContext
+from ruvopt.checks.hot import benches
 from ruvopt.checks.incremental import BlobIds
 from ruvopt.checks.model import Finding
 from ruvopt.checks.registry import all_rules, ruleset_version, wanted_kinds_for
@@ -42,7 +42,7 @@ class FileResult:
     facts: dict[str, Any] = field(default_factory=dict)  # rule code -> JSON-able facts
     skipped: str | None = None
     allows: dict[int, str] = field(default_factory=dict)  # the file's suppression comments, by line
-    # For hot functions inferred from benches (``ruvopt.checks.benches``): names the file
+    # For hot functions inferred from benches (``ruvopt.checks.hot.benches``): names the file
     # defines, and for a bench file the calls it measures.
     fns: list[str] = field(default_factory=list)
     bench: dict[str, Any] | None = None

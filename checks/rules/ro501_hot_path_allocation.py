@@ -5,9 +5,10 @@ from typing import Any, ClassVar
 
 import tree_sitter
 
-from ruvopt.checks import benches, hotpath
 from ruvopt.checks.base import FileRule
 from ruvopt.checks.context import FileContext
+from ruvopt.checks.hot import benches
+from ruvopt.checks.hot import paths as hotpath
 from ruvopt.checks.model import Finding, Severity
 from ruvopt.checks.syntax import rust
 

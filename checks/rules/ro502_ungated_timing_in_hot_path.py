@@ -3,9 +3,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from ruvopt.checks import benches, hotpath
 from ruvopt.checks.base import FileRule
 from ruvopt.checks.context import FileContext
+from ruvopt.checks.hot import benches
+from ruvopt.checks.hot import paths as hotpath
 from ruvopt.checks.model import Finding, Severity
 from ruvopt.checks.syntax import rust
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from ruvopt.checks import benches
 from ruvopt.checks.context import FileContext
+from ruvopt.checks.hot import benches
 from ruvopt.checks.manifest.workspace import glob_match
 from ruvopt.checks.syntax import rust
 
