@@ -157,11 +157,22 @@ def _analyse_in_pool(
             yield future.result()
     except BaseException:
         # An interrupted or failed check must not wait for the batches still running.
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()
+        kill_workers(pool)
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+
+
+def kill_workers(pool: ProcessPoolExecutor) -> None:
+    """SIGKILL the pool's worker processes. Python 3.14 has ``terminate_workers()``; before
+    it, the only handle on the workers is the private ``_processes`` (pid → Process), which
+    CPython 3.11–3.13 keep — tests/test_engine_pool.py checks that assumption."""
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    for process in list(pool._processes.values()):  # private before 3.14: see the docstring
+        process.kill()
 
 
 def _cache_key(path: str, blob: str, config: Config) -> str:
