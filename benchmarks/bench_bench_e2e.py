@@ -74,7 +74,7 @@ def measure(warm: int) -> tuple[dict[str, float], list[dict[str, float]]]:
         stack = AppStack(fake, redis_server.url, work, RUVOPT_BENCH_CARGO_HOME=str(home))
         try:
             stack.start_receiver()
-            stack.start_worker("review,bench")
+            stack.start_worker(queues="review,bench")
             base = criterion_crate(1000)
             base["Cargo.lock"] = generate_lockfile(base, home, work)
             world = PullWorld.create(fake, git, work, base, criterion_crate(4000))

@@ -41,6 +41,11 @@ class FileRule(Rule):
     def run(self, ctx: FileContext) -> Iterator[Finding]:
         raise NotImplementedError
 
+    def infers_hot_from_benches(self) -> bool:
+        """Whether the rule also runs, in a second pass, on the functions benches call
+        (``FileContext.bench_hot``); only hot-path rules do."""
+        return False
+
 
 class CrateRule(Rule):
     scope: ClassVar[str] = "crate"

@@ -53,6 +53,9 @@ class FileContext:
     data: bytes
     config: Config
     wanted_kinds: frozenset[str] = frozenset()
+    # (kind, qualifier, name, why) of calls benches make into this file: set only for the
+    # engine's second pass over such files (``ruvopt.checks.hot.benches``).
+    bench_hot: tuple[tuple[str, str, str, str], ...] = ()
 
     @cached_property
     def text(self) -> str:

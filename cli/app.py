@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import Any
 
 EXIT_OK, EXIT_USAGE = 0, 2
 QUEUE_CHOICES = ("review", "bench")
@@ -52,6 +53,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
              "and a Rust toolchain: the worker checks them and refuses to start without them)",
     )  # fmt: skip
     worker.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    worker.add_argument("--metrics-port", type=int, metavar="PORT",
+                        help="serve /metrics, /healthz and /readyz on this port (default: none)")  # fmt: skip
+    worker.add_argument("--metrics-host", default="127.0.0.1",
+                        help="address of the metrics server (default: %(default)s)")  # fmt: skip
     worker.set_defaults(handler=run_worker)
 
 
@@ -75,10 +80,35 @@ def _settings() -> object | None:
         return None
 
 
-def _logging(level: str) -> None:
+def _logging(level: str, settings: Any) -> None:
     from ruvopt.bot.logs import configure
 
-    configure(level)
+    configure(level, settings.log_format)
+
+
+def _serve_app(settings: Any) -> Any:
+    """The receiver, or the one-click registration when no App credentials are set
+    (:mod:`ruvopt.bot.registration`); SettingsError naming what is missing otherwise."""
+    from ruvopt.bot.receiver.app import create_app
+    from ruvopt.bot.settings import SettingsError
+
+    problem = settings.incomplete_credentials()
+    if problem:
+        raise SettingsError(problem)
+    if not settings.missing_credentials():
+        return create_app(settings)
+    if not settings.public_url:
+        raise SettingsError(
+            "the App is not registered yet: set RUVOPT_PUBLIC_URL (the https address GitHub will send webhooks "
+            "to) to register it from this server's page, or set RUVOPT_APP_ID, RUVOPT_PRIVATE_KEY_PATH and "
+            "RUVOPT_WEBHOOK_SECRET for an App you registered yourself"
+        )
+    from ruvopt.bot.registration import SetupGate
+
+    logging.getLogger("ruvopt.setup").warning(
+        "setup mode: no App credentials; open %s/ in a browser to register the GitHub App", settings.public_url
+    )
+    return SetupGate(settings, create_app)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -86,23 +116,23 @@ def run_serve(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     import uvicorn
 
-    from ruvopt.bot.receiver.app import create_app
     from ruvopt.bot.settings import SettingsError
 
     settings = _settings()
     if settings is None:
         return EXIT_USAGE
+    _logging(args.log_level, settings)
     try:
-        app = create_app(settings)  # type: ignore[arg-type]
+        app = _serve_app(settings)
     except SettingsError as exc:
         print(f"ruvopt serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    _logging(args.log_level)
     # The receiver logs one line per delivery itself; saq's per-job lines add nothing here.
     logging.getLogger("saq").setLevel(max(logging.WARNING, logging.getLogger().level))
     config = uvicorn.Config(
         app, host=args.host, port=args.port, loop="uvloop", http="httptools", lifespan="on",
         access_log=args.access_log, log_level=args.log_level, server_header=False,
+        log_config=None,  # uvicorn's records go through ruvopt's handler (text or JSON)
     )  # fmt: skip
     uvicorn.Server(config).run()
     return EXIT_OK
@@ -118,10 +148,15 @@ def run_worker(args: argparse.Namespace) -> int:
     settings = _settings()
     if settings is None:
         return EXIT_USAGE
-    _logging(args.log_level)
+    problem = settings.incomplete_credentials(worker=True)  # type: ignore[attr-defined]
+    if problem:
+        print(f"ruvopt worker: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    _logging(args.log_level, settings)
     # The stock asyncio loop, not uvloop: ruvopt.bot.queue.procs needs process_group= for its children.
+    metrics_address = (args.metrics_host, args.metrics_port) if args.metrics_port is not None else None
     try:
-        asyncio.run(worker.run(settings, args.queues))  # type: ignore[arg-type]
+        asyncio.run(worker.run(settings, args.queues, metrics_address=metrics_address))  # type: ignore[arg-type]
     except worker.WorkerRefused as exc:
         print(f"ruvopt worker: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -11,7 +11,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = {"The CLI": "runtime", "The App": "app", "Tests": "test"}
-LIGHT = ("checks", "cli/check.py", "cli/review.py", "cli/bench.py", "cli/main.py", "bot/report", "bot/bench")
+LIGHT = ("checks", "cli/check.py", "cli/review.py", "cli/action.py", "cli/clone.py", "cli/bench.py", "cli/main.py",
+         "bot/report", "bot/bench", "bot/git/mirror.py")
 
 
 def _name(requirement: str) -> str:
@@ -49,7 +50,7 @@ def imported_distributions(paths: list[Path]) -> set[str]:
                 modules.add(node.module.split(".")[0])
     third_party = modules - set(sys.stdlib_module_names) - {"ruvopt", "__future__"}
     owners = packages_distributions()
-    return {dist.lower() for module in third_party for dist in owners.get(module, [module])}
+    return {_name(dist) for module in third_party for dist in owners.get(module, [module])}  # PEP 503 names
 
 
 def _py(*where: str) -> list[Path]:

@@ -53,7 +53,7 @@ def stack(
            "RUVOPT_BENCH_COMMAND_TIMEOUT_SECONDS": "300"}
     app = AppStack(_fake_github_server.fake, redis_server.url, work, **env)
     app.start_receiver()
-    app.start_worker("review,bench")
+    app.start_worker(queues="review,bench")
     yield app
     app.stop()
 

@@ -105,7 +105,11 @@ def test_app_commands_without_the_extra_exit_2_naming_it(light: Path, command: s
 
 def test_the_app_install_serves_webhooks(full: Path, tmp_path: Path) -> None:
     assert APP_DISTRIBUTIONS - {"starlette"} <= _distributions(full)
-    env = {**os.environ, "RUVOPT_WEBHOOK_SECRET": "s", "RUVOPT_REDIS_URL": "redis://127.0.0.1:1/0"}
+    from tests.fakegithub.auth import AppKey
+
+    # All three App credentials: `serve` refuses a partial set (docs/install.md).
+    env = {**os.environ, "RUVOPT_WEBHOOK_SECRET": "s", "RUVOPT_REDIS_URL": "redis://127.0.0.1:1/0",
+           "RUVOPT_APP_ID": "1", "RUVOPT_PRIVATE_KEY": AppKey.generate().private_pem}  # fmt: skip
     port = _free_port()
     proc = subprocess.Popen(
         [str(full / "bin/ruvopt"), "serve", "--port", str(port)], env=env, cwd=tmp_path,

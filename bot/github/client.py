@@ -34,6 +34,7 @@ from github.Repository import Repository
 from ruvopt.bot.github.auth import InstallationAuth, TokenCache, app_auth, install_log_redaction
 from ruvopt.bot.github.limits import MAX_ANNOTATIONS_PER_REQUEST, MAX_GRAPHQL_PAGE, MAX_PER_PAGE, MAX_RATE_LIMIT_WAIT_S
 from ruvopt.bot.github.ratelimit import RateLimitRetry, WriteGate
+from ruvopt.bot.metrics import note_rate_limit
 from ruvopt.bot.settings import Settings
 
 Sleep = Callable[[float], None]
@@ -133,7 +134,11 @@ class GitHubClient:
         return f"GitHubClient(installation_id={self.installation_id})"
 
     def close(self) -> None:
+        self._note_rate_limit()
         self._gh.close()
+
+    def _note_rate_limit(self) -> None:
+        note_rate_limit(self._gh.requester.rate_limiting[0])  # from the last response's headers
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -173,6 +178,7 @@ class GitHubClient:
         """Wait for this installation's next write slot, as close to sending as possible."""
         tokens, installation = self._installation()
         tokens.get(installation)  # a token minted after the slot would eat into the gap
+        self._note_rate_limit()
         if self._gate is not None:
             self._gate.wait()
 

@@ -34,6 +34,7 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from ruvopt.bot.github.limits import MAX_RATE_LIMIT_WAIT_S, SECONDARY_RATE_LIMIT_WAIT_S, WRITE_SPACING_S
+from ruvopt.bot.metrics import count_github_response
 
 log = logging.getLogger("ruvopt.github")
 
@@ -68,6 +69,13 @@ class RateLimitRetry(GithubRetry):
         kwargs.setdefault("secondary_rate_wait", SECONDARY_RATE_LIMIT_WAIT_S)
         super().__init__(**kwargs)
         self._sleep, self._clock, self.planned_wait = sleep, clock, planned_wait
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        # urllib3 asks this of every response it receives, retried or not: the one place
+        # that sees each attempt, so GitHub's 429s and 5xx are counted even when a retry
+        # then succeeds.
+        count_github_response(method, status_code)
+        return super().is_retry(method, status_code, has_retry_after)
 
     def new(self, **kw: Any) -> RateLimitRetry:
         kw.update(sleep=self._sleep, clock=self._clock)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from ruvopt.bot import logs
 from ruvopt.bot.queue.contract import Queues
 from ruvopt.bot.receiver.intake import Accepted
 from ruvopt.bot.settings import Settings
@@ -62,9 +63,24 @@ class Delivery:
         """The payload as ``view`` (a :mod:`ruvopt.bot.receiver.events` model); raises ValidationError (→ 422).
 
         Parsed from the raw bytes by pydantic, which builds Python objects only for the
-        fields the view declares — a 25 KB payload costs a fraction of a full parse.
+        fields the view declares — a 25 KB payload costs a fraction of a full parse. What
+        the view knows of the installation, repository and PR joins the log context of
+        this delivery (:mod:`ruvopt.bot.logs`; the receiver unbinds it with the delivery).
         """
-        return view.model_validate_json(self.body)
+        parsed = view.model_validate_json(self.body)
+        logs.bind(**log_context(parsed))
+        return parsed
+
+
+def log_context(view: Any) -> dict[str, Any]:
+    installation = getattr(view, "installation", None)
+    repository = getattr(view, "repository", None)
+    numbered = getattr(view, "pull_request", None) or getattr(view, "issue", None)
+    return {
+        "installation": getattr(installation, "id", None),
+        "repository": getattr(repository, "full_name", None),
+        "pr": getattr(numbered, "number", None),
+    }
 
 
 Handler = Callable[[Delivery], Awaitable[Outcome]]
