@@ -189,8 +189,10 @@ class _Review:
 
     async def publish_summary(self, body: str) -> dict[str, Any] | None:
         latest = await queue.latest_head(self.redis, self.repo, self.pr)
-        if not self.force and latest is not None and latest != self.head_sha:
-            return None  # a newer head is known: its review writes the summary
+        if latest is not None and latest != self.head_sha:
+            # A newer head is known: its review writes the summary. Forced or not, the
+            # review of an older head must not overwrite it (a re-check pinned before a push).
+            return None
         lock = self.redis.lock(f"ruvopt:lock:summary:{self.repo}#{self.pr}", timeout=SUMMARY_LOCK_S,
                                blocking_timeout=SUMMARY_LOCK_S)  # fmt: skip
         async with lock:

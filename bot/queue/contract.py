@@ -32,6 +32,7 @@ from saq import Job
 from saq.job import Status
 from saq.queue.redis import RedisQueue
 
+from ruvopt.bot.queue import pubsub
 from ruvopt.bot.settings import Settings
 
 log = logging.getLogger("ruvopt.queue")
@@ -80,7 +81,7 @@ def connect(url: str, *, role: Literal["receiver", "worker"]) -> Redis:
 
 def make_queues(redis: Redis) -> Queues:
     def queue(name: str) -> RedisQueue:
-        return RedisQueue(redis, name=name, dump=dumps, load=orjson.loads)
+        return pubsub.install(RedisQueue(redis, name=name, dump=dumps, load=orjson.loads))
 
     return Queues(redis=redis, review=queue(REVIEW_QUEUE), bench=queue(BENCH_QUEUE))
 
@@ -202,6 +203,10 @@ async def review_skip_reason(redis: Redis, repo: str, pr: int, head_sha: str, fo
     if latest is not None and latest != head_sha:
         return f"superseded: #{pr} head is now {latest[:12]}"
     return None
+
+
+async def is_reviewed(redis: Redis, repo: str, head_sha: str) -> bool:
+    return bool(await redis.exists(_reviewed(repo, head_sha)))
 
 
 async def mark_reviewed(redis: Redis, repo: str, head_sha: str) -> None:

@@ -65,7 +65,10 @@ async def review(
     force: bool = False, delivery: str = "",
 ) -> Any:  # fmt: skip
     state = _state(ctx)
-    reason = await queue.review_skip_reason(state.redis, repo, pr, head_sha, force)
+    # Only a first attempt is skipped on Redis's word alone: a retry may have to complete
+    # the run an earlier attempt opened, which run_review does when GitHub says it is stale.
+    first = ctx["job"].attempts <= 1
+    reason = await queue.review_skip_reason(state.redis, repo, pr, head_sha, force) if first else None
     if reason is not None:
         log.info("review %s@%s skipped: %s", repo, head_sha[:12], reason)
         return {"skipped": reason}
@@ -143,7 +146,21 @@ async def enqueue_sleep(
 # --- heartbeat ------------------------------------------------------------------------------
 
 
-async def _start_heartbeat(ctx: dict[str, Any]) -> None:
+async def _before(ctx: dict[str, Any]) -> None:
+    from ruvopt.bot.jobs import sweeper
+
+    _start_heartbeat(ctx)
+    await sweeper.track(_state(ctx).redis, ctx["job"])  # the sweeper finishes what a dead job leaves
+
+
+async def _after(ctx: dict[str, Any]) -> None:
+    from ruvopt.bot.jobs import sweeper
+
+    await _stop_heartbeat(ctx)
+    await sweeper.settle(_state(ctx).redis, ctx["job"])
+
+
+def _start_heartbeat(ctx: dict[str, Any]) -> None:
     job = ctx["job"]
     if not job.heartbeat:
         return
@@ -193,8 +210,8 @@ def worker_settings(settings: Settings, queues: queue.Queues, name: str, state: 
         "cron_jobs": cron,
         "concurrency": settings.review_concurrency if name == "review" else settings.bench_concurrency,
         "startup": startup,
-        "before_process": _start_heartbeat,
-        "after_process": _stop_heartbeat,
+        "before_process": _before,
+        "after_process": _after,
         "timers": {"sweep": settings.sweep_seconds, "abort": 1, "schedule": 1, "worker_info": 10},
         "dequeue_timeout": DEQUEUE_TIMEOUT_S,
         "shutdown_grace_period_s": settings.shutdown_grace_seconds,
@@ -205,6 +222,13 @@ def worker_settings(settings: Settings, queues: queue.Queues, name: str, state: 
 def _cron_options(settings: Settings) -> dict[str, Any]:
     options = queue.job_options(settings, "redeliver")
     return {k: options[k] for k in ("timeout", "heartbeat", "retries", "ttl")}
+
+
+async def _sweep_orphans(settings: Settings, queues: queue.Queues, stop: asyncio.Event) -> None:
+    # Beside the saq workers, not a queued job: a backlog of reviews cannot delay it.
+    from ruvopt.bot.jobs.sweeper import sweep_forever
+
+    await sweep_forever(settings, queues.redis, queues, stop)
 
 
 def _default_command_github(settings: Settings, installation: int) -> Any:
@@ -231,11 +255,16 @@ async def run(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop_all)
     log.info("worker consuming %s", ", ".join(queue.QUEUE_NAMES[n] for n in names))
+    stopped = asyncio.Event()
+    orphans = asyncio.create_task(_sweep_orphans(settings, queues, stopped)) if "review" in names else None
     try:
         for q in {id(w.queue): w.queue for w in workers}.values():
             await q.connect()
         await asyncio.gather(*(w.start() for w in workers))
     finally:
+        stopped.set()
+        if orphans is not None:
+            await orphans
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await redis.aclose()
