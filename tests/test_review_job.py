@@ -277,13 +277,24 @@ async def test_a_forced_recheck_of_a_reviewed_head_completes_the_same_run_again(
     assert run.patches == 2 and run.conclusion == "failure"
 
 
-async def test_the_summary_is_left_to_the_newer_head_when_one_is_known(settings, redis, make_world, fake_github):
+async def test_the_summary_is_left_to_the_newer_head_github_names(settings, redis, make_world, fake_github):
     world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)})
-    later = new_sha()
-    await redis.set(queue.pr_head_key(world.repo, world.pr), f"{int(time.time())} {later}")  # contract.py format
-    outcome = await review(settings, redis, world)
+    old_head = world.head
+    world.push({"src/lib.rs": LIB + unsafe_reads("read", 2)})  # a re-check pinned old_head before this push
+    outcome = await review(settings, redis, world, head_sha=old_head, force=True)
     assert outcome["summary"] is None and not fake_github.issue_comments(world.repo, world.pr)
     assert len(fake_github.reviews(world.repo, world.pr)) == 1
+
+
+async def test_the_current_head_writes_the_summary_even_when_redis_names_an_older_one(settings, redis, make_world,
+                                                                                     fake_github):  # fmt: skip
+    # The push's delivery was answered 503 (Redis down) and awaits redelivery: Redis still
+    # names the old head. A re-check of the current head must still write the summary.
+    world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)})
+    await redis.set(queue.pr_head_key(world.repo, world.pr), f"{int(time.time())} {new_sha()}")  # contract.py format
+    outcome = await review(settings, redis, world, force=True)
+    (summary,) = fake_github.issue_comments(world.repo, world.pr)
+    assert outcome["summary"] == {"id": summary.id, "action": "created"} and world.head[:12] in summary.body
 
 
 async def test_the_event_loop_keeps_turning_while_a_large_review_runs(settings, redis, make_world, fake_github):

@@ -16,8 +16,8 @@
 5. Read what ruvopt already posted on the PR and GitHub's diff of it (inline comments
    go only on lines both diffs agree on), build the plan (:mod:`ruvopt.bot.report.plan`) and
    post it: check run completed first (the gate), then the review, then the sticky
-   summary (skipped when a newer head of the PR is already known — its own review will
-   write it; serialised per PR with a Redis lock), then resolve the threads of findings
+   summary (only while GitHub still names this head the PR's head — a newer head's review
+   writes it; serialised per PR with a Redis lock), then resolve the threads of findings
    that are gone.
 
 The worker applies the queue contract around this (already-reviewed and superseded
@@ -188,13 +188,15 @@ class _Review:
         return outcome
 
     async def publish_summary(self, body: str) -> dict[str, Any] | None:
-        latest = await queue.latest_head(self.redis, self.repo, self.pr)
-        if latest is not None and latest != self.head_sha:
-            # A newer head is known: its review writes the summary. Forced or not, the
-            # review of an older head must not overwrite it (a re-check pinned before a push).
-            return None
         lock = self.redis.lock(f"ruvopt:lock:summary:{self.repo}#{self.pr}", timeout=SUMMARY_LOCK_S,
                                blocking_timeout=SUMMARY_LOCK_S)  # fmt: skip
         async with lock:
+            # GitHub decides which head is current, not Redis: the receiver may not have the
+            # newest head yet (its delivery failed and awaits redelivery) and a re-check may
+            # have pinned a head a push since replaced. The review of the current head writes
+            # the summary; under the lock, so a newer head's review always writes after it.
+            pull = await self.call(self.gh.get_pull, self.repo, self.pr)
+            if pull.head.sha != self.head_sha:
+                return None
             comment_id, action = await self.call(summary.publish_summary, self.gh, self.repo, self.pr, body)
         return {"id": comment_id, "action": action}

@@ -65,10 +65,11 @@ async def review(
     force: bool = False, delivery: str = "",
 ) -> Any:  # fmt: skip
     state = _state(ctx)
-    # Only a first attempt is skipped on Redis's word alone: a retry may have to complete
-    # the run an earlier attempt opened, which run_review does when GitHub says it is stale.
-    first = ctx["job"].attempts <= 1
-    reason = await queue.review_skip_reason(state.redis, repo, pr, head_sha, force) if first else None
+    reason = await queue.review_skip_reason(state.redis, repo, pr, head_sha, force)
+    if reason is not None and ctx["job"].attempts > 1 and not await queue.is_reviewed(state.redis, repo, head_sha):
+        # Superseded on Redis's word, but an earlier attempt may have opened a check run:
+        # run_review asks GitHub and completes that run "Superseded by …".
+        reason = None
     if reason is not None:
         log.info("review %s@%s skipped: %s", repo, head_sha[:12], reason)
         return {"skipped": reason}

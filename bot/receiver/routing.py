@@ -57,13 +57,17 @@ class Delivery:
     body: bytes  # the verified raw JSON
     settings: Settings
     queues: Queues
+    parsed: BaseModel | None = None  # the receiver's parse of the event's full view, if it had one
 
     def parse(self, view: type[V]) -> V:
         """The payload as ``view`` (a :mod:`ruvopt.bot.receiver.events` model); raises ValidationError (→ 422).
 
         Parsed from the raw bytes by pydantic, which builds Python objects only for the
-        fields the view declares — a 25 KB payload costs a fraction of a full parse.
+        fields the view declares — a 25 KB payload costs a fraction of a full parse — and
+        not at all when the receiver already parsed this view.
         """
+        if type(self.parsed) is view:
+            return self.parsed  # type: ignore[return-value]
         return view.model_validate_json(self.body)
 
 

@@ -55,6 +55,7 @@ class ChaosPlan:
     redis_down_s: float = 3.0
     error_rate: float = 0.05  # of all GitHub API calls: 502 (half of them after applying the call)
     windows: tuple[Window, ...] = (Window(12.0, 8.0),)  # secondary rate limit on writes
+    latency_s: tuple[float, float] = (0.02, 0.15)  # of every GitHub API call
     heartbeat_s: int = 2
     saq_sweep_s: int = 1
     run_sweep_s: int = 5
@@ -155,6 +156,7 @@ class ChaosRun:
     started: float = 0.0
     settled_after: float | None = None
     accepted_before_crash: list[Sent] = field(default_factory=list)
+    outage_pr: int = 0
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.plan.seed)
@@ -188,9 +190,8 @@ class ChaosRun:
         for _ in range(self.plan.workers):
             self.app.start_worker()
         self.started = time.monotonic()
-        self.fake.chaos = Chaos(self.plan.seed, self.plan.error_rate, windows=list(self.plan.windows)).arm(
-            self.fake.clock()
-        )
+        self.fake.chaos = Chaos(self.plan.seed, self.plan.error_rate, windows=list(self.plan.windows),
+                                latency_s=self.plan.latency_s).arm(self.fake.clock())  # fmt: skip
         self.monitor.start()
         timeline = self.timeline()
         for at, action in timeline:
@@ -207,15 +208,20 @@ class ChaosRun:
 
     def timeline(self) -> list[tuple[float, Any]]:
         plan, rng, events = self.plan, self.rng, []
+        last_push: dict[int, float] = {}
         for i, _ in enumerate(self.worlds):
             opened = i * 0.7
             events.append((opened, lambda i=i: self.deliver_head(i, "opened")))
-            pushed = opened + rng.uniform(3, 20)
-            events.append((pushed, lambda i=i: self.push(i)))
+            last_push[i] = opened + rng.uniform(3, 20)
+            events.append((last_push[i], lambda i=i: self.push(i)))
             if rng.random() < plan.second_push_share:
-                events.append((pushed + rng.uniform(8, 35), lambda i=i: self.push(i)))
+                last_push[i] += rng.uniform(8, 35)
+                events.append((last_push[i], lambda i=i: self.push(i)))
             if i % 3 == 0:
                 events.append((rng.uniform(15, 50), lambda i=i: self.comment(i, WRITER)))
+        # The push made while Redis is down goes to a PR pushed to before: its delivery
+        # (answered 503) carries the PR's final head, which only the cron can bring in.
+        self.outage_pr = min(last_push, key=lambda i: last_push[i])
         events.append((rng.uniform(10, 40), lambda: self.comment(1, OUTSIDER)))
         t = rng.uniform(*plan.kill_every_s)
         while t < plan.kill_for_s:
@@ -263,17 +269,19 @@ class ChaosRun:
             self.app.start_worker()
 
     def crash_redis_after_a_burst(self) -> None:
-        """Deliveries answered 202 a moment before Redis is SIGKILLed must still be done."""
+        """Deliveries answered 202 a moment before Redis is SIGKILLed must still be done; a push
+        delivered while it is down is answered 503 and must come back through the cron."""
         assert self.hookshot is not None
         burst = [self.pool.submit(self.comment, i, WRITER) for i in range(1, len(self.worlds), 3)]
         guids = {future.result().guid for future in burst}
         with self.hookshot.lock:
             self.accepted_before_crash = [s for s in self.hookshot.sent if s.guid in guids and s.status == 202]
-        down = time.monotonic() - self.started
+        down = time.monotonic()
         self.redis.stop(hard=True)
-        time.sleep(self.plan.redis_down_s)
+        self.push(self.outage_pr)  # answered 503: only the App's redeliver cron can bring it in
+        time.sleep(max(0.0, down + self.plan.redis_down_s - time.monotonic()))
         self.redis.start()
-        self.redis_crash = (down, time.monotonic() - self.started)
+        self.redis_crash = (down - self.started, time.monotonic() - self.started)
 
     # -- the end ----------------------------------------------------------------------------------
 

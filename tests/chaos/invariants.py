@@ -163,6 +163,11 @@ def _nothing_lost(run: ChaosRun, violations: list[str]) -> dict[str, Any]:
             violations.append(f"I3: PR {i}: head {world.head[:12]} never got its review")
     outcomes = Counter(f"{s.status} {s.outcome}" for s in sent)
     cron = sum(1 for s in sent if s.outcome.startswith("cron:"))
+    refused = sum(1 for s in sent if s.status == 503)
+    brought_in = [s for s in sent if s.outcome == "cron:queued" and s.pr == run.outage_pr]
+    if not refused or not brought_in:
+        violations.append(f"I3: {refused} deliveries refused while Redis was down, {cron} redelivered by the cron "
+                          "(the test did not test the way back)")  # fmt: skip
     return {"deliveries_sent": len(sent), "delivery_outcomes": dict(outcomes), "cron_redeliveries": cron,
             "accepted_before_redis_crash": len(run.accepted_before_crash)}  # fmt: skip
 

@@ -9,7 +9,10 @@
   (``applied_share`` of them) — a retried POST then creates a second object;
 - secondary-rate-limit windows: while one is open, every REST write under ``/repos/``
   answers 403 with GitHub's secondary-limit message and ``Retry-After`` = the seconds
-  left in the window.
+  left in the window;
+- ``latency_s``: every call waits that long (uniform in the range) before it is handled,
+  as GitHub's API takes tens to hundreds of milliseconds — which keeps jobs in flight
+  long enough for a killed worker to interrupt one.
 
 Decisions are deterministic given the seed: the n-th request with a given method and
 path gets the same fate in every run (a hash of seed, method, path and n), whatever the
@@ -50,6 +53,7 @@ class Chaos:
     error_rate: float = 0.05
     applied_share: float = 0.5
     windows: list[Window] = field(default_factory=list)
+    latency_s: tuple[float, float] = (0.0, 0.0)
     armed_at: float = 0.0
     injected: Counter[str] = field(default_factory=Counter)
     requests: int = 0
@@ -79,6 +83,14 @@ class Chaos:
             return None
         applied = roll < self.error_rate * self.applied_share
         return Fate("502-after" if applied else "502-before")
+
+    def latency(self, method: str, path: str) -> float:
+        low, high = self.latency_s
+        if high <= 0:
+            return 0.0
+        with self._lock:
+            nth = self._seen[method, path]  # latency and fate are drawn from the same request count
+        return low + (high - low) * self._roll(f"latency:{method}", path, nth)
 
     def _window_left(self, now: float) -> float | None:
         elapsed = now - self.armed_at

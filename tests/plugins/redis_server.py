@@ -38,8 +38,9 @@ def free_port() -> int:
 class RedisServer:
     """One ``redis-server`` process; restarts keep its port and data directory."""
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
+    def __init__(self, directory: Path, port: int | None = None, appendfsync: str = "everysec") -> None:
         self.directory = directory
+        self.appendfsync = appendfsync  # "always": every write on disk before its reply (docs/reliability.md)
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -61,7 +62,7 @@ class RedisServer:
             "--bind", "127.0.0.1",
             "--dir", str(self.directory),
             "--appendonly", "yes",
-            "--appendfsync", "everysec",
+            "--appendfsync", self.appendfsync,
             "--save", "",
             "--protected-mode", "yes",
             "--logfile", str(self.directory / "redis.log"),
