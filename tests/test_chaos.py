@@ -32,7 +32,7 @@ pytestmark = pytest.mark.e2e
 def chaos_run(fake_github: FakeGitHub, tmp_path: Path) -> Iterator[ChaosRun]:
     (tmp_path / "git-root").mkdir()
     git = GitHttpServer(tmp_path / "git-root", token_ok=fake_github.token_valid).start()
-    server = RedisServer(tmp_path / "redis")
+    server = RedisServer(tmp_path / "redis", appendfsync="always")  # as deploy/redis.conf
     server.start()
     run = ChaosRun(ChaosPlan(), fake_github, git, server, tmp_path / "run")
     try:
