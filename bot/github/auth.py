@@ -100,7 +100,7 @@ class TokenCache:
     def get(self, installation_id: int) -> InstallationToken:
         key = self.key(installation_id)
         raw = self.redis.get(key)
-        opened = self._sealer.open(raw, key.encode()) if raw is not None else None
+        opened = self._sealer.open(raw, key.encode()) if isinstance(raw, bytes) else None
         if opened is not None:
             data = json.loads(opened)
             if data["expires_at"] - self.clock() > TOKEN_REFRESH_MARGIN_S:

@@ -40,7 +40,6 @@ from github import BadCredentialsException
 from redis.asyncio import Redis
 
 from ruvopt.bot.git import mirror as gitmirror
-from ruvopt.bot.queue import contract as queue
 from ruvopt.bot.report import check_run, review, summary
 from ruvopt.bot.report.check_run import RunState
 from ruvopt.bot.report.gh import ReviewGitHub

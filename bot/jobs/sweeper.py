@@ -154,7 +154,8 @@ class Sweeper:
         now = time.time() if now is None else now
         done: dict[str, list[str]] = {"resumed": [], "closed": [], "dropped": [], "failed": []}
         horizon = now - self.settings.run_sweep_seconds
-        for raw, opened in await self.redis.zrangebyscore(OPEN, "-inf", horizon, withscores=True):
+        records: Any = await self.redis.zrangebyscore(OPEN, "-inf", horizon, withscores=True)  # [(key, score)]
+        for raw, opened in records:
             key = raw.decode()
             try:
                 orphan = await self.load(key, float(opened))

@@ -30,7 +30,7 @@ class BackoffPubSub(PubSubMultiplexer):
                 if not subscribed:
                     await self.pubsub.psubscribe(f"{self.prefix}*")
                     subscribed = True
-                message = await self.pubsub.get_message(timeout=None)  # type: ignore[arg-type]
+                message = await self.pubsub.get_message(timeout=None)
                 if failures:
                     log.info("job notifications of %s flow again after %d failed attempt(s)", self.prefix, failures)
                     failures = 0

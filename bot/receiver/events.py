@@ -72,6 +72,7 @@ class _Event(_View):
     installation: Installation
     repository: Repository
     sender: Account
+    action: str
 
 
 class PullRequestEvent(_Event):

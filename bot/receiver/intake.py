@@ -3,8 +3,9 @@
 One Lua script claims the delivery id (``SET NX``, TTL ≥ 3 days), records the PR's head
 (newest wins, by ``updated_at``) with the head SHA → PR map, removes the previous head's
 review if it is still waiting in the queue (the job and its record: it would only be
-skipped), and enqueues the saq job — atomically. So there is no window in which the id is claimed but the job is missing (a
-crash in between would turn GitHub's redelivery into a no-op), no claim to release when
+skipped), and enqueues the saq job — atomically. So there is no window in which the id
+is claimed but the job is missing (a crash in between would turn GitHub's redelivery
+into a no-op), no claim to release when
 the enqueue fails, and the request costs one round trip instead of four, which is what
 lets ingest keep up with a bare endpoint (docs/performance.md).
 

@@ -67,7 +67,7 @@ class Delivery:
         not at all when the receiver already parsed this view.
         """
         if type(self.parsed) is view:
-            return self.parsed  # type: ignore[return-value]
+            return self.parsed
         return view.model_validate_json(self.body)
 
 

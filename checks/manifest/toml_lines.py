@@ -46,7 +46,8 @@ class TomlLines:
         self._pos = 0
         self._aot_counts: dict[Key, int] = {}
         self._implicit: set[Key] = set()  # tables only named by a deeper header so far
-        with contextlib.suppress(_Broken, IndexError):
+        # RecursionError: nesting deeper than the stack (a TOML bomb) is broken input too.
+        with contextlib.suppress(_Broken, IndexError, RecursionError):
             self._document()
 
     # -- queries ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ import tomlkit
 import tomlkit.exceptions
 from tomlkit.toml_document import TOMLDocument
 
+from ruvopt.checks.manifest.limits import over_limits
 from ruvopt.checks.source import SourceTree
 
 
@@ -57,6 +58,9 @@ class Manifest:
 
 def parse_manifest(path: str, data: bytes) -> Manifest:
     text = data.decode("utf-8", errors="replace")
+    too_big = over_limits(text)
+    if too_big is not None:  # reported as RO001 at line 1, like any manifest that cannot be read
+        return Manifest(path, text, None, ManifestError(1, 1, f"this manifest is not checked: {too_big}"))
     try:
         return Manifest(path, text, tomlkit.parse(text))
     except tomlkit.exceptions.ParseError as exc:

@@ -22,8 +22,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from tests.fakegithub import graphql
-from tests.fakegithub import faults
+from tests.fakegithub import faults, graphql
 from tests.fakegithub.auth import AppKey, Caller, authenticate
 from tests.fakegithub.openapi import Operation, coerce_query, errors, load_spec
 from tests.fakegithub.skeleton import complete

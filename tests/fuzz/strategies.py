@@ -20,8 +20,10 @@ MAX_CORPUS_FILE = 64 * 1024
 # --- Rust, grammar-aware ----------------------------------------------------------------------
 
 IDENT = st.sampled_from(["a", "b", "buf", "self", "x", "S", "T", "new", "take", "unsafe_fn", "r#type", "é"])
-COMMENT = st.sampled_from(["// SAFETY: fine", "/* SAFETY: */", "// safety:", "/// # Safety", "//! Doc.", "//",
-                           "/* unterminated", "// ruvopt: allow(RO201) ok", "#[allow(clippy::undocumented_unsafe_blocks)]"])
+COMMENT = st.sampled_from([
+    "// SAFETY: fine", "/* SAFETY: */", "// safety:", "/// # Safety", "//! Doc.", "//", "/* unterminated",
+    "// ruvopt: allow(RO201) ok", "#[allow(clippy::undocumented_unsafe_blocks)]",
+])  # fmt: skip
 EXPR_LEAF = st.one_of(IDENT, st.sampled_from(["1", "0u8", "\"s\"", "b'x'", "vec![]", "Vec::new()", "String::new()",
                                                   "std::mem::take(&mut self.buf)", "Instant::now()", "x.clone()",
                                                   "it.collect::<Vec<_>>()", "format!(\"{}\", x)", "Box::new(1)"]))
@@ -78,6 +80,10 @@ def corpus_files() -> list[Path]:
     return files
 
 
+INSERTIONS = [b"unsafe {", b"}", b"{", b"/*", b"*/", b'"', b'r#"', b"'", b"\xff\xfe", b"\r\n", b"#![allow(x)]",
+              b"// SAFETY:", b"\x00"]
+
+
 @st.composite
 def mutated_corpus_file(draw: st.DrawFn) -> bytes:
     data = bytearray(draw(st.sampled_from(corpus_files())).read_bytes())
@@ -92,22 +98,20 @@ def mutated_corpus_file(draw: st.DrawFn) -> bytes:
         elif kind == "duplicate":
             data[at:at] = data[at : at + span]
         elif kind == "insert":
-            data[at:at] = draw(st.sampled_from([b"unsafe {", b"}", b"{", b"/*", b"*/", b'"', b"r#\"", b"'",
-                                               b"\xff\xfe", b"\r\n", b"#![allow(x)]", b"// SAFETY:", b"\x00"]))
+            data[at:at] = draw(st.sampled_from(INSERTIONS))
         else:
             data[at] ^= draw(st.integers(1, 255))
     return bytes(data)
 
 
-RUST_INPUTS = st.one_of(RUST.map(str.encode), mutated_corpus_file(), st.binary(max_size=2048))
 
 
 # --- manifests, configs, diffs, commands -------------------------------------------------------------
 
+TOML_KEY = st.text("abcdefghij-_", min_size=1, max_size=8)
 TOML_VALUE = st.recursive(
     st.one_of(st.integers(), st.booleans(), st.text(max_size=8), st.floats(allow_nan=False, allow_infinity=False)),
-    lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(st.text("abcdefghij-_", min_size=1, max_size=8), c,
-                                                                  max_size=4)),  # fmt: skip
+    lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(TOML_KEY, c, max_size=4)),
     max_leaves=10,
 )
 CONFIG_KEYS = st.sampled_from(["select", "ignore", "fail-on", "crates", "rules", "bench", "max-file-bytes",
@@ -119,12 +123,12 @@ def _toml(value: Any) -> str:
         "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"  # fmt: skip
 
 
+ASSIGNMENT = st.builds(lambda k, v: f"{k} = {_toml(v)}", CONFIG_KEYS, TOML_VALUE)
+TABLE_NAME = st.sampled_from(["rules.RO101", "bench", "rules", "bench.budgets"])
 CONFIG_TEXT = st.one_of(
     st.text(max_size=400),
-    st.lists(st.builds(lambda k, v: f"{k} = {_toml(v)}", CONFIG_KEYS, TOML_VALUE), max_size=8).map("\n".join),
-    st.builds(lambda k, body: f"[{k}]\n{body}", st.sampled_from(["rules.RO101", "bench", "rules", "bench.budgets"]),
-              st.lists(st.builds(lambda k, v: f"{k} = {_toml(v)}", CONFIG_KEYS, TOML_VALUE), max_size=4).map(
-                  "\n".join)),  # fmt: skip
+    st.lists(ASSIGNMENT, max_size=8).map("\n".join),
+    st.builds(lambda k, body: f"[{k}]\n" + "\n".join(body), TABLE_NAME, st.lists(ASSIGNMENT, max_size=4)),
 )
 
 HUNK_LINE = st.one_of(st.builds(lambda c, t: c + t, st.sampled_from(["+", "-", " ", "\\", ""]), st.text(max_size=10)))
@@ -132,17 +136,20 @@ DIFF_TEXT = st.one_of(
     st.text(max_size=300),
     st.builds(
         lambda old, new, a, b, c, d, lines: f"--- {old}\n+++ {new}\n@@ -{a},{b} +{c},{d} @@\n" + "\n".join(lines),
-        st.sampled_from(["a/x.rs", "/dev/null", "a/../../x.rs"]), st.sampled_from(["b/x.rs", "/dev/null", "b/../../x.rs"]),
+        st.sampled_from(["a/x.rs", "/dev/null", "a/../../x.rs"]),
+        st.sampled_from(["b/x.rs", "/dev/null", "b/../../x.rs"]),
         st.integers(0, 5), st.integers(0, 5), st.integers(0, 5), st.integers(0, 5), st.lists(HUNK_LINE, max_size=8),
     ),
 )
 
+COMMAND_WORD = st.one_of(
+    st.sampled_from(["bench", "recheck", "help", "profile=release", "bench=x", "=", "profile=", "profile=a=b", "--x"]),
+    st.text(max_size=12),
+)
 COMMAND_TEXT = st.one_of(
     st.text(max_size=200),
     st.builds(lambda pre, words, post: f"{pre}/ruvopt {' '.join(words)}{post}", st.text(max_size=20),
-              st.lists(st.one_of(st.sampled_from(["bench", "recheck", "help", "profile=release", "bench=x", "=",
-                                                  "profile=", "profile=a=b", "--x"]), st.text(max_size=12)),
-                       max_size=4), st.text(max_size=20)),  # fmt: skip
+              st.lists(COMMAND_WORD, max_size=4), st.text(max_size=20)),
 )
 
 
