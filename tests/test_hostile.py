@@ -11,10 +11,6 @@ and the chaos suite), replays with the same delivery id (``tests/test_e2e.py``).
 from __future__ import annotations
 
 import json
-import resource
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +26,7 @@ from ruvopt.checks.config import ConfigError
 from ruvopt.checks.diff.filter import parse_diff
 from ruvopt.checks.diff.mode import check_diff
 from tests.plugins.workspaces import make_git_repo, make_workspace
+from tests.process_usage import run_check
 from tests.review_support import unsafe_reads
 
 MANIFEST = '[package]\nname = "hostile"\nversion = "0.1.0"\nedition = "2021"\n'
@@ -39,15 +36,9 @@ MB = 1024 * 1024
 
 def ruvopt_check(tree: Path) -> tuple[dict[str, Any], float, int]:
     """(JSON report, seconds, peak RSS in MB) of ``ruvopt check`` in its own process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "ruvopt.cli.main", "check", str(tree), "--format", "json"],
-                          capture_output=True, timeout=300, check=False)  # fmt: skip
-    took = time.monotonic() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    assert proc.returncode in (0, 1), proc.stderr.decode()[-2000:]
-    assert peak >= before
-    return json.loads(proc.stdout), took, peak // 1024
+    code, stdout, stderr, took, peak_mb = run_check(tree)
+    assert code in (0, 1), stderr.decode()[-2000:]
+    return json.loads(stdout), took, peak_mb
 
 
 def codes(report: dict[str, Any]) -> list[str]:
