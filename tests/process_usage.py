@@ -13,10 +13,11 @@ from pathlib import Path
 
 
 def run_check(root: Path) -> tuple[int, bytes, bytes, float, int]:
-    """(exit status, stdout, stderr, seconds, peak RSS in MB) of ``ruvopt check --format json``."""
+    """(exit status, stdout, stderr, seconds, peak RSS in MB) of ``ruvopt check --format json --no-cache``."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "ruvopt.cli.main", "check", str(root), "--format", "json"],
+        proc = subprocess.Popen([sys.executable, "-m", "ruvopt.cli.main", "check", str(root), "--format", "json",
+                                 "--no-cache"],  # cold, and nothing written to the user's cache
                                 stdout=out, stderr=err)  # fmt: skip
         _, status, usage = os.wait4(proc.pid, 0)
         took = time.monotonic() - start

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 from ruvopt.bot.receiver.app import create_app
 from ruvopt.bot.settings import Settings
@@ -52,6 +52,7 @@ def test_every_rule_answers_generated_rust(source: str) -> None:
 
 @SLOW
 @given(strategies.mutated_corpus_file())
+@example(b"#![allow(\xf5nused_imports)]\nuse super::*;\n")  # found by scripts/fuzz.py: RO104 decoded strictly
 def test_every_rule_answers_mutated_real_crate_files(source: bytes) -> None:
     targets.rules(source)
 

@@ -137,3 +137,10 @@ async def test_an_old_comment_replayed_under_a_new_delivery_id_is_not_run_again(
                                author="someone", body="/ruvopt recheck", delivery="replayed")  # fmt: skip
     await redis.aclose()
     assert result == {"skipped": "comment 77 was already handled"}
+
+
+def test_invalid_utf8_inside_a_crate_level_allow_is_counted_not_a_crash(tmp_path: Path):
+    # Found by the long fuzz run: RO104 decoded the lint names strictly and crashed the check.
+    ws = make_workspace(tmp_path, {"Cargo.toml": MANIFEST, "src/lib.rs": b"#![allow(\xf5nused_imports, dead_code)]\n"})
+    report, _, _ = ruvopt_check(ws)
+    assert report["crates"][0]["metrics"]["crate_allow_lints"] == 2

@@ -26,6 +26,7 @@ class ManifestError:
     line: int
     col: int
     message: str
+    over_limits: bool = False  # not parsed at all (checks/manifest/limits.py): nothing to locate
 
 
 @dataclass(slots=True)
@@ -60,7 +61,7 @@ def parse_manifest(path: str, data: bytes) -> Manifest:
     text = data.decode("utf-8", errors="replace")
     too_big = over_limits(text)
     if too_big is not None:  # reported as RO001 at line 1, like any manifest that cannot be read
-        return Manifest(path, text, None, ManifestError(1, 1, f"this manifest is not checked: {too_big}"))
+        return Manifest(path, text, None, ManifestError(1, 1, f"this manifest is not checked: {too_big}", True))
     try:
         return Manifest(path, text, tomlkit.parse(text))
     except tomlkit.exceptions.ParseError as exc:
