@@ -347,7 +347,8 @@ def markdown(results: dict[str, Any], command: str) -> str:
         "PR head and enqueues the saq job atomically (`bot/receiver/intake.py`), and the scripts of concurrent "
         "deliveries "
         "share one pipelined write (auto-pipelining); pydantic parses only the fields it needs straight from the "
-        "bytes; `/webhook` is a plain Starlette route (no FastAPI dependency solving); log lines are written in "
+        "bytes, once per delivery (the event's full view, envelope included); `POST /webhook` is answered before "
+        "the middleware stack; redis-py parses replies with hiredis; log lines are written in "
         "batches (`bot/logs.py`); the startup heap is frozen out of the GC (`gc.freeze()`).",
         f"- Review jobs in Redis after the run: {results['review_jobs_in_redis']} for "
         f"{results['ruvopt_requests']} deliveries sent to ruvopt (each distinct, so each must be one job).",

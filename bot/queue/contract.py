@@ -29,7 +29,6 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from saq import Job
-from saq.job import Status
 from saq.queue.redis import RedisQueue
 
 from ruvopt.bot.queue import pubsub
@@ -182,15 +181,6 @@ async def enqueue_review(
         delivery=delivery,
         **job_options(settings, "review"),
     )
-
-
-async def supersede_review(queues: Queues, repo: str, old_sha: str) -> bool:
-    """Abort the queued review of a head that a newer push replaced (running ones finish)."""
-    job = await queues.review.job(review_key(repo, old_sha))
-    if job is None or job.status != Status.QUEUED:
-        return False
-    await queues.review.abort(job, error=f"superseded: a newer head replaced {old_sha[:12]}")
-    return True
 
 
 async def review_skip_reason(redis: Redis, repo: str, pr: int, head_sha: str, force: bool) -> str | None:
