@@ -24,7 +24,7 @@ looks at the records older than one round (:func:`decide`):
   same run (:func:`ruvopt.bot.report.check_run.complete_run` continues a run that holds no
   annotations).
 
-So every run ruvopt creates is completed within ``run_deadline_seconds`` plus one round,
+So every run ruvopt creates is completed within ``run_deadline_seconds`` plus two rounds,
 as long as one worker runs and GitHub answers at some point; a GitHub error only
 postpones a record to the next round.
 """
