@@ -21,9 +21,9 @@ from ruvopt.bot.settings import Settings
 from tests import payloads
 from tests.fuzz import strategies, targets
 
-FAST = settings(max_examples=300, deadline=None, derandomize=True, database=None,
+FAST = settings(max_examples=500, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
-SLOW = settings(max_examples=60, deadline=None, derandomize=True, database=None,
+SLOW = settings(max_examples=200, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
 
 
