@@ -5,8 +5,7 @@ PY := $(VENV)/bin/python
 .PHONY: demo test install install-test lint typecheck docs bench
 
 install:
-	@test -x $(PY) || python3 -m venv $(VENV)
-	@$(PY) -m pip install -q -e .
+	@bash scripts/install.sh $(VENV) --editable
 
 # Runs the main job on the bundled sample workspace: a plain check, then diff mode.
 demo: install

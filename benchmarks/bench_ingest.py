@@ -234,7 +234,11 @@ def wait_http(port: int, timeout: float = 20) -> None:
 
 
 def start_servers(redis_url: str, logs: Path) -> dict[str, tuple[subprocess.Popen[bytes], int]]:
-    env = {**os.environ, "RUVOPT_WEBHOOK_SECRET": SECRET, "RUVOPT_REDIS_URL": redis_url, "RUVOPT_APP_ID": "1"}
+    # serve refuses partial App credentials; the receiver never uses the key itself.
+    from tests.fakegithub.auth import AppKey
+
+    env = {**os.environ, "RUVOPT_WEBHOOK_SECRET": SECRET, "RUVOPT_REDIS_URL": redis_url, "RUVOPT_APP_ID": "1",
+           "RUVOPT_PRIVATE_KEY": AppKey.generate().private_pem}  # fmt: skip
     common = ["--host", "127.0.0.1", "--log-level", "info"]
     servers = {}
     port = free_port()

@@ -13,8 +13,11 @@ Grammar::
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
+
+from markdown_it import MarkdownIt
 
 PREFIX = "/ruvopt"
 PROFILE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")  # Cargo profile names
@@ -53,25 +56,24 @@ class Bench:
 
 
 Command = Help | Recheck | Bench
+_MARKDOWN = MarkdownIt("commonmark")
 
 
 def find_command(body: str) -> str | None:
-    """The first ``/ruvopt`` line of a comment, outside code fences and quotes."""
-    fence: str | None = None
-    for raw in body.splitlines():
-        line = raw.strip()
-        indent = len(raw) - len(raw.lstrip(" "))
-        if fence is not None:
-            if line.startswith(fence):
-                fence = None
+    """The first ``/ruvopt`` line of a comment's top-level paragraphs.
+
+    The comment is read as CommonMark (markdown-it-py), as GitHub renders it, so a
+    command quoted (``> /ruvopt …``), in a list, in a fenced block of any fence length
+    or in an indented code block is not a command.
+    """
+    tokens = _MARKDOWN.parse(body)
+    for opening, inline in itertools.pairwise(tokens):
+        if opening.type != "paragraph_open" or opening.level != 0 or inline.type != "inline":
             continue
-        if line.startswith(("```", "~~~")):
-            fence = line[:3]
-            continue
-        if indent >= 4:  # an indented code block in Markdown
-            continue
-        if line == PREFIX or line.startswith(PREFIX + " ") or line.startswith(PREFIX + "\t"):
-            return line
+        for raw in inline.content.split("\n"):
+            line = raw.strip()
+            if line == PREFIX or line.startswith((PREFIX + " ", PREFIX + "\t")):
+                return line
     return None
 
 

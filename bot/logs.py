@@ -1,5 +1,12 @@
 """Process logging for ``ruvopt serve`` / ``ruvopt worker``: one line per record on stderr,
-written in batches.
+written in batches — text for a terminal, or one JSON object per line with
+``RUVOPT_LOG_FORMAT=json`` (docs/observability.md).
+
+JSON lines carry what is known of the work at hand: ``delivery``, ``event``,
+``installation``, ``repository``, ``pr`` (the receiver, per delivery) and ``job``,
+``kind`` (a worker, per job), bound with :func:`bind` in a context variable, so every
+record logged while handling that delivery or job — saq's and PyGithub's included —
+carries them.
 
 The receiver logs one line per delivery. Python's stderr is line-buffered, so each line
 would be its own ``write`` system call on the event loop — measurable on the ingest path
@@ -14,9 +21,36 @@ import io
 import logging
 import os
 import threading
+from contextvars import ContextVar, Token
+from typing import Any
 
 FLUSH_EVERY_S = 0.25
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+JSON_FIELDS = "%(levelname)s %(name)s %(message)s"
+CONTEXT_FIELDS = ("delivery", "event", "installation", "repository", "pr", "job", "kind")
+_context: ContextVar[dict[str, Any]] = ContextVar("ruvopt_log_context", default={})  # noqa: B039 (never mutated)
+
+
+def bind(**fields: Any) -> Token[dict[str, Any]]:
+    """Add ``fields`` (those not None) to the records of this task and what it starts;
+    :func:`unbind` with the returned token when the work is done."""
+    unknown = set(fields) - set(CONTEXT_FIELDS)
+    if unknown:
+        raise ValueError(f"not log context fields: {sorted(unknown)}")
+    return _context.set({**_context.get(), **{k: v for k, v in fields.items() if v is not None}})
+
+
+def unbind(token: Token[dict[str, Any]]) -> None:
+    _context.reset(token)
+
+
+class ContextFilter(logging.Filter):
+    """Copies the bound context onto each record (JSON output shows the fields)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in _context.get().items():
+            record.__dict__.setdefault(key, value)
+        return True
 
 
 class BatchedStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -45,7 +79,18 @@ class BatchedStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().close()
 
 
-def configure(level: str) -> None:
+def json_formatter() -> logging.Formatter:
+    from pythonjsonlogger.core import RESERVED_ATTRS
+    from pythonjsonlogger.orjson import OrjsonFormatter
+
+    return OrjsonFormatter(
+        JSON_FIELDS, rename_fields={"levelname": "level", "name": "logger"}, timestamp="time",
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],  # uvicorn's copy of the message with ANSI colours
+    )  # fmt: skip
+
+
+def configure(level: str, log_format: str = "text") -> None:
     handler = BatchedStderrHandler()
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(json_formatter() if log_format == "json" else logging.Formatter(FORMAT))
+    handler.addFilter(ContextFilter())
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)

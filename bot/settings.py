@@ -7,9 +7,12 @@ Nothing else in ruvopt reads ``os.environ``: the app and the worker are built fr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ruvopt.bot.credentials import read_credentials
 
 
 class SettingsError(ValueError):
@@ -26,6 +29,11 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     github_api_url: str = "https://api.github.com"
     cache_dir: Path = Path.home() / ".cache" / "ruvopt"
+    # Written by the one-click registration; fills in what the environment leaves unset.
+    credentials_file: Path = Path.home() / ".config" / "ruvopt" / "credentials.json"
+    public_url: str | None = None  # where GitHub reaches this receiver (setup mode)
+    github_url: str = "https://github.com"  # the web UI, for registering the App
+    log_format: Literal["text", "json"] = "text"
 
     max_body_bytes: int = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
     delivery_ttl_seconds: int = 4 * 24 * 3600  # ≥ 3 days: GitHub redelivers up to 3 days back
@@ -50,7 +58,43 @@ class Settings(BaseSettings):
     def _key_sources(self) -> Settings:
         if self.private_key is not None and self.private_key_path is not None:
             raise SettingsError("set only one of RUVOPT_PRIVATE_KEY and RUVOPT_PRIVATE_KEY_PATH")
+        if self.missing_credentials():
+            self._fill_from_credentials_file()
         return self
+
+    def _fill_from_credentials_file(self) -> None:
+        stored = read_credentials(self.credentials_file)
+        if stored is None:
+            return
+        if self.app_id is None:
+            self.app_id = int(stored["app_id"])
+        if self.private_key is None and self.private_key_path is None:
+            self.private_key = SecretStr(stored["pem"])
+        if self.webhook_secret is None:
+            self.webhook_secret = SecretStr(stored["webhook_secret"])
+
+    def missing_credentials(self, *, worker: bool = False) -> list[str]:
+        """The App credentials neither the environment nor the credentials file set (a
+        ``worker`` needs no webhook secret)."""
+        missing = []
+        if self.app_id is None:
+            missing.append("RUVOPT_APP_ID")
+        if self.private_key is None and self.private_key_path is None:
+            missing.append("RUVOPT_PRIVATE_KEY or RUVOPT_PRIVATE_KEY_PATH")
+        if not worker and (self.webhook_secret is None or not self.webhook_secret.get_secret_value()):
+            missing.append("RUVOPT_WEBHOOK_SECRET")
+        return missing
+
+    def incomplete_credentials(self, *, worker: bool = False) -> str | None:
+        """Why some but not all App credentials are set, naming what is missing; None when
+        all or none are (none: ``ruvopt serve`` runs the one-click registration)."""
+        missing = self.missing_credentials(worker=worker)
+        if not missing or len(missing) == (2 if worker else 3):
+            return None
+        return (
+            f"the App's credentials are incomplete: {' and '.join(missing)} not set (environment or "
+            f"{self.credentials_file}); set them, or unset the others to register a new App"
+        )
 
     def require_webhook_secret(self) -> str:
         if self.webhook_secret is None or not self.webhook_secret.get_secret_value():

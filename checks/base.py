@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ruvopt.checks.model import Finding, Severity
@@ -42,6 +41,11 @@ class FileRule(Rule):
     def run(self, ctx: FileContext) -> Iterator[Finding]:
         raise NotImplementedError
 
+    def infers_hot_from_benches(self) -> bool:
+        """Whether the rule also runs, in a second pass, on the functions benches call
+        (``FileContext.bench_hot``); only hot-path rules do."""
+        return False
+
 
 class CrateRule(Rule):
     scope: ClassVar[str] = "crate"
@@ -52,25 +56,6 @@ class CrateRule(Rule):
 
     def run(self, ctx: CrateContext) -> Iterator[Finding]:
         raise NotImplementedError
-
-
-def wanted_kinds_for(config: Config) -> frozenset[str]:
-    """Node kinds the metrics and the rules enabled by ``config`` read: one query collects them."""
-    return _wanted_kinds(config.select, config.ignore)
-
-
-@cache
-def _wanted_kinds(select: tuple[str, ...], ignore: tuple[str, ...]) -> frozenset[str]:
-    from ruvopt.checks.config import Config
-    from ruvopt.checks.metrics import METRIC_NODE_KINDS
-    from ruvopt.checks.registry import all_rules
-
-    selection = Config(select=select, ignore=ignore)
-    kinds = set(METRIC_NODE_KINDS)
-    for rule_cls in all_rules():
-        if selection.enabled(rule_cls.code):
-            kinds.update(rule_cls.node_kinds)
-    return frozenset(kinds)
 
 
 class WorkspaceRule(Rule):

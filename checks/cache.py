@@ -27,6 +27,10 @@ class ResultCache:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(SCHEMA)
 
+    @property
+    def enabled(self) -> bool:
+        return self._db is not None
+
     def get_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         if self._db is None:
             return {}

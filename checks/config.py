@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,9 @@ from ruvopt.checks.source import DEFAULT_MAX_FILE_BYTES, SourceTree
 
 FAIL_ON_VALUES = ("new", "any", "never")
 CONFIG_FILE = "ruvopt.toml"
+# code -> option name -> default: the rules a configuration is validated against
+# (:func:`ruvopt.checks.registry.option_defaults`; the config layer knows no rule itself).
+RuleOptions = Mapping[str, Mapping[str, Any]]
 
 
 class ConfigError(ValueError):
@@ -75,10 +79,10 @@ TOP_LEVEL_KEYS = ("select", "ignore", "fail-on", "crates", "rules", "bench", "ma
 BENCH_KEYS = ("profiles", "benches", "runs", "max-regression", "budgets")
 
 
-def load_config(tree: SourceTree) -> Config:
+def load_config(tree: SourceTree, rules: RuleOptions) -> Config:
     """Config of this tree (for the App: the base commit's tree). Raises ConfigError."""
     if tree.exists(CONFIG_FILE):
-        return parse_config(tree.read_text(CONFIG_FILE), CONFIG_FILE)
+        return parse_config(tree.read_text(CONFIG_FILE), CONFIG_FILE, rules)
     if tree.exists("Cargo.toml"):
         text = tree.read_text("Cargo.toml")
         if over_limits(text) is not None:
@@ -93,11 +97,11 @@ def load_config(tree: SourceTree) -> Config:
             metadata = outer.get("metadata") if isinstance(outer, dict) else None
             table = metadata.get("ruvopt") if isinstance(metadata, dict) else None
             if table is not None:
-                return config_from_table(table, f"Cargo.toml [{section}.metadata.ruvopt]")
+                return config_from_table(table, f"Cargo.toml [{section}.metadata.ruvopt]", rules)
     return Config()
 
 
-def parse_config(text: str, source: str) -> Config:
+def parse_config(text: str, source: str, rules: RuleOptions) -> Config:
     too_big = over_limits(text)
     if too_big is not None:
         raise ConfigError(source, f"not read: {too_big}")
@@ -105,14 +109,14 @@ def parse_config(text: str, source: str) -> Config:
         table = tomlkit.parse(text).unwrap()
     except tomlkit.exceptions.ParseError as exc:
         raise ConfigError(source, f"not valid TOML: {exc}", line=exc.line) from None
-    return config_from_table(table, source)
+    return config_from_table(table, source, rules)
 
 
-def config_from_table(table: Any, source: str) -> Config:
+def config_from_table(table: Any, source: str, rules: RuleOptions) -> Config:
     if not isinstance(table, dict):
         raise ConfigError(source, "the ruvopt configuration must be a table")
     _reject_unknown(table, TOP_LEVEL_KEYS, source, "")
-    codes = _known_codes()
+    codes = sorted(rules)
     select = tuple(_str_list(table, "select", source, ["RO"]))
     ignore = tuple(_str_list(table, "ignore", source, []))
     for key, prefixes in (("select", select), ("ignore", ignore)):
@@ -134,17 +138,11 @@ def config_from_table(table: Any, source: str) -> Config:
         ignore=ignore,
         fail_on=fail_on,
         crates=tuple(_str_list(table, "crates", source, [])),
-        rules=_rule_options(table.get("rules", {}), source),
+        rules=_rule_options(table.get("rules", {}), source, rules),
         bench=_bench(table.get("bench", {}), source),
         max_file_bytes=max_bytes,
         source=source,
     )
-
-
-def _known_codes() -> list[str]:
-    from ruvopt.checks.registry import all_rules
-
-    return [r.code for r in all_rules()]
 
 
 def _reject_unknown(table: dict[str, Any], valid: tuple[str, ...] | list[str], source: str, where: str) -> None:
@@ -169,22 +167,19 @@ def _str_list(table: dict[str, Any], key: str, source: str, default: list[str], 
     return list(value)
 
 
-def _rule_options(rules: Any, source: str) -> dict[str, dict[str, Any]]:
-    from ruvopt.checks.registry import all_rules
-
-    if not isinstance(rules, dict):
+def _rule_options(table: Any, source: str, known: RuleOptions) -> dict[str, dict[str, Any]]:
+    if not isinstance(table, dict):
         raise ConfigError(source, "`rules` must be a table of [rules.<CODE>] tables", ("rules",))
-    by_code = {r.code: r for r in all_rules()}
     result: dict[str, dict[str, Any]] = {}
-    for code, options in rules.items():
-        if code not in by_code:
-            _reject_unknown({code: None}, list(by_code), source, "rules.")
-        rule = by_code[code]
+    for code, options in table.items():
+        if code not in known:
+            _reject_unknown({code: None}, sorted(known), source, "rules.")
+        defaults = known[code]
         if not isinstance(options, dict):
             raise ConfigError(source, f"`rules.{code}` must be a table", ("rules", code))
-        _reject_unknown(options, list(rule.options), source, f"rules.{code}.")
+        _reject_unknown(options, list(defaults), source, f"rules.{code}.")
         for name, value in options.items():
-            _check_type(value, rule.options[name], source, f"rules.{code}.{name}")
+            _check_type(value, defaults[name], source, f"rules.{code}.{name}")
         result[code] = dict(options)
     return result
 

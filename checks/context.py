@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import tree_sitter
 
-from ruvopt.checks.model import Edit, Finding
+from ruvopt.checks.model import Edit, Finding, RuleInfo
 from ruvopt.checks.syntax import parse
 
 if TYPE_CHECKING:
-    from ruvopt.checks.base import Rule
     from ruvopt.checks.config import Config
     from ruvopt.checks.manifest.workspace import Crate, Manifest, Workspace
 
@@ -54,6 +53,9 @@ class FileContext:
     data: bytes
     config: Config
     wanted_kinds: frozenset[str] = frozenset()
+    # (kind, qualifier, name, why) of calls benches make into this file: set only for the
+    # engine's second pass over such files (``ruvopt.checks.hot.benches``).
+    bench_hot: tuple[tuple[str, str, str, str], ...] = ()
 
     @cached_property
     def text(self) -> str:
@@ -92,7 +94,7 @@ class FileContext:
 
     def report(
         self,
-        rule: Rule,
+        rule: RuleInfo,
         node: tree_sitter.Node,
         message: str,
         *,
@@ -122,7 +124,7 @@ class FileContext:
         return self.data[node.start_byte : end].decode("utf-8", errors="replace")
 
     def report_line(
-        self, rule: Rule, line: int, message: str, *, key: str, fix_title: str | None = None,
+        self, rule: RuleInfo, line: int, message: str, *, key: str, fix_title: str | None = None,
         suggestion: Edit | None = None,
     ) -> Finding:
         """A finding on a whole line (file-level facts such as length)."""
@@ -141,6 +143,7 @@ class CrateContext:
     config: Config
     files: dict[str, FileContext] = field(default_factory=dict)  # crate roots, parsed on demand
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # code -> path -> facts
+    wanted_kinds: frozenset[str] = frozenset()  # node kinds the files read on demand collect
 
     @property
     def manifest(self) -> Manifest:
@@ -151,11 +154,7 @@ class CrateContext:
         if path not in self.files:
             if not self.workspace.tree.exists(path):
                 return None
-            from ruvopt.checks.base import wanted_kinds_for
-
-            self.files[path] = FileContext(
-                path, self.workspace.tree.read(path), self.config, wanted_kinds_for(self.config)
-            )
+            self.files[path] = FileContext(path, self.workspace.tree.read(path), self.config, self.wanted_kinds)
         return self.files[path]
 
     @property
@@ -175,7 +174,7 @@ class CrateContext:
             yield file
 
     def report_manifest(
-        self, rule: Rule, line: int, message: str, *, key: str, fix_title: str | None = None,
+        self, rule: RuleInfo, line: int, message: str, *, key: str, fix_title: str | None = None,
         suggestion: Edit | None = None, manifest: Manifest | None = None,
     ) -> Finding:
         """A finding on a line of this crate's manifest; ``key`` (a TOML key path) anchors it."""
@@ -195,14 +194,14 @@ class WorkspaceContext:
         return self.workspace.root_manifest
 
     def report_manifest(
-        self, rule: Rule, manifest: Manifest, line: int, message: str, *, key: str,
+        self, rule: RuleInfo, manifest: Manifest, line: int, message: str, *, key: str,
         fix_title: str | None = None, suggestion: Edit | None = None,
     ) -> Finding:
         return manifest_finding(rule, manifest, line, message, key=key, fix_title=fix_title, suggestion=suggestion)
 
 
 def manifest_finding(
-    rule: Rule, manifest: Manifest, line: int, message: str, *, key: str,
+    rule: RuleInfo, manifest: Manifest, line: int, message: str, *, key: str,
     fix_title: str | None = None, suggestion: Edit | None = None,
 ) -> Finding:
     """A finding on one manifest line; ``key`` (a TOML key path) anchors the fingerprint."""

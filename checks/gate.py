@@ -1,8 +1,8 @@
 """What passes: metric limits, the checklist status of each crate, and the fail-on verdict.
 
-Limits come from the rules that enforce them (a rule's one integer option, as configured
-in ``ruvopt.toml``), so the table, the summary and the gate can never disagree with the
-rule. ``fail-on`` (DESIGN: "failure only for new error-level findings or metrics that got
+Limits come from the rules that enforce them (the named option of the rule, as configured
+in ``ruvopt.toml``, else the rule class's default), so the table, the summary and the gate
+can never disagree with the rule. ``fail-on`` (DESIGN: "failure only for new error-level findings or metrics that got
 worse past their limit"):
 
 - ``new``: fail when a reported finding of error severity is new (without a base every
@@ -20,23 +20,22 @@ from typing import Any
 
 from ruvopt.checks.config import Config
 from ruvopt.checks.model import METRIC_NAMES, CrateReport, Finding, Metrics, Severity
-from ruvopt.checks.registry import all_rules, rule_by_code
+from ruvopt.checks.registry import all_rules, option_value, rule_by_code
 
 
 @dataclass(frozen=True, slots=True)
 class Limit:
-    code: str  # the rule whose option sets the limit
-    default: int
-    item: str  # checklist item
+    code: str  # the rule that enforces the limit (its checklist item is the metric's)
+    option: str | None  # the rule's option that sets it; None: the limit is 0
 
 
 # metric -> the largest value that passes.
 MAX_LIMITS: dict[str, Limit] = {
-    "root_lines": Limit("RO102", 300, "2"),
-    "pub_use_names": Limit("RO103", 50, "2"),
-    "crate_allow_lints": Limit("RO104", 12, "8"),
-    "max_file_lines": Limit("RO101", 600, "5"),
-    "files_over_limit": Limit("RO101", 0, "5"),
+    "root_lines": Limit("RO102", "max-lines"),
+    "pub_use_names": Limit("RO103", "max-names"),
+    "crate_allow_lints": Limit("RO104", "max-lints"),
+    "max_file_lines": Limit("RO101", "max-lines"),
+    "files_over_limit": Limit("RO101", None),  # files over RO101's max-lines
 }
 # metric -> (the total it must equal, the rule that asks for it): every unsafe documented.
 ALL_OF: dict[str, tuple[str, str]] = {
@@ -68,13 +67,15 @@ def limit_value(metric: str, config: Config) -> int | None:
     limit = MAX_LIMITS.get(metric)
     if limit is None or not active(limit.code, config):
         return None
-    if metric == "files_over_limit":
+    if limit.option is None:
         return 0
-    rule = rule_by_code(limit.code)
-    ints = [(n, v) for n, v in rule.options.items() if isinstance(v, int) and not isinstance(v, bool)]
-    if len(ints) != 1:
-        return limit.default
-    return int(config.rule_option(limit.code, ints[0][0], ints[0][1]))
+    return int(option_value(config, limit.code, limit.option))
+
+
+def metric_item(metric: str) -> str | None:
+    """The checklist item of the rule behind a metric's limit."""
+    code = MAX_LIMITS[metric].code if metric in MAX_LIMITS else ALL_OF[metric][1] if metric in ALL_OF else None
+    return rule_by_code(code).checklist_item if code is not None else None
 
 
 def badness(metric: str, values: dict[str, Any], config: Config) -> int | None:
@@ -163,8 +164,9 @@ def checklist(crates: Sequence[CrateReport], findings: Iterable[Finding], config
     rules = [r for r in all_rules() if config.enabled(r.code) and r.checklist_item]
     workspace_items = {r.checklist_item for r in rules if getattr(r, "scope", "file") == "workspace"}
     crate_items = {r.checklist_item for r in rules if getattr(r, "scope", "file") != "workspace"}
-    crate_items |= {MAX_LIMITS[m].item for m in MAX_LIMITS if limit_value(m, config) is not None}
-    crate_items |= {"4" for m in ALL_OF if active(ALL_OF[m][1], config)}
+    crate_items |= {metric_item(m) or "" for m in MAX_LIMITS if limit_value(m, config) is not None}
+    crate_items |= {metric_item(m) or "" for m in ALL_OF if active(ALL_OF[m][1], config)}
+    crate_items.discard("")
     items = sorted(crate_items | workspace_items, key=item_key)
     item_of = {r.code: r.checklist_item for r in all_rules()}
     rows = {c.name: ChecklistRow(c.name, {i: (True if i in crate_items else None) for i in items}) for c in crates}
@@ -177,7 +179,7 @@ def checklist(crates: Sequence[CrateReport], findings: Iterable[Finding], config
         (rows[crate.name] if crate else loose).status[item] = False
     for crate in crates:
         for row in metric_rows(crate, config):
-            item = MAX_LIMITS[row.name].item if row.name in MAX_LIMITS else ("4" if row.name in ALL_OF else None)
+            item = metric_item(row.name)
             if item and row.ok is False:
                 rows[crate.name].status[item] = False
     result = list(rows.values())

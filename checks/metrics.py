@@ -1,4 +1,4 @@
-"""Per-crate metrics, counted exactly as DESIGN.md states (names are a JSON contract).
+"""Per-crate metrics, counted exactly as docs/metrics.md states (names are a JSON contract).
 
 File-level parts (unsafe counts) are computed per file and cached with the file; the
 crate-level parts come from the crate root and the manifest.
@@ -14,7 +14,6 @@ from ruvopt.checks.safety import verdicts as safety
 from ruvopt.checks.syntax import rust
 
 METRIC_NODE_KINDS: tuple[str, ...] = safety.NODE_KINDS
-DEFAULT_MAX_LINES = 600
 
 
 def file_metrics(ctx: FileContext) -> dict[str, int]:
@@ -60,10 +59,10 @@ def manifest_metrics(ctx: CrateContext) -> dict[str, Any]:
 
 
 def crate_metrics(
-    ctx: CrateContext, per_file: dict[str, dict[str, int]], line_counts: dict[str, int]
+    ctx: CrateContext, per_file: dict[str, dict[str, int]], line_counts: dict[str, int], max_lines: int
 ) -> Metrics:
-    """Combine cached per-file numbers with the crate root and manifest."""
-    max_lines = int(ctx.config.rule_option("RO101", "max-lines", DEFAULT_MAX_LINES))
+    """Combine cached per-file numbers with the crate root and manifest; ``files_over_limit``
+    counts files over ``max_lines`` (RO101's option, looked up by the engine)."""
     metrics = Metrics()
     for name, value in root_metrics(ctx.root_file).items():
         metrics[name] = value

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, Protocol
 
 
 class Severity(enum.IntEnum):
@@ -21,6 +21,17 @@ class Severity(enum.IntEnum):
     @classmethod
     def parse(cls, text: str) -> Severity:
         return cls[text.upper()]
+
+
+class RuleInfo(Protocol):
+    """What a finding records of the rule that made it (every rule class has these)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def severity(self) -> Severity: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +63,26 @@ class Finding:
     suggestion: Edit | None = None
     fingerprint: str = ""
     new: bool | None = None  # None until compared with a base commit
+    # The rule's anchor and its occurrence index, without the path: what the fingerprint
+    # hashes together with the path, kept so diff mode can follow a renamed file.
+    anchor: str = field(default="", compare=False, repr=False)
 
     def sort_key(self) -> tuple[int, str, int, int, str]:
         """Most severe first, then by place."""
         return (-int(self.severity), self.path, self.start_line, self.start_col, self.code)
 
     def with_new(self, new: bool) -> Finding:
-        return replace(self, new=new)
+        return Finding(
+            self.code, self.rule, self.severity, self.path, self.start_line, self.start_col, self.end_line,
+            self.end_col, self.message, self.fix_title, self.suggestion, self.fingerprint, new, self.anchor,
+        )
+
+    def with_fingerprint(self, fingerprint: str, anchor: str) -> Finding:
+        """A copy with its final fingerprint (by hand: ``replace`` costs 10 µs a finding)."""
+        return Finding(
+            self.code, self.rule, self.severity, self.path, self.start_line, self.start_col, self.end_line,
+            self.end_col, self.message, self.fix_title, self.suggestion, fingerprint, self.new, anchor,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         # By hand, not dataclasses.asdict: asdict deep-copies every field, and the caches
@@ -78,6 +102,25 @@ class Finding:
         if data.get("suggestion") is not None:
             data["suggestion"] = Edit(**data["suggestion"])
         return cls(**data)
+
+    def to_row(self) -> list[Any]:
+        """The compact form the caches keep: every field in order, severity by label."""
+        s = self.suggestion
+        return [
+            self.code, self.rule, self.severity.label, self.path, self.start_line, self.start_col, self.end_line,
+            self.end_col, self.message, self.fix_title,
+            None if s is None else [s.path, s.start_line, s.end_line, s.replacement],
+            self.fingerprint, self.new, self.anchor,
+        ]
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> Finding:
+        (code, rule, severity, path, start_line, start_col, end_line, end_col, message, fix_title, suggestion,
+         fingerprint, new, anchor) = row  # fmt: skip
+        return cls(
+            code, rule, SEVERITY_BY_LABEL[severity], path, start_line, start_col, end_line, end_col, message,
+            fix_title, None if suggestion is None else Edit(*suggestion), fingerprint, new, anchor,
+        )
 
 
 FINDING_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Finding))
@@ -161,7 +204,7 @@ class Report:
         """A JSON-able form for the per-commit report cache (not the public JSON contract)."""
         return {
             "crates": [[c.name, c.path, c.root, c.metrics.to_dict()] for c in self.crates],
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [f.to_row() for f in self.findings],
             "notices": [[n.path, n.message] for n in self.notices],
         }
 
@@ -169,6 +212,6 @@ class Report:
     def from_cache(cls, data: dict[str, Any]) -> Report:
         return cls(
             [CrateReport(name, path, root, Metrics(dict(metrics))) for name, path, root, metrics in data["crates"]],
-            [Finding.from_dict(f) for f in data["findings"]],
+            [Finding.from_row(f) for f in data["findings"]],
             [Notice(path, message) for path, message in data["notices"]],
         )

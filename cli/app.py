@@ -1,8 +1,11 @@
 """``ruvopt serve`` and ``ruvopt worker``: the App's two processes.
 
-FastAPI, uvicorn and saq are imported inside the commands, so ``ruvopt check`` never
-loads them. Configuration comes from the environment only (:class:`ruvopt.bot.settings.Settings`);
-flags here are about the process (address, queues, log level), never about secrets.
+They need the ``app`` extra (FastAPI, uvicorn, saq, redis, PyGithub, pydantic-settings),
+which ``pip install ruvopt`` — the CLI — does not install; without it both commands exit
+2 naming ``ruvopt[app]``. Those libraries are imported inside the commands, so
+``ruvopt check`` never loads them. Configuration comes from the environment only
+(:class:`ruvopt.bot.settings.Settings`); flags here are about the process (address,
+queues, log level), never about secrets.
 """
 
 from __future__ import annotations
@@ -10,9 +13,29 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import Any
 
 EXIT_OK, EXIT_USAGE = 0, 2
 QUEUE_CHOICES = ("review", "bench")
+# Import names of the `app` extra's distributions (pyproject.toml).
+APP_MODULES = ("fastapi", "uvicorn", "saq", "redis", "github", "pydantic_settings")
+
+
+def missing_app_modules() -> list[str]:
+    import importlib.util
+
+    return [name for name in APP_MODULES if importlib.util.find_spec(name) is None]
+
+
+def _require_app_extra(command: str) -> bool:
+    missing = missing_app_modules()
+    if missing:
+        print(
+            f"ruvopt {command}: the App's dependencies are not installed (missing: {', '.join(missing)}); "
+            """install them with: pip install 'ruvopt[app]'""",
+            file=sys.stderr,
+        )
+    return not missing
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -29,6 +52,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         help="comma-separated queues to consume: review, bench (default: %(default)s; bench needs the bench runner)",
     )  # fmt: skip
     worker.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    worker.add_argument("--metrics-port", type=int, metavar="PORT",
+                        help="serve /metrics, /healthz and /readyz on this port (default: none)")  # fmt: skip
+    worker.add_argument("--metrics-host", default="127.0.0.1",
+                        help="address of the metrics server (default: %(default)s)")  # fmt: skip
     worker.set_defaults(handler=run_worker)
 
 
@@ -38,15 +65,6 @@ def _queue_list(text: str) -> list[str]:
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"queues are a comma-separated subset of {', '.join(QUEUE_CHOICES)}")
     return list(dict.fromkeys(names))
-
-
-def bench_runner_available() -> bool:
-    """Whether this build ships the bench runner. Without it, `--queues bench` is for the
-    diagnostic `sleep_job` only, and the default (review) leaves bench requests queued in
-    Redis until a release with the runner consumes them, instead of burning their retries."""
-    import importlib.util
-
-    return importlib.util.find_spec("ruvopt.bot.jobs.bench") is not None
 
 
 def _settings() -> object | None:
@@ -61,38 +79,67 @@ def _settings() -> object | None:
         return None
 
 
-def _logging(level: str) -> None:
+def _logging(level: str, settings: Any) -> None:
     from ruvopt.bot.logs import configure
 
-    configure(level)
+    configure(level, settings.log_format)
+
+
+def _serve_app(settings: Any) -> Any:
+    """The receiver, or the one-click registration when no App credentials are set
+    (:mod:`ruvopt.bot.registration`); SettingsError naming what is missing otherwise."""
+    from ruvopt.bot.receiver.app import create_app
+    from ruvopt.bot.settings import SettingsError
+
+    problem = settings.incomplete_credentials()
+    if problem:
+        raise SettingsError(problem)
+    if not settings.missing_credentials():
+        return create_app(settings)
+    if not settings.public_url:
+        raise SettingsError(
+            "the App is not registered yet: set RUVOPT_PUBLIC_URL (the https address GitHub will send webhooks "
+            "to) to register it from this server's page, or set RUVOPT_APP_ID, RUVOPT_PRIVATE_KEY_PATH and "
+            "RUVOPT_WEBHOOK_SECRET for an App you registered yourself"
+        )
+    from ruvopt.bot.registration import SetupGate
+
+    logging.getLogger("ruvopt.setup").warning(
+        "setup mode: no App credentials; open %s/ in a browser to register the GitHub App", settings.public_url
+    )
+    return SetupGate(settings, create_app)
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    if not _require_app_extra("serve"):
+        return EXIT_USAGE
     import uvicorn
 
-    from ruvopt.bot.receiver.app import create_app
     from ruvopt.bot.settings import SettingsError
 
     settings = _settings()
     if settings is None:
         return EXIT_USAGE
+    _logging(args.log_level, settings)
     try:
-        app = create_app(settings)  # type: ignore[arg-type]
+        app = _serve_app(settings)
     except SettingsError as exc:
         print(f"ruvopt serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    _logging(args.log_level)
     # The receiver logs one line per delivery itself; saq's per-job lines add nothing here.
     logging.getLogger("saq").setLevel(max(logging.WARNING, logging.getLogger().level))
     config = uvicorn.Config(
         app, host=args.host, port=args.port, loop="uvloop", http="httptools", lifespan="on",
         access_log=args.access_log, log_level=args.log_level, server_header=False,
+        log_config=None,  # uvicorn's records go through ruvopt's handler (text or JSON)
     )  # fmt: skip
     uvicorn.Server(config).run()
     return EXIT_OK
 
 
 def run_worker(args: argparse.Namespace) -> int:
+    if not _require_app_extra("worker"):
+        return EXIT_USAGE
     import asyncio
 
     from ruvopt.bot.queue import worker
@@ -100,7 +147,12 @@ def run_worker(args: argparse.Namespace) -> int:
     settings = _settings()
     if settings is None:
         return EXIT_USAGE
-    _logging(args.log_level)
+    problem = settings.incomplete_credentials(worker=True)  # type: ignore[attr-defined]
+    if problem:
+        print(f"ruvopt worker: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    _logging(args.log_level, settings)
     # The stock asyncio loop, not uvloop: ruvopt.bot.queue.procs needs process_group= for its children.
-    asyncio.run(worker.run(settings, args.queues))  # type: ignore[arg-type]
+    metrics_address = (args.metrics_host, args.metrics_port) if args.metrics_port is not None else None
+    asyncio.run(worker.run(settings, args.queues, metrics_address=metrics_address))  # type: ignore[arg-type]
     return EXIT_OK

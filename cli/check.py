@@ -11,15 +11,17 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ruvopt.checks.config import ConfigError, load_config
+from ruvopt.checks.config import ConfigError
 from ruvopt.checks.diff.filter import FILTER_MODES
 from ruvopt.checks.diff.mode import check_diff
 from ruvopt.checks.engine import check
 from ruvopt.checks.gate import FAIL_ON
+from ruvopt.checks.registry import load_config
 from ruvopt.checks.render import github, markdown, sarif, text
 from ruvopt.checks.render import json_report as json
 from ruvopt.checks.render.view import View
 from ruvopt.checks.source import DirectoryTree, GitError, run_git
+from ruvopt.cli.clone import prepare
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 FORMATS = ("text", "json", "sarif", "github", "markdown")
@@ -33,7 +35,14 @@ fail-on (default: `fail-on` of ruvopt.toml — the base's in diff mode — else 
   never  always exit 0 unless the command itself fails.
 
 exit codes: 0 passes under fail-on, 1 fails, 2 usage or configuration error (bad option,
-bad ruvopt.toml, a ref that does not resolve, PATH not a git repository with --base).
+bad ruvopt.toml, a ref that does not resolve, PATH not a git repository with --base, a
+commit or blob the clone lacks and cannot fetch).
+
+CI clones: in a shallow or partial clone with a remote, a missing base commit id is
+fetched (`git fetch --depth=1 --filter=blob:none`), the clone is deepened step by step
+(at most 1365 commits) until base and head have a merge base, and in a partial clone the
+blobs the rules read are fetched in batches; set RUVOPT_FETCH_TOKEN when the remote needs
+a token the clone does not hold. --no-fetch turns all of that off.
 
 In diff mode both commits are read from git objects (no checkout) of the repository that
 holds PATH, with paths from its top level; the configuration is read from the base
@@ -75,11 +84,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--fail-on", choices=FAIL_ON, default=None, help="when to exit 1 (see below)")
     p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout")
     p.add_argument("--jobs", "-j", type=positive_int, metavar="N", help="worker processes (default: all cores)")
+    add_fetch_option(p)
     cache = p.add_mutually_exclusive_group()
     cache.add_argument("--cache-dir", type=Path, metavar="DIR",
                        help="per-file result cache (default: $XDG_CACHE_HOME/ruvopt or ~/.cache/ruvopt)")
     cache.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     p.set_defaults(handler=run)
+
+
+def add_fetch_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-fetch", action="store_true",
+                   help="diff mode: never fetch into a shallow or partial clone; fail saying what is missing")
 
 
 class UsageError(Exception):
@@ -102,9 +117,11 @@ def build_view(args: argparse.Namespace, progress: text.ScanProgress) -> View:
     if args.filter_mode and not args.base:
         raise UsageError("--filter-mode needs --base (without it every finding is reported)")
     if args.base:
+        repo = repo_root(args.path)
+        clone = prepare(repo, args.base, args.head or "HEAD", allow_fetch=not args.no_fetch, note=progress.note)
         result = check_diff(
-            repo_root(args.path), args.base, args.head or "HEAD", filter_mode=args.filter_mode or "added",
-            cache_dir=cache_dir, jobs=args.jobs, progress=progress,
+            repo, args.base, args.head or "HEAD", filter_mode=args.filter_mode or "added",
+            cache_dir=cache_dir, jobs=args.jobs, progress=progress, fetch_blobs=clone.blob_fetcher(),
         )
         return View.of_diff(result)
     if not args.path.is_dir():

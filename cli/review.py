@@ -18,7 +18,8 @@ from ruvopt.checks.config import ConfigError
 from ruvopt.checks.diff.filter import FILTER_MODES
 from ruvopt.checks.gate import FAIL_ON
 from ruvopt.checks.source import GitError
-from ruvopt.cli.check import UsageError, default_cache_dir, positive_int, repo_root
+from ruvopt.cli.check import UsageError, add_fetch_option, default_cache_dir, positive_int, repo_root
+from ruvopt.cli.clone import prepare
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 RULE = "=" * 72
@@ -49,6 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--fail-on", choices=FAIL_ON, default=None, help="default: `fail-on` of the base config, else new")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--jobs", "-j", type=positive_int, metavar="N", help="worker processes (default: all cores)")
+    add_fetch_option(p)
     cache = p.add_mutually_exclusive_group()
     cache.add_argument("--cache-dir", type=Path, metavar="DIR", help="per-file result cache")
     cache.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
@@ -62,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
     cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
     try:
         repo = repo_root(args.path)
+        clone = prepare(repo, args.base, args.head, allow_fetch=not args.no_fetch)
         result = check_diff(
-            repo, args.base, args.head, filter_mode=args.filter_mode, cache_dir=cache_dir, jobs=args.jobs
+            repo, args.base, args.head, filter_mode=args.filter_mode, cache_dir=cache_dir, jobs=args.jobs,
+            fetch_blobs=clone.blob_fetcher(),
         )
     except ConfigError as exc:
         print(f"ruvopt review: {exc}", file=sys.stderr)

@@ -8,6 +8,12 @@ need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v bwrap >/dev/null || need_apt+=(bubblewrap)
 command -v git >/dev/null || need_apt+=(git)
+command -v node >/dev/null || need_apt+=(nodejs npm)
+# The App's registration page is tested in a real browser; promtool checks deploy/prometheus.
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v shellcheck >/dev/null || need_apt+=(shellcheck)  # actionlint runs it on the workflows' and action.yml's scripts
 while read -r pkg; do
   [[ -z "$pkg" || "$pkg" == \#* ]] && continue
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
@@ -26,13 +32,19 @@ if [[ ! -f .cache/npm/node_modules/@octokit/openapi/package.json || ! -f .cache/
   (cd .cache/npm && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
-# Python environment.
-if [[ ! -x .venv/bin/python ]]; then
-  python3 -m venv .venv
+# CRD schemas of KEDA and the Prometheus operator (npm), into .cache/crd.
+mkdir -p .cache/crd
+if ! cmp -s scripts/crd-schemas.package.json .cache/crd/package.json \
+   || [[ ! -f .cache/crd/node_modules/@kubernetes-models/keda/package.json ]]; then
+  cp scripts/crd-schemas.package.json .cache/crd/package.json
+  (cd .cache/crd && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
+
+# Python environment, through the same script as `make install` and the Docker image.
 if ! .venv/bin/python -c "import ruvopt.checks, ruvopt.bot, pytest, jsonschema" 2>/dev/null || [[ pyproject.toml -nt .venv/.installed ]]; then
+  [[ -x .venv/bin/python ]] || python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e ".[test]"
+  bash scripts/install.sh .venv --editable test
   touch .venv/.installed
 fi
 

@@ -64,9 +64,9 @@ class AppStack:
                                     stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
         return proc, log
 
-    def start_receiver(self) -> AppStack:
+    def start_receiver(self, log_level: str = "warning") -> AppStack:
         port = free_port()
-        self.receiver, log = self._spawn("receiver", ["serve", "--port", str(port), "--log-level", "warning"], {})
+        self.receiver, log = self._spawn("receiver", ["serve", "--port", str(port), "--log-level", log_level], {})
         self.url = f"http://127.0.0.1:{port}"
 
         def ready() -> bool:
@@ -79,9 +79,10 @@ class AppStack:
         wait_for(ready, 30, "ruvopt serve to answer /healthz")
         return self
 
-    def start_worker(self, **env: str) -> subprocess.Popen[bytes]:
+    def start_worker(self, *args: str, **env: str) -> subprocess.Popen[bytes]:
+        """``ruvopt worker --queues review`` with ``args`` added (``--metrics-port`` …)."""
         name = f"worker-{next(self._count)}"
-        proc, log = self._spawn(name, ["worker", "--queues", "review"], env)
+        proc, log = self._spawn(name, ["worker", "--queues", "review", *args], env)
         self.workers.append(proc)
         self.names[proc.pid] = name
         wait_for(lambda: b"worker consuming" in log.read_bytes(), 30, f"{name} to start")

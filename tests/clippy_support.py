@@ -187,10 +187,10 @@ class RuvoptRun:
 
 def ruvopt_run(crate: Path, options: dict[str, bool]) -> RuvoptRun:
     """ruvopt on ``crate`` with clippy's options: the engine's findings and every verdict."""
-    from ruvopt.checks.base import wanted_kinds_for
     from ruvopt.checks.config import Config
     from ruvopt.checks.context import FileContext
     from ruvopt.checks.engine import check
+    from ruvopt.checks.registry import wanted_kinds_for
     from ruvopt.checks.safety.verdicts import unsafe_block_verdicts, unsafe_impl_verdicts
     from ruvopt.checks.source import DirectoryTree
 

@@ -7,6 +7,11 @@ served as ``<url>/<owner>/<name>.git``.
 
     server = GitHttpServer(root, token_ok=fake.token_valid).start()
     url = server.add_repo("octo/widgets", source_repo)   # http://127.0.0.1:PORT/octo/widgets.git
+
+Served repositories allow ``--filter`` (``uploadpack.allowFilter``), so a blobless clone
+is a real partial clone whose missing blobs are fetched lazily over this server, and each
+request records how many objects the pack it sent holds (``objects``, read from the pack
+header on the server side): tests bound what a client fetched.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ class GitRequest:
     status: int
     authorized: bool
     headers: dict[str, str] = field(default_factory=dict)
+    objects: int = 0  # objects in the pack this response carried (git-upload-pack only)
 
 
 def token_from(header: str) -> str | None:
@@ -71,7 +77,13 @@ class GitHttpServer:
         target = self.root / f"{full_name}.git"
         target.parent.mkdir(parents=True, exist_ok=True)
         _git("clone", "-q", "--bare", str(source), str(target))
+        _git("-C", str(target), "config", "uploadpack.allowFilter", "true")
         return f"{self.url}/{full_name}.git"
+
+    def objects_sent(self, since: int = 0) -> int:
+        """Objects in every pack served from request number ``since`` on."""
+        with self._lock:
+            return sum(r.objects for r in self.requests[since:])
 
     def update_repo(self, full_name: str, source: Path) -> None:
         """Bring the served copy up to date with ``source`` (all branches, forced)."""
@@ -81,6 +93,29 @@ class GitHttpServer:
     def record(self, request: GitRequest) -> None:
         with self._lock:
             self.requests.append(request)
+
+
+def pack_object_count(body: bytes) -> int:
+    """The object count in the header of the pack an upload-pack response carries (0 if none).
+
+    The pack travels in pkt-lines on side-band 1 (protocol v0 and v2 alike); its 12-byte
+    header is ``PACK``, a version and the number of objects.
+    """
+    data = bytearray()
+    at = 0
+    while at + 4 <= len(body) and len(data) < 12:
+        try:
+            length = int(body[at:at + 4], 16)
+        except ValueError:
+            return 0
+        if length < 4:  # flush, delimiter or response-end packet
+            at += 4
+            continue
+        payload = body[at + 4:at + length]
+        if payload[:1] == b"\x01":
+            data += payload[1:]
+        at += length
+    return int.from_bytes(data[8:12], "big") if data[:4] == b"PACK" else 0
 
 
 def _git(*args: str) -> None:
@@ -111,7 +146,8 @@ def _handler_for(server: GitHttpServer) -> type[BaseHTTPRequestHandler]:
                 self._reply(401, {"WWW-Authenticate": 'Basic realm="GitHub"'}, b"Bad credentials\n")
                 return
             status, headers, body = self._backend(path, query, self._drain())
-            server.record(GitRequest(self.command, path, status, True, seen))
+            objects = pack_object_count(body) if path.endswith("/git-upload-pack") else 0
+            server.record(GitRequest(self.command, path, status, True, seen, objects))
             self._reply(status, headers, body)
 
         def _drain(self) -> bytes:

@@ -42,6 +42,11 @@ def test_find_command_returns_the_first_command_line(body, line):
         "> /ruvopt recheck\n\nquoting the command above",  # a quote of someone's command
         "```\n/ruvopt recheck\n```",  # inside a fenced code block
         "~~~text\n/ruvopt bench\n~~~",
+        "````\n```\n/ruvopt recheck\n```\n````",  # a four-backtick fence holding a three-backtick one
+        "~~~~\n~~~\n/ruvopt recheck\n~~~~",
+        "```\nnever closed\n/ruvopt recheck",  # an unclosed fence runs to the end
+        "- /ruvopt recheck",  # a list item, not a line of its own
+        "<!--\n/ruvopt recheck\n-->",  # an HTML comment
         "Example:\n\n    /ruvopt recheck",  # an indented code block
         "/ruvoptimize everything",  # another word that merely starts with the prefix
         "",

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ruvopt.checks.config import BENCH_KEYS, TOP_LEVEL_KEYS, Config, ConfigError, _check_type, load_config, parse_config
+from ruvopt.checks.config import BENCH_KEYS, TOP_LEVEL_KEYS, Config, ConfigError, _check_type
 from ruvopt.checks.engine import selected_crates
 from ruvopt.checks.manifest.workspace import load_workspace
-from ruvopt.checks.registry import all_rules
+from ruvopt.checks.registry import all_rules, load_config, parse_config
 from ruvopt.checks.source import DEFAULT_MAX_FILE_BYTES, DirectoryTree
 from tests.plugins.workspaces import make_workspace
 

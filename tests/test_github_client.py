@@ -12,8 +12,7 @@ import redis
 from github import GithubException, RateLimitExceededException
 
 from ruvopt.bot.github.auth import TokenCache
-from ruvopt.bot.github.client import AppClient, GitHubClient, command_github
-from ruvopt.bot.jobs.command import PullHead
+from ruvopt.bot.github.client import GitHubClient, PullHead, command_github
 from tests.fakegithub import FakeGitHub, git_diff
 from tests.plugins.workspaces import make_git_repo
 
@@ -293,7 +292,7 @@ async def test_command_github_adapter(world: FakeGitHub, redis_url: str):
 def test_app_client_walks_cursor_pages(world: FakeGitHub):
     for _ in range(5):
         world.add_delivery(status_code=200)
-    app = AppClient.for_app(world.settings())
+    app = GitHubClient.for_app(world.settings())
     ids = [d["id"] for d in app.hook_deliveries(per_page=2)]
     assert ids == sorted((d.id for d in world.world.deliveries), reverse=True)
     assert len(world.calls("GET", "/app/hook/deliveries")) == 3

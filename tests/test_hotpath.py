@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ruvopt.checks import hotpath
-from ruvopt.checks.base import wanted_kinds_for
 from ruvopt.checks.config import Config
 from ruvopt.checks.context import FileContext
+from ruvopt.checks.hot import paths as hotpath
+from ruvopt.checks.registry import wanted_kinds_for
 
 SOURCE = """\
 pub struct MemoryAwareRouter;

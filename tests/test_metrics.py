@@ -4,7 +4,7 @@ The checklist validates with `wc -l src/lib.rs`, `find … -exec wc -l {} \\; | 
 `grep '#!\\[allow' src/lib.rs | wc -l` and `grep '^pub use' src/lib.rs | wc -l`. ruvopt
 must print the same numbers on real crates (Debian's crate sources) and, where a
 one-line grep miscounts (a `pub use` inside a comment, `pub` on its own line…), the
-number DESIGN.md defines, which the test states by hand.
+number docs/metrics.md defines, which the test states by hand.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def test_root_counts_equal_the_checklist_greps_where_those_are_exact(tmp_path: P
     assert metrics["pub_use_names"] == 5
 
 
-# (root source, checklist-style command, what it prints, metric, the number DESIGN.md defines)
+# (root source, checklist-style command, what it prints, metric, the number docs/metrics.md defines)
 GREP_MISCOUNTS = [
     pytest.param("pub\nuse a::B;\nmod a { pub struct B; }\n", PUB_USE, 0, "pub_use_statements", 1,
                  id="pub-on-its-own-line"),

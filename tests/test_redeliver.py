@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from ruvopt.bot.github.client import AppClient
+from ruvopt.bot.github.client import GitHubClient
 from ruvopt.bot.jobs.redeliver import MAX_REDELIVERIES, run_redeliver
 from tests.fakegithub import FakeGitHub
 
@@ -83,6 +83,6 @@ async def test_a_failed_redelivery_request_leaves_no_cooldown(fake_github: FakeG
     fake_github.fail_next("POST", "/app/hook/deliveries/*/attempts", 422, body={"message": "Validation Failed"})
     settings = fake_github.settings()
     with pytest.raises(Exception, match="422"):
-        await run_redeliver(settings, redis, AppClient.for_app(settings))
+        await run_redeliver(settings, redis, GitHubClient.for_app(settings))
     assert await redis.exists("ruvopt:redeliver-asked:g") == 0
     assert (await run_redeliver(settings, redis))["redelivered"] == ["g"]

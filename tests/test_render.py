@@ -11,10 +11,10 @@ import jsonschema
 import pytest
 from rich.console import Console
 
-from ruvopt.checks.config import load_config
 from ruvopt.checks.diff.mode import check_diff
 from ruvopt.checks.engine import check
 from ruvopt.checks.model import CrateReport, Finding, Metrics, Notice, Report, Severity
+from ruvopt.checks.registry import load_config
 from ruvopt.checks.render import github, markdown, sarif, text
 from ruvopt.checks.render import json_report as json_render
 from ruvopt.checks.render.docs import help_uri, rule_markdown

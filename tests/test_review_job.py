@@ -18,11 +18,11 @@ from github import BadCredentialsException
 from redis.asyncio import Redis
 
 from ruvopt.bot.github.auth import TokenCache
+from ruvopt.bot.github.client import GitHubClient
 from ruvopt.bot.jobs import review as review_job
 from ruvopt.bot.jobs.review import run_review
 from ruvopt.bot.queue import contract as queue
 from ruvopt.bot.report.check_run import RECHECK, create_run
-from ruvopt.bot.report.gh import ReviewGitHub
 from ruvopt.bot.report.plan import build_plan
 from ruvopt.bot.report.summary import MARKER
 from ruvopt.checks.diff.mode import check_diff
@@ -107,7 +107,7 @@ async def test_a_check_run_an_earlier_attempt_left_half_annotated_is_finished_no
 ):
     world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 120)})
     plan = build_plan(check_diff(world.source, world.base, world.head, jobs=1))
-    gh = ReviewGitHub.connect(settings, world.installation)
+    gh = GitHubClient.for_installation(settings, world.installation)
     try:  # what a worker killed after its first PATCH leaves behind
         run = create_run(gh, world.repo, world.head)
         gh.update_check_run(world.repo, run.id, output=plan.check_run.output(plan.check_run.batches()[0]))
@@ -178,7 +178,7 @@ async def test_a_superseded_head_gets_no_check_run_and_an_unfinished_one_is_clos
 ):
     world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)})
     old = world.head
-    gh = ReviewGitHub.connect(settings, world.installation)
+    gh = GitHubClient.for_installation(settings, world.installation)
     try:
         left = create_run(gh, world.repo, old)  # an attempt that died before the push
     finally:
@@ -197,7 +197,7 @@ async def test_giving_up_after_the_last_attempt_completes_the_run_left_in_progre
     settings, redis, make_world, fake_github
 ):
     world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)})
-    gh = ReviewGitHub.connect(settings, world.installation)
+    gh = GitHubClient.for_installation(settings, world.installation)
     try:
         left = create_run(gh, world.repo, world.head)  # the failed attempts' run
     finally:
@@ -218,7 +218,7 @@ async def test_giving_up_after_the_last_attempt_completes_the_run_left_in_progre
 async def test_a_token_github_refuses_is_dropped_so_the_retry_mints_a_new_one(settings, redis, make_world,
                                                                               fake_github):  # fmt: skip
     world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)})
-    gh = ReviewGitHub.connect(settings, world.installation)
+    gh = GitHubClient.for_installation(settings, world.installation)
     try:
         refused = gh.installation_token()  # cached in Redis, then revoked behind our back
     finally:
@@ -234,7 +234,7 @@ async def test_a_token_github_refuses_is_dropped_so_the_retry_mints_a_new_one(se
 
 
 def gh_token(settings: Any, world: PullWorld) -> str:
-    gh = ReviewGitHub.connect(settings, world.installation)
+    gh = GitHubClient.for_installation(settings, world.installation)
     try:
         return gh.installation_token()
     finally:

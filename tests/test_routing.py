@@ -6,9 +6,10 @@ import inspect
 
 import pytest
 
-from ruvopt.bot.receiver.routing import Delivery, Outcome, Router, default_router
+from ruvopt.bot.receiver.handlers import default_router
+from ruvopt.bot.receiver.routing import Delivery, Outcome, Router
 
-# DESIGN.md, "GitHub contract": the events ruvopt acts on, and nothing else.
+# docs/app.md, "Events": the events ruvopt acts on, and nothing else.
 DESIGN_EVENTS = {
     ("pull_request", "opened"),
     ("pull_request", "synchronize"),

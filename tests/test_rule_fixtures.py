@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from ruvopt.checks.config import Config, load_config
+from ruvopt.checks.config import Config
 from ruvopt.checks.engine import check
-from ruvopt.checks.registry import all_rules
+from ruvopt.checks.registry import all_rules, load_config
 from ruvopt.checks.render import finding_line
 from ruvopt.checks.source import DirectoryTree
 

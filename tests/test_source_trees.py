@@ -56,11 +56,17 @@ def test_directory_and_commit_return_the_same_bytes(tmp_path: Path) -> None:
     assert content(commit)["docs/big.txt"] == b"x" * 300_000 + b"\n"
 
 
-def test_entry_sizes_are_byte_lengths(tmp_path: Path) -> None:
+def test_sizes_are_byte_lengths(tmp_path: Path) -> None:
     directory, commit = both(tmp_path, FILES)
     for tree in (directory, commit):
         data = content(tree)
-        assert {p: e.size for p, e in tree.entries().items()} == {p: len(b) for p, b in data.items()}
+        assert tree.sizes(sorted(tree.entries())) == {p: len(b) for p, b in data.items()}
+
+
+def test_a_commit_is_listed_without_sizes(tmp_path: Path) -> None:
+    """Sizing every blob (`ls-tree --long`) would make a blobless clone fetch them all."""
+    _, commit = both(tmp_path, FILES)
+    assert {e.size for e in commit.entries().values()} == {None}
 
 
 def test_blob_ids_are_gits_own_on_both_trees(tmp_path: Path) -> None:

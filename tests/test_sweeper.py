@@ -11,11 +11,11 @@ import pytest
 from redis.asyncio import Redis
 from saq.job import Status
 
+from ruvopt.bot.github.client import GitHubClient
 from ruvopt.bot.jobs import sweeper
 from ruvopt.bot.jobs.sweeper import LATE_TITLE, ORPHAN_TITLE, Decision, Orphan, Sweeper, decide
 from ruvopt.bot.queue import contract as queue
 from ruvopt.bot.report.check_run import RECHECK, create_run
-from ruvopt.bot.report.gh import ReviewGitHub
 from tests.fakegithub import FakeGitHub
 from tests.review_support import install_list_for_ref
 
@@ -95,10 +95,10 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 
 @pytest.fixture
-def github(fake_github: FakeGitHub, settings: Any) -> ReviewGitHub:
+def github(fake_github: FakeGitHub, settings: Any) -> GitHubClient:
     install_list_for_ref()
     fake_github.add_repo(REPO, installation_id=INSTALLATION)
-    return ReviewGitHub.connect(settings, INSTALLATION)
+    return GitHubClient.for_installation(settings, INSTALLATION)
 
 
 async def dead_review(redis: Redis, queues: queue.Queues, settings: Any, status: Status = Status.ABORTED) -> Any:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ruvopt.checks import engine, registry
+from ruvopt.checks import registry
 from ruvopt.checks.base import CrateRule, FileRule
 from ruvopt.checks.context import CrateContext, FileContext
 from ruvopt.checks.model import Finding, Severity
@@ -94,10 +94,7 @@ TOY_CONFIG = 'select = ["RO99"]\n'  # a ruvopt.toml that runs only the toy rules
 
 
 @pytest.fixture
-def use_toy_rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The registry returns the real rules plus the toy rules for this test."""
-    rules = tuple(sorted((*registry.all_rules(), *TOY_RULES), key=lambda r: r.code))
-    monkeypatch.setattr(registry, "all_rules", lambda: rules)
-    monkeypatch.setattr(engine, "all_rules", lambda: rules)
-    for module in ("ruvopt.checks.gate", "ruvopt.checks.render.sarif", "ruvopt.checks.render.markdown"):
-        monkeypatch.setattr(f"{module}.all_rules", lambda: rules)
+def use_toy_rules() -> Iterator[None]:
+    """The catalogue holds the real rules plus the toy rules for this test."""
+    with registry.extended(*TOY_RULES):
+        yield

@@ -8,7 +8,10 @@ gc is off, so a reader never meets a repacking writer.
 
 Full objects, no partial clone: with ``--filter=blob:none`` reading a blob later would
 make git fetch it lazily, which needs the token again (expired by then, perhaps) and
-network access from :mod:`checks`, which must never touch the network.
+network access from :mod:`checks`, which must never touch the network. Reading stays lean
+all the same: the review reads trees through :class:`ruvopt.checks.source.GitTree`, which
+lists them without sizes and reads only the blobs the rules use, so a repository's large
+binary files cost the fetch, never a read.
 
 The token travels in the environment only — ``GIT_CONFIG_COUNT``/``KEY``/``VALUE`` set
 ``http.<origin>/.extraheader`` for that one process — never in argv (visible in ``ps``), the URL

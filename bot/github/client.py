@@ -35,6 +35,7 @@ from github.Repository import Repository
 from ruvopt.bot.github.auth import InstallationAuth, TokenCache, app_auth, install_log_redaction
 from ruvopt.bot.github.limits import MAX_ANNOTATIONS_PER_REQUEST, MAX_GRAPHQL_PAGE, MAX_PER_PAGE, MAX_RATE_LIMIT_WAIT_S
 from ruvopt.bot.github.ratelimit import RateLimitRetry, WriteGate, not_idempotent
+from ruvopt.bot.metrics import note_rate_limit
 from ruvopt.bot.settings import Settings
 
 Sleep = Callable[[float], None]
@@ -84,10 +85,23 @@ query($owner: String!, $name: String!, $number: Int!, $after: String) {
 """.replace("MAX_PAGE", str(MAX_GRAPHQL_PAGE))
 
 
-class GitHubClient:
-    """One installation's view of GitHub. Build it with :meth:`for_installation`."""
+@dataclass(frozen=True)
+class PullHead:
+    """A pull request's head and base SHAs and its state, read now."""
 
-    def __init__(self, gh: Github, tokens: TokenCache, gate: WriteGate, installation_id: int) -> None:
+    head_sha: str
+    base_sha: str
+    state: str = "open"
+
+
+class GitHubClient:
+    """GitHub as one installation (:meth:`for_installation`) or as the App itself
+    (:meth:`for_app`: webhook deliveries); the same type, the same policy either way."""
+
+    def __init__(
+        self, gh: Github, tokens: TokenCache | None = None, gate: WriteGate | None = None,
+        installation_id: int | None = None,
+    ) -> None:  # fmt: skip
         self._gh, self._tokens, self._gate = gh, tokens, gate
         self.installation_id = installation_id
 
@@ -109,31 +123,75 @@ class GitHubClient:
         gate = WriteGate(client, installation_id, spacing=settings.write_spacing_seconds, sleep=sleep)
         return cls(gh, tokens, gate, installation_id)
 
+    @classmethod
+    def for_app(
+        cls, settings: Settings, *, sleep: Sleep = time.sleep, clock: Callable[[], float] = time.time
+    ) -> GitHubClient:
+        """Requests made as the App (a JWT): the webhook deliveries."""
+        install_log_redaction()
+        return cls(_github(settings, app_auth(settings), RateLimitRetry(sleep=sleep, clock=clock)))
+
     def __repr__(self) -> str:
         return f"GitHubClient(installation_id={self.installation_id})"
 
     def close(self) -> None:
+        self._note_rate_limit()
         self._gh.close()
+
+    def _note_rate_limit(self) -> None:
+        note_rate_limit(self._gh.requester.rate_limiting[0])  # from the last response's headers
 
     # -- plumbing --------------------------------------------------------------------------
 
+    def _installation(self) -> tuple[TokenCache, int]:
+        if self._tokens is None or self.installation_id is None:
+            raise RuntimeError("this call needs an installation client (GitHubClient.for_installation)")
+        return self._tokens, self.installation_id
+
     def installation_token(self) -> str:
         """The current installation token (for git over HTTPS; never log it)."""
-        return self._tokens.get(self.installation_id).value
+        tokens, installation = self._installation()
+        return tokens.get(installation).value
 
     def forget_token(self) -> None:
         """GitHub answered 401 to the cached token: make the next call mint a new one."""
-        self._tokens.forget(self.installation_id)
+        tokens, installation = self._installation()
+        tokens.forget(installation)
+
+    def _pages(self, url: str, params: Mapping[str, Any] | None = None, items: str | None = None) -> Iterator[Any]:
+        """The items of a list, page by page as they are read, following GitHub's
+        ``Link: rel="next"`` (page numbers and cursors alike); ``items`` names the list
+        inside an object response. The one paginator of the client."""
+        next_url: str | None = url
+        query: dict[str, Any] | None = {"per_page": MAX_PER_PAGE, **(params or {})}
+        while next_url is not None:
+            headers, data = self._gh.requester.requestJsonAndCheck("GET", next_url, parameters=query)
+            yield from data[items] if items else data
+            next_url, query = _next_link(str(headers.get("link", ""))), None
+
+    def _paged(self, url: str, params: Mapping[str, Any] | None = None, items: str | None = None) -> list[Any]:
+        return list(self._pages(url, params, items))
 
     def _repo(self, repo: str) -> Repository:
         return self._gh.get_repo(repo)  # lazy: no request until an attribute is needed
 
     def _write(self) -> None:
         """Wait for this installation's next write slot, as close to sending as possible."""
-        self._tokens.get(self.installation_id)  # a token minted after the slot would eat into the gap
-        self._gate.wait()
+        tokens, installation = self._installation()
+        tokens.get(installation)  # a token minted after the slot would eat into the gap
+        self._note_rate_limit()
+        if self._gate is not None:
+            self._gate.wait()
 
     # -- check runs -----------------------------------------------------------------------------
+
+    def check_runs_for_ref(self, repo: str, sha: str, name: str, app_id: int | None) -> list[dict[str, Any]]:
+        """Check runs named ``name`` on commit ``sha`` (by ``app_id`` when given), newest first."""
+        params: dict[str, Any] = {"check_name": name, "filter": "all"}
+        if app_id is not None:
+            params["app_id"] = app_id
+        runs = self._paged(f"/repos/{repo}/commits/{sha}/check-runs", params, items="check_runs")
+        return sorted((r for r in runs if r.get("name") == name), key=lambda r: int(r["id"]), reverse=True)
 
     def create_check_run(
         self, repo: str, *, name: str, head_sha: str, status: str = "in_progress",
@@ -189,6 +247,15 @@ class GitHubClient:
     def list_review_comments(self, repo: str, pr: int) -> list[PullRequestComment]:
         return list(self._repo(repo).get_pull(pr).get_review_comments())
 
+    def list_reviews(self, repo: str, pr: int) -> list[dict[str, Any]]:
+        """The pull request's reviews as GitHub's JSON (``commit_id``, ``user``, ``body``…)."""
+        return self._paged(f"/repos/{repo}/pulls/{pr}/reviews")
+
+    def review_comments_json(self, repo: str, pr: int) -> list[dict[str, Any]]:
+        """Review comments as GitHub's JSON. PyGithub's objects fetch each comment again
+        when a field the list left out (``in_reply_to_id`` of a thread opener) is read."""
+        return self._paged(f"/repos/{repo}/pulls/{pr}/comments")
+
     def reply_to_review_comment(self, repo: str, pr: int, comment_id: int, body: str) -> PullRequestComment:
         pull = self._repo(repo).get_pull(pr)
         self._write()
@@ -221,6 +288,9 @@ class GitHubClient:
     def list_issue_comments(self, repo: str, pr: int) -> list[IssueComment]:
         return list(self._repo(repo).get_issue(pr).get_comments())
 
+    def issue_comments_json(self, repo: str, pr: int) -> list[dict[str, Any]]:
+        return self._paged(f"/repos/{repo}/issues/{pr}/comments")
+
     def create_issue_comment(self, repo: str, pr: int, body: str) -> IssueComment:
         issue = self._repo(repo).get_issue(pr)
         self._write()
@@ -245,12 +315,29 @@ class GitHubClient:
     def list_pull_files(self, repo: str, pr: int) -> list[File]:
         return list(self._repo(repo).get_pull(pr).get_files())
 
+    def pull_files_json(self, repo: str, pr: int) -> list[dict[str, Any]]:
+        """The PR's files with GitHub's ``patch`` of each (at most 3,000 files)."""
+        return self._paged(f"/repos/{repo}/pulls/{pr}/files")
+
+    def pull_head(self, repo: str, pr: int) -> PullHead:
+        pull = self.get_pull(repo, pr)
+        return PullHead(head_sha=pull.head.sha, base_sha=pull.base.sha, state=pull.state)
+
     def get_permission_role(self, repo: str, user: str) -> str:
         """``role_name`` (admin, maintain, write, triage, read, or a custom role)."""
         _, data = self._gh.requester.requestJsonAndCheck(
             "GET", f"/repos/{repo}/collaborators/{quote(user, safe='')}/permission"
         )
         return str(data["role_name"])
+
+    # -- the App's webhook deliveries (a client from for_app) ------------------------------------
+
+    def hook_deliveries(self, per_page: int = MAX_PER_PAGE) -> Iterator[dict[str, Any]]:
+        """Deliveries newest first, read lazily (the reconciler stops at its horizon)."""
+        return self._pages("/app/hook/deliveries", {"per_page": per_page})
+
+    def redeliver(self, delivery_id: int) -> None:
+        self._gh.requester.requestJsonAndCheck("POST", f"/app/hook/deliveries/{delivery_id}/attempts")
 
 
 def _check_annotations(output: Mapping[str, Any] | None) -> None:
@@ -267,35 +354,6 @@ def _thread(node: Mapping[str, Any]) -> ReviewThread:
         node["id"], node["isResolved"], node["isOutdated"], node["path"], node["line"],
         first.get("databaseId"), first.get("body", ""), author,
     )  # fmt: skip
-
-
-class AppClient:
-    """Requests made as the App itself (JWT): webhook deliveries."""
-
-    def __init__(self, gh: Github) -> None:
-        self._gh = gh
-
-    @classmethod
-    def for_app(
-        cls, settings: Settings, *, sleep: Sleep = time.sleep, clock: Callable[[], float] = time.time
-    ) -> AppClient:
-        install_log_redaction()
-        return cls(_github(settings, app_auth(settings), RateLimitRetry(sleep=sleep, clock=clock)))
-
-    def hook_deliveries(self, per_page: int = MAX_PER_PAGE) -> Iterator[dict[str, Any]]:
-        """Deliveries newest first, following GitHub's cursor pagination (Link: rel=next)."""
-        url: str | None = "/app/hook/deliveries"
-        params: dict[str, Any] | None = {"per_page": per_page}
-        while url is not None:
-            headers, data = self._gh.requester.requestJsonAndCheck("GET", url, parameters=params)
-            yield from data
-            url, params = _next_link(str(headers.get("link", ""))), None
-
-    def redeliver(self, delivery_id: int) -> None:
-        self._gh.requester.requestJsonAndCheck("POST", f"/app/hook/deliveries/{delivery_id}/attempts")
-
-    def close(self) -> None:
-        self._gh.close()
 
 
 def _next_link(header: str) -> str | None:
@@ -333,10 +391,7 @@ class AsyncCommandGitHub:
     async def pull_request(self, repo: str, pr: int) -> Any:
         import asyncio
 
-        from ruvopt.bot.jobs.command import PullHead
-
-        pull = await asyncio.to_thread(self.client.get_pull, repo, pr)
-        return PullHead(head_sha=pull.head.sha, base_sha=pull.base.sha, state=pull.state)
+        return await asyncio.to_thread(self.client.pull_head, repo, pr)
 
 
 def command_github(settings: Settings, installation: int) -> AsyncCommandGitHub:

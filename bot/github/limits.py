@@ -18,7 +18,7 @@ MAX_ACTION_DESCRIPTION = 40
 MAX_ACTION_IDENTIFIER = 20
 
 # Reviews and comments.
-MAX_REVIEW_COMMENTS = 30  # ruvopt's own cap per review (DESIGN.md); the rest go to the summary
+MAX_REVIEW_COMMENTS = 30  # ruvopt's own cap per review (docs/app.md); the rest go to the summary
 MAX_COMMENT_BODY = 65_536  # issue and review comment bodies, characters
 
 # REST pagination.

@@ -1,6 +1,6 @@
 """The one place for GitHub's rate-limit policy: how long to wait, and when to write.
 
-:class:`RateLimitRetry` is PyGithub's ``GithubRetry`` with the waits DESIGN.md asks for:
+:class:`RateLimitRetry` is PyGithub's ``GithubRetry`` with the waits of docs/app.md:
 
 - 403 secondary limit or 429: honour ``retry-after``; else, when the primary limit is
   spent (``x-ratelimit-remaining: 0``), wait until ``x-ratelimit-reset``; else wait 60 s.
@@ -42,6 +42,7 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from ruvopt.bot.github.limits import MAX_RATE_LIMIT_WAIT_S, SECONDARY_RATE_LIMIT_WAIT_S, WRITE_SPACING_S
+from ruvopt.bot.metrics import count_github_response
 
 log = logging.getLogger("ruvopt.github")
 
@@ -96,6 +97,10 @@ class RateLimitRetry(GithubRetry):
         self._sleep, self._clock, self.planned_wait = sleep, clock, planned_wait
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        # urllib3 asks this of every response it receives, retried or not: the one place
+        # that sees each attempt, so GitHub's 429s and 5xx are counted even when a retry
+        # then succeeds.
+        count_github_response(method, status_code)
         if status_code in (403, 429):  # refused before anything happened: safe to send again
             return bool(self.status_forcelist and status_code in self.status_forcelist)
         if _retry_is_unsafe():

@@ -9,24 +9,19 @@ at the moment it is accepted and replies with the queue position.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ruvopt.bot.commands import HELP, Bench, CommandError, Help, Recheck, find_command, parse
+from ruvopt.bot.github.client import PullHead
 from ruvopt.bot.queue import contract as queue
 from ruvopt.bot.settings import Settings
 
 log = logging.getLogger("ruvopt.command")
 
 WRITE_ROLES = frozenset({"admin", "maintain", "write"})
-
-
-@dataclass(frozen=True)
-class PullHead:
-    head_sha: str
-    base_sha: str
-    state: str = "open"
 
 
 class CommandGitHub(Protocol):
@@ -136,9 +131,8 @@ class _Call:
         what = " ".join(f"{k}={v}" for k, v in (("profile", command.profile), ("bench", command.bench)) if v)
         where = f"position {ticket.position} in the bench queue" if ticket.position else "running now"
         again = "was already queued" if ticket.duplicate else "queued"
-        from ruvopt.cli.app import bench_runner_available
-
-        waiting = "" if bench_runner_available() else " No bench worker runs in this deployment yet; it stays queued."
+        shipped = importlib.util.find_spec("ruvopt.bot.jobs.bench") is not None
+        waiting = "" if shipped else " No bench worker runs in this deployment yet; it stays queued."
         await self.reply(
             f"benchmark of `{pull.head_sha[:12]}`{f' ({what})' if what else ''} {again}: {where}"
             f" ({ticket.running} running).{waiting}"

@@ -27,7 +27,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from ruvopt.bot.github.client import AppClient
+from ruvopt.bot.github.client import GitHubClient
 from ruvopt.bot.github.limits import REDELIVERY_WINDOW_S
 from ruvopt.bot.queue.contract import delivery_key  # the receiver's dedupe key: one definition
 from ruvopt.bot.settings import Settings
@@ -55,10 +55,10 @@ class Outcome:
 
 
 async def run_redeliver(
-    settings: Settings, redis: Redis, client: AppClient | None = None, *, clock: Callable[[], float] = time.time
+    settings: Settings, redis: Redis, client: GitHubClient | None = None, *, clock: Callable[[], float] = time.time
 ) -> dict[str, Any]:
     own = client is None
-    app = client or AppClient.for_app(settings)
+    app = client or GitHubClient.for_app(settings)
     try:
         attempts = await asyncio.to_thread(_recent, app, clock() - REDELIVERY_WINDOW_S)
         outcome = Outcome(scanned=len(attempts))
@@ -72,7 +72,7 @@ async def run_redeliver(
     return outcome.as_dict()
 
 
-def _recent(app: AppClient, horizon: float) -> list[dict[str, Any]]:
+def _recent(app: GitHubClient, horizon: float) -> list[dict[str, Any]]:
     """Deliveries newer than ``horizon`` (the listing is newest first: stop at the first older)."""
     out = []
     for delivery in app.hook_deliveries():
@@ -93,7 +93,7 @@ def _failed(attempts: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     }  # fmt: skip
 
 
-async def _consider(app: AppClient, redis: Redis, guid: str, group: list[dict[str, Any]], outcome: Outcome) -> None:
+async def _consider(app: GitHubClient, redis: Redis, guid: str, group: list[dict[str, Any]], outcome: Outcome) -> None:
     if await redis.exists(delivery_key(guid)):
         outcome.accepted.append(guid)
         return

@@ -40,9 +40,9 @@ from github import BadCredentialsException
 from redis.asyncio import Redis
 
 from ruvopt.bot.git import mirror as gitmirror
+from ruvopt.bot.github.client import GitHubClient
 from ruvopt.bot.report import check_run, review, summary
 from ruvopt.bot.report.check_run import RunState
-from ruvopt.bot.report.gh import ReviewGitHub
 from ruvopt.bot.report.plan import Plan, build_plan, config_error_plan
 from ruvopt.bot.settings import Settings
 from ruvopt.checks.config import ConfigError
@@ -58,7 +58,7 @@ async def run_review(
     settings: Settings, redis: Redis, *, installation: int, repo: str, pr: int, head_sha: str, base_sha: str,
     force: bool = False, delivery: str = "",
 ) -> dict[str, Any]:  # fmt: skip
-    gh = ReviewGitHub.connect(settings, installation)
+    gh = GitHubClient.for_installation(settings, installation)
     try:
         job = _Review(settings, redis, gh, repo, pr, head_sha, base_sha, force, delivery)
         return await job.run()
@@ -79,7 +79,7 @@ async def give_up_review(
     does not block the pull request forever. Best effort — GitHub may be what kept failing."""
 
     def close() -> int | None:
-        gh = ReviewGitHub.connect(settings, installation)
+        gh = GitHubClient.for_installation(settings, installation)
         try:
             why = (f"Every attempt failed (delivery `{delivery or 'unknown'}`); the maintainers have it in the "
                    "log. Comment `/ruvopt recheck` to try again.")  # fmt: skip
@@ -98,7 +98,7 @@ async def give_up_review(
 class _Review:
     settings: Settings
     redis: Redis
-    gh: ReviewGitHub
+    gh: GitHubClient
     repo: str
     pr: int
     head_sha: str

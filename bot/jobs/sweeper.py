@@ -207,11 +207,11 @@ class Sweeper:
             done["dropped"].append(orphan.key)
 
     def close_run(self, orphan: Orphan, title: str, why: str) -> int | None:
+        from ruvopt.bot.github.client import GitHubClient
         from ruvopt.bot.report import check_run
-        from ruvopt.bot.report.gh import ReviewGitHub
 
         kwargs = orphan.kwargs
-        gh = ReviewGitHub.connect(self.settings, int(kwargs["installation"]))
+        gh = GitHubClient.for_installation(self.settings, int(kwargs["installation"]))
         try:
             return check_run.close_unfinished(gh, kwargs["repo"], kwargs["head_sha"], self.settings.app_id, title, why)
         finally:

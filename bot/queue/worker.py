@@ -4,7 +4,7 @@ Any number of workers on any number of machines share one Redis. The job functio
 are thin: they apply the queue contract (skip superseded or already-reviewed heads, mark
 heads reviewed) and delegate to :mod:`ruvopt.bot.jobs` (see its docstring for signatures).
 
-At-least-once, as DESIGN.md requires: every job has ``retries ≥ 2``, a ``heartbeat`` and
+At-least-once (docs/app.md, "Jobs and their guarantees"): every job has ``retries ≥ 2``, a ``heartbeat`` and
 a ``timeout`` (:func:`ruvopt.bot.queue.contract.job_options`); every running job is touched
 (``job.update()``) every third of its heartbeat by a task started in ``before_process``,
 so a job only goes silent when its worker is dead or its event loop is blocked; workers
@@ -34,12 +34,13 @@ from redis.asyncio import Redis
 from saq import CronJob, Worker
 
 from ruvopt.bot.queue import contract as queue
-from ruvopt.bot.queue import procs
+from ruvopt.bot.queue import observe, probes, procs
 from ruvopt.bot.settings import Settings
 
 log = logging.getLogger("ruvopt.worker")
 
 DEQUEUE_TIMEOUT_S = 2.0  # BLMOVE wakes up this often when idle; keeps shutdown prompt
+CREDENTIALS_POLL_S = 2.0
 
 
 @dataclass
@@ -86,6 +87,7 @@ async def review(
                                  delivery=delivery)  # fmt: skip
         raise
     await queue.mark_reviewed(state.redis, repo, head_sha)
+    observe.review_completed(ctx["job"], result)
     return result
 
 
@@ -147,21 +149,19 @@ async def enqueue_sleep(
 # --- heartbeat ------------------------------------------------------------------------------
 
 
-async def _before(ctx: dict[str, Any]) -> None:
+async def _track(ctx: dict[str, Any]) -> None:
     from ruvopt.bot.jobs import sweeper
 
-    _start_heartbeat(ctx)
     await sweeper.track(_state(ctx).redis, ctx["job"])  # the sweeper finishes what a dead job leaves
 
 
-async def _after(ctx: dict[str, Any]) -> None:
+async def _settle(ctx: dict[str, Any]) -> None:
     from ruvopt.bot.jobs import sweeper
 
-    await _stop_heartbeat(ctx)
     await sweeper.settle(_state(ctx).redis, ctx["job"])
 
 
-def _start_heartbeat(ctx: dict[str, Any]) -> None:
+async def _start_heartbeat(ctx: dict[str, Any]) -> None:
     job = ctx["job"]
     if not job.heartbeat:
         return
@@ -188,6 +188,18 @@ async def _stop_heartbeat(ctx: dict[str, Any]) -> None:
 # --- workers --------------------------------------------------------------------------------
 
 
+async def _stop_when_registered(settings: Settings, stop: Callable[[], None]) -> None:
+    """A worker started before the one-click registration has no credentials; once the
+    credentials file appears it stops, so its process manager (Compose, Kubernetes)
+    starts it again with them."""
+    log.warning("no App credentials: jobs that call GitHub fail until %s exists", settings.credentials_file)
+    while not settings.credentials_file.exists():
+        await asyncio.sleep(CREDENTIALS_POLL_S)
+    log.warning("the App's credentials appeared in %s: stopping so this worker restarts with them",
+                settings.credentials_file)  # fmt: skip
+    stop()
+
+
 class _Worker(Worker):  # type: ignore[type-arg]
     # saq installs SIGINT/SIGTERM handlers per Worker, and each replaces the last; with
     # one worker per queue in a process, run() installs one handler that stops them all.
@@ -211,8 +223,8 @@ def worker_settings(settings: Settings, queues: queue.Queues, name: str, state: 
         "cron_jobs": cron,
         "concurrency": settings.review_concurrency if name == "review" else settings.bench_concurrency,
         "startup": startup,
-        "before_process": _before,
-        "after_process": _after,
+        "before_process": [observe.job_started, _start_heartbeat, _track],
+        "after_process": [_stop_heartbeat, _settle, observe.job_finished],
         "timers": {"sweep": settings.sweep_seconds, "abort": 1, "schedule": 1, "worker_info": 10},
         "dequeue_timeout": DEQUEUE_TIMEOUT_S,
         "shutdown_grace_period_s": settings.shutdown_grace_seconds,
@@ -239,10 +251,12 @@ def _default_command_github(settings: Settings, installation: int) -> Any:
 
 
 async def run(
-    settings: Settings, names: Sequence[str], command_github: Callable[[Settings, int], Any] | None = None
+    settings: Settings, names: Sequence[str], command_github: Callable[[Settings, int], Any] | None = None,
+    metrics_address: tuple[str, int] | None = None,
 ) -> None:
     """Run one saq worker per queue name until SIGINT/SIGTERM; running jobs are re-queued
-    if they do not finish within ``shutdown_grace_seconds``."""
+    if they do not finish within ``shutdown_grace_seconds``. With ``metrics_address``
+    (host, port), serve /metrics, /healthz and /readyz there (:mod:`ruvopt.bot.queue.probes`)."""
     redis = queue.connect(settings.redis_url, role="worker")
     queues = queue.make_queues(redis)
     state = State(settings, redis, queues, command_github or _default_command_github)
@@ -255,6 +269,10 @@ async def run(
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop_all)
+    watcher = None
+    if settings.missing_credentials(worker=True):
+        watcher = asyncio.create_task(_stop_when_registered(settings, stop_all), name="credentials-watch")
+    server = await probes.start(redis, *metrics_address) if metrics_address else None
     log.info("worker consuming %s", ", ".join(queue.QUEUE_NAMES[n] for n in names))
     stopped = asyncio.Event()
     orphans = asyncio.create_task(_sweep_orphans(settings, queues, stopped)) if "review" in names else None
@@ -266,6 +284,10 @@ async def run(
         stopped.set()
         if orphans is not None:
             await orphans
+        if watcher is not None:
+            watcher.cancel()
+        if server is not None:
+            await server.shutdown()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await redis.aclose()

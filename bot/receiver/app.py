@@ -1,8 +1,9 @@
 """``create_app(settings)``: the FastAPI receiver (``ruvopt serve``).
 
-Three routes: ``POST /webhook`` (see :mod:`ruvopt.bot.receiver.webhook`), ``GET /healthz`` (the process
-answers) and ``GET /readyz`` (Redis answers; a load balancer stops sending deliveries to
-a receiver that could only reply 503).
+Four routes: ``POST /webhook`` (see :mod:`ruvopt.bot.receiver.webhook`), ``GET /healthz`` (the process
+answers), ``GET /readyz`` (Redis answers; a load balancer stops sending deliveries to
+a receiver that could only reply 503) and ``GET /metrics`` (Prometheus, with the queue
+depths read from Redis at scrape time: :mod:`ruvopt.bot.metrics`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from ruvopt.bot import metrics
 from ruvopt.bot.queue import contract as queue
-from ruvopt.bot.receiver.routing import Router, default_router
+from ruvopt.bot.receiver.handlers import default_router
+from ruvopt.bot.receiver.routing import Router
 from ruvopt.bot.receiver.webhook import REDIS_DOWN, Receiver, reply
 from ruvopt.bot.settings import Settings
 
@@ -85,9 +88,28 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
             return reply(503, status="redis unavailable", error=str(exc))
         return reply(200, status="ready")
 
+    async def metrics_page() -> Response:
+        await read_queue_depths(queues)
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
     # A plain Starlette route: the raw body is all it takes, so FastAPI's per-request
     # dependency solving and validation would be pure overhead on the ingest path.
     app.router.add_route("/webhook", webhook, methods=["POST"], include_in_schema=False)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.add_api_route("/readyz", readyz, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/metrics", metrics_page, methods=["GET"], include_in_schema=False)
     return app
+
+
+async def read_queue_depths(queues: queue.Queues) -> None:
+    """Set ``ruvopt_queue_depth`` from saq's waiting lists (``ruvopt_redis_up`` 0 when Redis
+    does not answer: the depths then keep their last values)."""
+    try:
+        depths = {name: await queues.by_name(name).count("queued") for name in ("review", "bench")}
+    except REDIS_DOWN:
+        metrics.REDIS_UP.set(0)
+        return
+    metrics.REDIS_UP.set(1)
+    for name, depth in depths.items():
+        metrics.QUEUE_DEPTH.labels(name).set(depth)

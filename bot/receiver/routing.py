@@ -1,7 +1,7 @@
 """Maps (event, action) to the handler that decides what to enqueue.
 
 Each feature module in :mod:`ruvopt.bot.receiver.handlers` owns a :class:`Router` and registers its
-handlers, named after event + action (``pull_request_opened``); :func:`default_router`
+handlers, named after event + action (``pull_request_opened``); :func:`ruvopt.bot.receiver.handlers.default_router`
 merges them (gidgethub's ``Router(*routers)``, triagebot's handler table).
 """
 
@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from ruvopt.bot import logs
 from ruvopt.bot.queue.contract import Queues
 from ruvopt.bot.receiver.intake import Accepted
 from ruvopt.bot.settings import Settings
@@ -64,11 +65,24 @@ class Delivery:
 
         Parsed from the raw bytes by pydantic, which builds Python objects only for the
         fields the view declares — a 25 KB payload costs a fraction of a full parse — and
-        not at all when the receiver already parsed this view.
+        not at all when the receiver already parsed this view. What the view knows of the
+        installation, repository and PR joins the log context of this delivery
+        (:mod:`ruvopt.bot.logs`; the receiver unbinds it with the delivery).
         """
-        if type(self.parsed) is view:
-            return self.parsed
-        return view.model_validate_json(self.body)
+        parsed = self.parsed if type(self.parsed) is view else view.model_validate_json(self.body)
+        logs.bind(**log_context(parsed))
+        return parsed
+
+
+def log_context(view: Any) -> dict[str, Any]:
+    installation = getattr(view, "installation", None)
+    repository = getattr(view, "repository", None)
+    numbered = getattr(view, "pull_request", None) or getattr(view, "issue", None)
+    return {
+        "installation": getattr(installation, "id", None),
+        "repository": getattr(repository, "full_name", None),
+        "pr": getattr(numbered, "number", None),
+    }
 
 
 Handler = Callable[[Delivery], Awaitable[Outcome]]
@@ -98,9 +112,3 @@ class Router:
         if route in self._routes:
             raise ValueError(f"two handlers for {route}: {self._routes[route].__name__}, {handler.__name__}")
         self._routes[route] = handler
-
-
-def default_router() -> Router:
-    from ruvopt.bot.receiver.handlers import checks, comments, pull_request
-
-    return Router(pull_request.router, comments.router, checks.router)

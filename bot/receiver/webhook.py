@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ruvopt.bot import logs, metrics
 from ruvopt.bot.queue import contract as queue
 from ruvopt.bot.receiver.events import EVENT_VIEWS, Envelope, EventView
 from ruvopt.bot.receiver.routing import Delivery, Outcome, Router
@@ -126,42 +128,57 @@ class Receiver:
         self.queues = queues
 
     async def __call__(self, request: Request) -> Response:
+        started = time.perf_counter()
+        event, outcome = "unknown", "rejected"
+        token = None
         try:
             body = await read_body(request, self.settings.max_body_bytes)
             verify_signature(self.secret, body, request.headers.get(SIGNATURE_HEADER))
             event, guid = headers_of(request)
+            token = logs.bind(delivery=guid, event=event)
             parsed = parse_view(body, event)
             envelope = parsed if parsed is not None else parse_envelope(body)
+            response, outcome = await self._route(body, event, guid, envelope, parsed)
         except Rejected as exc:
-            return reply(exc.status, error=exc.detail)
+            response, outcome = reply(exc.status, error=exc.detail), "invalid" if exc.status == 422 else "rejected"
+        finally:
+            if token is not None:
+                logs.unbind(token)
+        metrics.WEBHOOKS.labels(event, outcome).inc()
+        metrics.WEBHOOK_SECONDS.observe(time.perf_counter() - started)
+        return response
+
+    async def _route(
+        self, body: bytes, event: str, guid: str, envelope: Envelope | EventView, parsed: EventView | None
+    ) -> tuple[Response, str]:
         if event == "ping":
-            return reply(200, status="pong", zen=getattr(envelope, "zen", None))
+            return reply(200, status="pong", zen=getattr(envelope, "zen", None)), "pong"
         action = envelope.action
         handler = self.router.find(event, action)
         if handler is None:
-            return self._done(guid, event, action, Outcome.ignored(f"no handler for {event}.{action}"))
+            return self._done(guid, event, action, Outcome.ignored(f"no handler for {event}.{action}")), "ignored"
         sender = envelope.sender
         if sender is not None and sender.type == "Bot":
-            return self._done(guid, event, action, Outcome.ignored(f"sender {sender.login} is a bot"))
+            return self._done(guid, event, action, Outcome.ignored(f"sender {sender.login} is a bot")), "ignored"
         delivery = Delivery(guid, event, action, body, self.settings, self.queues(), parsed)
         return await self._dispatch(delivery, handler)
 
-    async def _dispatch(self, delivery: Delivery, handler: Any) -> Response:
+    async def _dispatch(self, delivery: Delivery, handler: Any) -> tuple[Response, str]:
         try:
             outcome = await handler(delivery)
         except ValidationError as exc:
             errors = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5]]
-            return reply(422, error="payload is missing fields this event needs", fields=errors)
+            return reply(422, error="payload is missing fields this event needs", fields=errors), "invalid"
         except REDIS_DOWN as exc:
             log.warning("delivery %s: Redis unavailable (%s)", delivery.id, exc)
-            return reply(503, error="queue unavailable; GitHub will show this delivery as failed")
+            return reply(503, error="queue unavailable; GitHub will show this delivery as failed"), "unavailable"
         except Exception:
             log.exception("delivery %s: handler %s failed", delivery.id, handler.__name__)
-            return reply(500, error=f"internal error (delivery {delivery.id})")
+            return reply(500, error=f"internal error (delivery {delivery.id})"), "error"
         if outcome.status == "duplicate":
             log.info("delivery %s: duplicate, nothing done", delivery.id)
-            return reply(200, status="duplicate", delivery=delivery.id)
-        return self._done(delivery.id, delivery.event, delivery.action, outcome)
+            return reply(200, status="duplicate", delivery=delivery.id), "duplicate"
+        return self._done(delivery.id, delivery.event, delivery.action, outcome), outcome.status
 
     def _done(self, guid: str, event: str, action: str | None, outcome: Outcome) -> Response:
         log.info("delivery %s %s.%s: %s: %s", guid, event, action, outcome.status, outcome.detail)

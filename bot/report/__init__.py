@@ -11,5 +11,5 @@ Redis, so ``ruvopt review`` prints exactly what the App would post):
 - :mod:`~ruvopt.bot.report.summary`: the sticky summary comment, found again by its marker.
 
 Each module also holds the few GitHub calls that post its output idempotently; they take
-any object with the methods of :class:`ruvopt.bot.report.gh.ReviewGitHub`.
+any object with the methods of :class:`ruvopt.bot.github.client.GitHubClient`.
 """

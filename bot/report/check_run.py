@@ -32,7 +32,7 @@ from ruvopt.bot.github.limits import (
     MAX_OUTPUT_SUMMARY,
     MAX_OUTPUT_TEXT,
 )
-from ruvopt.bot.receiver.handlers.checks import RECHECK_ACTION
+from ruvopt.bot.report.actions import RECHECK
 from ruvopt.bot.report.counts import Counts
 from ruvopt.checks.gate import Verdict
 from ruvopt.checks.model import Finding, Severity
@@ -43,7 +43,6 @@ CHECK_NAME = "ruvopt"
 MAX_ANNOTATIONS_PER_RUN = 500
 MAX_TITLE = 200  # GitHub shows about one line of it
 LEVELS = {Severity.ERROR: "failure", Severity.WARNING: "warning", Severity.INFO: "notice"}
-RECHECK = {"label": "Re-check", "description": "Run ruvopt again on this commit", "identifier": RECHECK_ACTION}
 
 
 @dataclass(frozen=True)
@@ -191,7 +190,7 @@ def plan_check_run(verdict: Verdict, findings: Sequence[Finding], counts: Counts
 
 
 class ChecksAPI(Protocol):
-    def check_runs_for_ref(self, repo: str, sha: str, name: str, app_id: int | None) -> list[RunState]: ...
+    def check_runs_for_ref(self, repo: str, sha: str, name: str, app_id: int | None) -> list[dict[str, Any]]: ...
     def create_check_run(
         self, repo: str, *, name: str, head_sha: str, status: str = ..., started_at: datetime | None = ...,
         output: Mapping[str, Any] | None = ...,
@@ -207,8 +206,8 @@ def now() -> datetime:
 
 
 def find_run(gh: ChecksAPI, repo: str, head_sha: str, app_id: int | None) -> RunState | None:
-    runs = gh.check_runs_for_ref(repo, head_sha, CHECK_NAME, app_id)
-    return runs[0] if runs else None
+    runs = gh.check_runs_for_ref(repo, head_sha, CHECK_NAME, app_id)  # newest first
+    return RunState.from_json(runs[0]) if runs else None
 
 
 def create_run(gh: ChecksAPI, repo: str, head_sha: str) -> RunState:

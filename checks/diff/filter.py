@@ -164,9 +164,10 @@ def parse_diff(text: str) -> Diff:
     return Diff(files)
 
 
-def git_diff(repo: Path, base: str, head: str) -> Diff:
-    """The diff from commit ``base`` to commit ``head`` of ``repo`` (raises GitError)."""
-    out = run_git(repo, *GIT_DIFF_ARGS, base, head, "--")
+def git_diff(repo: Path, base: str, head: str, pathspecs: tuple[str, ...] = ()) -> Diff:
+    """The diff from commit ``base`` to commit ``head`` of ``repo``, limited to ``pathspecs``
+    when given (raises GitError)."""
+    out = run_git(repo, *GIT_DIFF_ARGS, base, head, "--", *pathspecs)
     # surrogateescape: a non-UTF-8 path keeps the same str as GitTree gives it.
     return parse_diff(out.decode("utf-8", errors="surrogateescape"))
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import PurePosixPath
 from typing import Any
 
 from ruvopt.checks.manifest.toml_lines import TomlLines
@@ -61,15 +60,10 @@ class Dependency:
 
 def workspace_root(workspace: Workspace, manifest: Manifest) -> Manifest | None:
     """The manifest whose ``[workspace]`` this one belongs to: the nearest ancestor with one."""
-    by_dir = {str(PurePosixPath(m.path).parent): m for m in workspace.manifests}
-    directory = PurePosixPath(manifest.path).parent
-    while True:
-        candidate = by_dir.get(str(directory))
-        if candidate is not None and candidate.doc is not None and candidate.table("workspace"):
+    for candidate in workspace.ancestor_manifests(manifest.directory):
+        if candidate.doc is not None and candidate.table("workspace"):
             return candidate
-        if str(directory) == ".":
-            return None
-        directory = directory.parent
+    return None
 
 
 def workspace_dependencies(root: Manifest | None) -> dict[str, Any]:

@@ -1,30 +1,37 @@
 """Where each key of a TOML file is written: key path → (first line, last line).
 
-tomlkit gives values, not positions, and a finding on a manifest must sit on the exact
-line a reviewer would change. This scanner walks the text once and records, for every
-key path (``("dependencies", "tokenizers", "features", 0)`` — array elements by index,
-array-of-tables entries by index too), the lines its key and value occupy. It knows
-just enough TOML to do that exactly: the four string forms, nested arrays and inline
-tables, comments, dotted and quoted keys, ``[table]`` and ``[[array]]`` headers.
+The values come from a TOML reader (``tomllib``), which gives no positions; a finding on a
+manifest must sit on the exact line a reviewer would change. tree-sitter-toml (the same C
+runtime as the Rust grammar) parses the text with positions, and one walk over its tree
+records, for every key path (``("dependencies", "tokenizers", "features", 0)`` — array
+elements by index, array-of-tables entries by index too), the lines its key and value
+occupy, with TOML's table semantics on top: dotted keys write their parents, ``[a.b]``
+writes ``a`` implicitly (and ``[a]`` may still come later), ``[bin.x]`` belongs to the
+latest ``[[bin]]`` entry, a key written twice is a duplicate.
 
-It never raises: on broken input it records what it reached, and ``unterminated`` says
-where a string, array or inline table that never closed began (RO001 points there).
+It never raises: on broken input the grammar recovers and the walk records what it can;
+``unterminated`` says where a string, array or inline table that never closes begins —
+an opening token the parser had to leave inside an error node (RO001 points there).
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
+import tomllib
 from dataclasses import dataclass, field
-from typing import NoReturn
+from functools import cache
+
+import tree_sitter
+import tree_sitter_toml
 
 Key = tuple[str | int, ...]
-BARE_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
+OPENERS = {"[": "array", "{": "inline table", '"': "string", "'": "string", '"""': "string", "'''": "string"}
+VALUE_SKIPPED = frozenset({"comment", "ERROR", ",", "[", "]", "{", "}", "="})
 
 
-class _Broken(Exception):
-    """Raised inside the scanner at malformed input; the partial index is kept."""
+@cache
+def _parser() -> tree_sitter.Parser:
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_toml.language()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +49,15 @@ class TomlLines:
     unterminated_kind: str = ""  # "string", "array" or "inline table"
 
     def __post_init__(self) -> None:
-        self._starts = [0] + [i + 1 for i, ch in enumerate(self.text) if ch == "\n"]
-        self._pos = 0
         self._aot_counts: dict[Key, int] = {}
         self._implicit: set[Key] = set()  # tables only named by a deeper header so far
-        # RecursionError: nesting deeper than the stack (a TOML bomb) is broken input too.
-        with contextlib.suppress(_Broken, IndexError, RecursionError):
-            self._document()
+        root = _parser().parse(self.text.encode("utf-8", errors="surrogateescape")).root_node
+        # RecursionError: nesting deeper than the stack (a TOML bomb) is broken input too;
+        # what was indexed before it stays.
+        with contextlib.suppress(RecursionError):
+            self._document(root)
+            if root.has_error:
+                self._find_unclosed(root)
 
     # -- queries ---------------------------------------------------------------------
 
@@ -73,26 +82,7 @@ class TomlLines:
         """Line of element ``index`` of the array at ``path`` (falls back to the key's line)."""
         return self.line(*path, index)
 
-    # -- scanner -----------------------------------------------------------------------
-
-    def _line_at(self, pos: int) -> int:
-        return bisect.bisect_right(self._starts, pos)
-
-    def _peek(self, offset: int = 0) -> str:
-        pos = self._pos + offset
-        return self.text[pos] if pos < len(self.text) else ""
-
-    def _skip_blank(self, newlines: bool) -> None:
-        """Skip spaces, tabs, comments and (when ``newlines``) line breaks."""
-        while self._pos < len(self.text):
-            ch = self.text[self._pos]
-            if ch in " \t\r" or (newlines and ch == "\n"):
-                self._pos += 1
-            elif ch == "#":
-                end = self.text.find("\n", self._pos)
-                self._pos = len(self.text) if end < 0 else end
-            else:
-                return
+    # -- the walk ----------------------------------------------------------------------
 
     def _record(self, key: Key, start: int, end: int) -> None:
         if key in self.spans:
@@ -105,27 +95,31 @@ class TomlLines:
         if span is not None and end > span.end:
             self.spans[key] = Span(span.start, end)
 
-    def _document(self) -> None:
-        table: Key = ()
-        while True:
-            self._skip_blank(newlines=True)
-            if self._pos >= len(self.text):
-                return
-            line = self._line_at(self._pos)
-            if self._peek() == "[":
-                table = self._header(line)
-            else:
-                parts = self._key()
-                self._expect("=")
-                end = self._value(table + parts)
-                self._record_dotted(table, parts, line, end)
-                self._extend_table(table, end)
+    def _document(self, root: tree_sitter.Node) -> None:
+        self._pairs(root, ())
+        for node in root.named_children:
+            if node.type in ("table", "table_array_element"):
+                line = node.start_point[0] + 1
+                key_node = node.named_children[0] if node.named_children else None
+                if key_node is None or key_node.type not in ("bare_key", "quoted_key", "dotted_key"):
+                    continue
+                table = self._header(_key(key_node), line, array=node.type == "table_array_element")
+                self._pairs(node, table)
 
-    def _header(self, line: int) -> Key:
-        array = self._peek(1) == "["
-        self._pos += 2 if array else 1
-        parts = self._key()
-        self._expect("]]" if array else "]")
+    def _pairs(self, container: tree_sitter.Node, table: Key) -> None:
+        for pair in container.named_children:
+            if pair.type != "pair":
+                continue
+            parts, value = _pair_parts(pair)
+            if not parts:
+                continue
+            line = pair.start_point[0] + 1
+            end = self._value(table + parts, value, line)
+            self._record_dotted(table, parts, line, end)
+            for i in range(1, len(table) + 1):
+                self._extend(table[:i], end)
+
+    def _header(self, parts: Key, line: int, *, array: bool) -> Key:
         for i in range(1, len(parts)):  # implicit parents: `[a.b]` also writes `a`
             parent = self._resolve(parts[:i])
             if parent not in self.spans:
@@ -155,10 +149,6 @@ class TomlLines:
                 resolved = (*resolved, count - 1)
         return resolved
 
-    def _extend_table(self, table: Key, end: int) -> None:
-        for i in range(1, len(table) + 1):
-            self._extend(table[:i], end)
-
     def _record_dotted(self, table: Key, parts: Key, line: int, end: int) -> None:
         for i in range(1, len(parts)):  # `a.b = 1` also writes `a`
             prefix = table + parts[:i]
@@ -166,137 +156,69 @@ class TomlLines:
             self._extend(prefix, end)
         self._record(table + parts, line, end)
 
-    def _unclosed(self, line: int, kind: str) -> NoReturn:
-        self.unterminated, self.unterminated_kind = line, kind
-        raise _Broken
+    def _value(self, path: Key, value: tree_sitter.Node | None, line: int) -> int:
+        """Record the keys and elements inside one value; return the line it ends on."""
+        if value is None:
+            return line
+        if value.type == "array":
+            index = 0
+            for element in value.named_children:
+                if element.type in VALUE_SKIPPED:
+                    continue
+                start = element.start_point[0] + 1
+                self.spans[(*path, index)] = Span(start, self._value((*path, index), element, start))
+                index += 1
+        elif value.type == "inline_table":
+            for pair in value.named_children:
+                if pair.type != "pair":
+                    continue
+                parts, inner = _pair_parts(pair)
+                if parts:
+                    start = pair.start_point[0] + 1
+                    self._record_dotted(path, parts, start, self._value(path + parts, inner, start))
+        return _last_line(value)
 
-    def _expect(self, token: str) -> None:
-        self._skip_blank(newlines=False)
-        if not self.text.startswith(token, self._pos):
-            raise _Broken
-        self._pos += len(token)
+    def _find_unclosed(self, root: tree_sitter.Node) -> None:
+        """The first opening token the parser left inside an error node: never closed."""
+        errors = [root] if root.type == "ERROR" else []
+        stack = [root]
+        while stack and not errors:
+            node = stack.pop()
+            for child in reversed(node.children):
+                if child.type == "ERROR":
+                    errors.append(child)
+                elif child.has_error:
+                    stack.append(child)
+        errors.sort(key=lambda n: n.start_byte)
+        for error in errors:
+            for child in error.children:
+                kind = OPENERS.get(child.type)
+                if kind is not None:
+                    self.unterminated, self.unterminated_kind = child.start_point[0] + 1, kind
+                    return
 
-    def _key(self) -> Key:
-        parts: list[str] = []
-        while True:
-            self._skip_blank(newlines=False)
-            ch = self._peek()
-            if ch in ('"', "'"):
-                parts.append(self._string(multiline_ok=False))
-            else:
-                start = self._pos
-                while self._peek() in BARE_KEY_CHARS and self._peek():
-                    self._pos += 1
-                if self._pos == start:
-                    raise _Broken
-                parts.append(self.text[start : self._pos])
-            self._skip_blank(newlines=False)
-            if self._peek() != ".":
-                return tuple(parts)
-            self._pos += 1
 
-    def _value(self, path: Key) -> int:
-        """Scan one value; record nested keys and elements; return the line it ends on."""
-        self._skip_blank(newlines=False)
-        start_line = self._line_at(self._pos)
-        ch = self._peek()
-        if ch == "[":
-            self._array(path, start_line)
-        elif ch == "{":
-            self._inline_table(path, start_line)
-        elif ch in ('"', "'"):
-            self._string(multiline_ok=True)
-        else:
-            while self._peek() and self._peek() not in ",]}\n#":
-                self._pos += 1
-        return self._line_at(max(self._pos - 1, 0))
+def _pair_parts(pair: tree_sitter.Node) -> tuple[Key, tree_sitter.Node | None]:
+    """(key parts, value node) of a ``pair``."""
+    named = [c for c in pair.named_children if c.type not in ("comment", "ERROR")]
+    if not named or named[0].type not in ("bare_key", "quoted_key", "dotted_key"):
+        return (), None
+    return _key(named[0]), named[1] if len(named) > 1 else None
 
-    def _array(self, path: Key, start_line: int) -> None:
-        self._pos += 1
-        index = 0
-        while True:
-            self._skip_blank(newlines=True)
-            if not self._peek():
-                self._unclosed(start_line, "array")
-            if self._peek() == "]":
-                self._pos += 1
-                return
-            if self._peek() == ",":
-                self._pos += 1
-                continue
-            line = self._line_at(self._pos)
-            end = self._value((*path, index))
-            self.spans[(*path, index)] = Span(line, end)
-            index += 1
 
-    def _inline_table(self, path: Key, start_line: int) -> None:
-        self._pos += 1
-        while True:
-            self._skip_blank(newlines=True)  # TOML 1.1 allows newlines; tomlkit accepts them
-            if not self._peek():
-                self._unclosed(start_line, "inline table")
-            if self._peek() == "}":
-                self._pos += 1
-                return
-            if self._peek() == ",":
-                self._pos += 1
-                continue
-            line = self._line_at(self._pos)
-            parts = self._key()
-            self._expect("=")
-            end = self._value(path + parts)
-            self._record_dotted(path, parts, line, end)
+def _key(node: tree_sitter.Node) -> Key:
+    if node.type == "dotted_key":
+        return tuple(part for child in node.named_children for part in _key(child))
+    text = (node.text or b"").decode("utf-8", errors="surrogateescape")
+    if node.type == "quoted_key":
+        try:  # the TOML reader decodes escapes exactly as the values are decoded
+            return tuple(tomllib.loads(f"{text} = 0"))
+        except tomllib.TOMLDecodeError:
+            return (text.strip("\"'"),)
+    return (text,)
 
-    def _string(self, *, multiline_ok: bool) -> str:
-        quote = self._peek()
-        start_line = self._line_at(self._pos)
-        if multiline_ok and self.text.startswith(quote * 3, self._pos):
-            close = self.text.find(quote * 3, self._pos + 3) if quote == "'" else self._basic_ml_end()
-            if close < 0:
-                self._unclosed(start_line, "string")
-            while self.text.startswith(quote, close + 3):  # `""""` closes after one quote
-                close += 1
-            value = self.text[self._pos + 3 : close]
-            self._pos = close + 3
-            return value
-        return self._single_line_string(quote, start_line)
 
-    def _basic_ml_end(self) -> int:
-        pos = self._pos + 3
-        while pos < len(self.text):
-            if self.text[pos] == "\\":
-                pos += 2
-            elif self.text.startswith('"""', pos):
-                return pos
-            else:
-                pos += 1
-        return -1
-
-    def _single_line_string(self, quote: str, start_line: int) -> str:
-        out: list[str] = []
-        pos = self._pos + 1
-        while True:
-            if pos >= len(self.text) or self.text[pos] == "\n":
-                self._unclosed(start_line, "string")
-            ch = self.text[pos]
-            if ch == quote:
-                self._pos = pos + 1
-                return "".join(out)
-            if ch == "\\" and quote == '"':
-                pos, decoded = self._escape(pos)
-                out.append(decoded)
-                continue
-            out.append(ch)
-            pos += 1
-
-    def _escape(self, pos: int) -> tuple[int, str]:
-        code = self.text[pos + 1 : pos + 2]
-        if code in ESCAPES:
-            return pos + 2, ESCAPES[code]
-        width = {"u": 4, "U": 8}.get(code)
-        if width:
-            try:
-                return pos + 2 + width, chr(int(self.text[pos + 2 : pos + 2 + width], 16))
-            except ValueError:
-                pass
-        return pos + 2, code
+def _last_line(node: tree_sitter.Node) -> int:
+    """1-based line of the node's last character (a value ending a line ends there)."""
+    row, column = node.end_point
+    return row + 1 if column > 0 or row == node.start_point[0] else row

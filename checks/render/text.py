@@ -53,6 +53,10 @@ class ScanProgress:
         assert self.task is not None
         self.progress.update(self.task, completed=done, total=total)
 
+    def note(self, message: str) -> None:
+        """A line on stderr that does not tear the bar (a fetch announced mid-scan)."""
+        self.console.print(f"ruvopt: {message}", soft_wrap=True, highlight=False, markup=False)
+
     def close(self) -> None:
         if self.progress is not None:
             self.progress.stop()

@@ -4,11 +4,12 @@ import re
 from collections.abc import Iterator
 
 from ruvopt.checks.base import WorkspaceRule
-from ruvopt.checks.config import CONFIG_FILE, ConfigError, load_config
+from ruvopt.checks.config import CONFIG_FILE, ConfigError
 from ruvopt.checks.context import WorkspaceContext, manifest_finding
 from ruvopt.checks.manifest.toml_lines import TomlLines
 from ruvopt.checks.manifest.workspace import Manifest
 from ruvopt.checks.model import Finding, Severity
+from ruvopt.checks.registry import load_config
 from ruvopt.checks.source import SourceTree
 
 ALREADY_PRESENT = re.compile(r'Key "(?P<key>[^"]*)" already exists')

@@ -203,7 +203,9 @@ def _root_identifiers(ctx: FileContext) -> Iterator[tree_sitter.Node]:
         if name is not None:
             yield name
     for tree in ctx.nodes("token_tree"):
-        yield from cfg.token_tree_roots(tree)
+        # No `::` anywhere inside (most macro arguments): no path root either.
+        if ctx.data.find(b"::", tree.start_byte, tree.end_byte) >= 0:
+            yield from cfg.token_tree_roots(tree)
 
 
 def _local_names(ctx: FileContext) -> set[str]:

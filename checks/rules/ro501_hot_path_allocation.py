@@ -5,9 +5,10 @@ from typing import Any, ClassVar
 
 import tree_sitter
 
-from ruvopt.checks import hotpath
 from ruvopt.checks.base import FileRule
 from ruvopt.checks.context import FileContext
+from ruvopt.checks.hot import benches
+from ruvopt.checks.hot import paths as hotpath
 from ruvopt.checks.model import Finding, Severity
 from ruvopt.checks.syntax import rust
 
@@ -51,6 +52,17 @@ class HotPathAllocation(FileRule):
     other allocating calls (`.to_string()`, `String::from`, `Rc::new`, `HashMap::new`)
     are not flagged.
 
+    A function is hot when the option `functions` names it, when a `// ruvopt: hot`
+    comment line sits directly above its `fn`, or — with no configuration at all — when
+    a bench of the workspace calls it: a call written inside a criterion `b.iter(…)`
+    closure (the routine of `iter_batched`, `iter_batched_ref`, `iter_with_setup`,
+    `iter_with_large_drop`, `iter_custom` too) or in a libtest `#[bench]` function, in a
+    file under `benches/` or using `criterion_group!` / `#[bench]`. The callee is found
+    by name, best effort, in the bench's own crate and the workspace crates the bench
+    file names (`use ruv_router::…`): `router.select_top_k(…)` is any method named
+    `select_top_k`, `Router::new(…)` a method of `impl Router`, `dot(…)` a free
+    function. The finding names the bench that made the function hot.
+
     Closures written inside a hot function are part of it; a nested `fn` is not (it is
     hot only if a pattern or marker names it). Arguments of `Err(…)`, `.map_err(…)` and
     `.ok_or_else(…)` are skipped: they run on the error path only. Without type
@@ -89,16 +101,21 @@ class HotPathAllocation(FileRule):
     - `functions` (list of strings, default `[]`): hot function patterns,
       `[PATH_GLOB::]TYPE_GLOB::FN_GLOB`, e.g.
       `"crates/ruvllm/src/moe/router.rs::MemoryAwareRouter::select_top_k*"`; a bare
-      `"select_top_k*"` matches that function name anywhere. With no patterns and no
-      `// ruvopt: hot` markers the rule reports nothing.
+      `"select_top_k*"` matches that function name anywhere.
+    - `hot-from-benches` (boolean, default true): treat the functions benches call as
+      hot. With it off, no patterns and no `// ruvopt: hot` markers the rule reports
+      nothing.
     """
 
     code = "RO501"
     name = "hot-path-allocation"
     severity = Severity.WARNING
     checklist_item = "seed P0"
-    options: ClassVar[dict[str, Any]] = {"functions": []}
-    node_kinds = ("call_expression", "macro_invocation", *hotpath.NODE_KINDS)
+    options: ClassVar[dict[str, Any]] = {"functions": [], "hot-from-benches": True}
+    node_kinds = ("call_expression", "macro_invocation", *hotpath.NODE_KINDS, *benches.NODE_KINDS)
+
+    def infers_hot_from_benches(self) -> bool:
+        return bool(self.option("hot-from-benches"))
 
     def run(self, ctx: FileContext) -> Iterator[Finding]:
         for function in hotpath.hot_functions(ctx, self.option("functions")):
@@ -115,7 +132,7 @@ class HotPathAllocation(FileRule):
                 label, place, (why, fix) = found
                 yield ctx.report(
                     self, place,
-                    f"Avoid `{label}` in hot function `{function.display}`: {why}",
+                    f"Avoid `{label}` in hot function `{function.display}`{function.because}: {why}",
                     fix_title=fix, anchor_node=node,
                 )
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from ruvopt.checks import hotpath
 from ruvopt.checks.base import FileRule
 from ruvopt.checks.context import FileContext
+from ruvopt.checks.hot import benches
+from ruvopt.checks.hot import paths as hotpath
 from ruvopt.checks.model import Finding, Severity
 from ruvopt.checks.syntax import rust
 
@@ -14,8 +15,9 @@ CLOCKS = (("Instant", "now"), ("SystemTime", "now"))
 
 class UngatedTimingInHotPath(FileRule):
     """## What it does
-    In hot functions (option `functions`, or a `// ruvopt: hot` comment line above the
-    `fn`), flags `Instant::now()` and `SystemTime::now()` (under any path, e.g.
+    In hot functions (option `functions`, a `// ruvopt: hot` comment line above the
+    `fn`, or a function a bench calls — see RO501), flags `Instant::now()` and
+    `SystemTime::now()` (under any path, e.g.
     `std::time::Instant::now()`) that are compiled in unconditionally.
 
     A call is gated, and not flagged, when it only exists for some setting of a Cargo
@@ -58,18 +60,26 @@ class UngatedTimingInHotPath(FileRule):
     - `functions` (list of strings): hot function patterns, same syntax as RO501's.
       When `[rules.RO502]` does not set it, RO502 uses `[rules.RO501] functions`, so
       one list usually serves both rules.
+    - `hot-from-benches` (boolean, default true): treat the functions benches call as
+      hot; unset, RO501's setting applies.
     """
 
     code = "RO502"
     name = "ungated-timing-in-hot-path"
     severity = Severity.WARNING
     checklist_item = "seed P1"
-    options: ClassVar[dict[str, Any]] = {"functions": []}
-    node_kinds = ("call_expression", *hotpath.NODE_KINDS)
+    options: ClassVar[dict[str, Any]] = {"functions": [], "hot-from-benches": True}
+    node_kinds = ("call_expression", *hotpath.NODE_KINDS, *benches.NODE_KINDS)
 
     def patterns(self) -> Any:
-        own = self.config.rules.get(self.code, {}).get("functions")
-        return own if own is not None else self.config.rule_option("RO501", "functions", [])
+        return self._own_or_ro501("functions", [])
+
+    def infers_hot_from_benches(self) -> bool:
+        return bool(self._own_or_ro501("hot-from-benches", True))
+
+    def _own_or_ro501(self, name: str, default: Any) -> Any:
+        own = self.config.rules.get(self.code, {}).get(name)
+        return own if own is not None else self.config.rule_option("RO501", name, default)
 
     def run(self, ctx: FileContext) -> Iterator[Finding]:
         for function in hotpath.hot_functions(ctx, self.patterns()):
@@ -84,7 +94,8 @@ class UngatedTimingInHotPath(FileRule):
                     continue
                 yield ctx.report(
                     self, call,
-                    f"Put `{clock[0]}::now()` in hot function `{function.display}` behind a Cargo feature: "
+                    f"Put `{clock[0]}::now()` in hot function `{function.display}`{function.because} behind a "
+                    "Cargo feature: "
                     "it reads the clock on every call",
                     fix_title='Gate the timing and what uses it with `#[cfg(feature = "…-metrics")]`',
                 )

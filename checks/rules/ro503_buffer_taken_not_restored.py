@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from ruvopt.checks import hotpath
 from ruvopt.checks.base import FileRule
 from ruvopt.checks.context import FileContext
+from ruvopt.checks.hot import paths as hotpath
 from ruvopt.checks.model import Finding, Severity
 from ruvopt.checks.syntax import rust
 

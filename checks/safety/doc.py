@@ -29,7 +29,15 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark")
 
 
-def is_unsafe_fn(item: tree_sitter.Node) -> bool:
+def is_unsafe_fn(item: tree_sitter.Node, data: bytes | None = None) -> bool:
+    """Whether the fn item carries ``unsafe``; with the file's ``data``, a byte search
+    between the item's start and its name first settles most items (no ``unsafe`` there:
+    not an unsafe fn) without walking their children."""
+    if data is not None:
+        name = item.child_by_field_name("name")
+        end = name.start_byte if name is not None else item.end_byte
+        if data.find(b"unsafe", item.start_byte, end) < 0:
+            return False
     return rust.has_modifier(item, "unsafe")
 
 

@@ -13,7 +13,8 @@ library root reaches its file through ``pub mod`` declarations and every inline 
 on the way and the item (or its trait / inherent type) is ``pub`` — or when a ``pub use``
 anywhere in the crate names it (or its trait / type when it is a method) by its module
 path (``crate::``, ``self::``, ``super::`` and module-relative paths are resolved), or
-re-exports one of its enclosing modules whole or with ``*``. Binaries export nothing.
+re-exports one of its enclosing modules whole or with ``*``. Each binary root is a crate
+of its own and exports the same way (clippy lints a ``main.rs``'s ``pub`` items too).
 """
 
 from __future__ import annotations
@@ -172,7 +173,7 @@ def unsafe_items(ctx: FileContext, nest: Nest) -> list[tree_sitter.Node]:
     found = []
     for kind in ("function_item", "function_signature_item"):
         for node in ctx.nodes(kind):
-            if not safety_doc.is_unsafe_fn(node):
+            if not safety_doc.is_unsafe_fn(node, ctx.data):
                 continue
             owner = nest.owner(node)
             # Foreign functions are not checked by clippy's lint; trait impls inherit the docs.

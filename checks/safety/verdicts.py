@@ -374,7 +374,7 @@ def unsafe_fn_verdicts(ctx: FileContext) -> list[tuple[tree_sitter.Node, bool]]:
         found = []
         for kind in ("function_item", "function_signature_item"):
             for item in scan.nodes(kind):
-                if safety_doc.is_unsafe_fn(item) and not safety_doc.in_trait_impl(item):
+                if safety_doc.is_unsafe_fn(item, ctx.data) and not safety_doc.in_trait_impl(item):
                     found.append((item, safety_doc.has_safety_section(item)))
         scan.verdicts[key] = sorted(found, key=lambda pair: pair[0].start_byte)
     return scan.verdicts[key]

@@ -136,6 +136,9 @@ def gate_intervals(attributes: Iterable[tree_sitter.Node]) -> list[Interval[list
     """
     found: list[Interval[list[Clause]]] = []
     for attribute in attributes:
+        # Most attributes (`derive`, `inline`, docs) are no `cfg`: a byte test skips them.
+        if attribute.text is None or b"cfg" not in attribute.text:
+            continue
         attr_attr = _cfg_attr_clauses(attribute)
         if attr_attr:
             found.append(Interval(attribute.start_byte, attribute.end_byte, attr_attr))

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 # Importing the operation modules registers their handlers.
-from tests.fakegithub import apps, checks, issues, pulls  # noqa: F401
+from tests.fakegithub import apps, checks, issues, manifest_flow, pulls  # noqa: F401
 from tests.fakegithub.auth import new_token
 from tests.fakegithub.core import FakeCore
 from tests.fakegithub.state import (
     CheckRun,
+    CreatedApp,
     Delivery,
     Installation,
     IssueComment,
@@ -128,7 +129,18 @@ class FakeGitHub(FakeCore):
             for token in self.world.tokens.values():
                 token.expires_at = min(token.expires_at, self.clock() - 1)
 
+    def create_app_from_manifest(self, manifest: dict[str, Any], owner: str) -> str:
+        """What GitHub's "Create GitHub App" button does; returns the one-time code."""
+        with self.lock:
+            code = uuid.uuid4().hex[:20]
+            self.world.created_apps[code] = manifest_flow.new_created_app(self, manifest, owner)
+            return code
+
     # -- inspect -------------------------------------------------------------------------
+
+    def created_apps(self) -> list[CreatedApp]:
+        with self.lock:
+            return list(self.world.created_apps.values())
 
     def token_valid(self, value: str) -> bool:
         with self.lock:

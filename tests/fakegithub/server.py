@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.fakegithub.fake import FakeGitHub
+from tests.fakegithub.manifest_flow import web_routes
 
 _METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 
@@ -43,7 +44,8 @@ def make_app(fake: FakeGitHub) -> Starlette:
         media = "application/json; charset=utf-8" if not isinstance(reply.body, (bytes, str)) else "text/plain"
         return Response(content, status_code=reply.status, headers=out, media_type=media)
 
-    return Starlette(routes=[Route("/{path:path}", endpoint, methods=_METHODS)])
+    # github.com's manifest pages first; everything else is the REST/GraphQL API.
+    return Starlette(routes=[*web_routes(fake), Route("/{path:path}", endpoint, methods=_METHODS)])
 
 
 class FakeGitHubServer:

@@ -246,6 +246,21 @@ class Delivery:
 
 
 @dataclass
+class CreatedApp:
+    """An App created through the manifest flow; ``code`` is redeemable once."""
+
+    id: int
+    slug: str
+    owner: str
+    manifest: dict[str, Any]
+    pem: str
+    webhook_secret: str
+    client_id: str
+    client_secret: str
+    redeemed: bool = False
+
+
+@dataclass
 class World:
     """Everything the fake knows; replaced wholesale between tests."""
 
@@ -258,6 +273,7 @@ class World:
     threads: dict[str, Thread] = field(default_factory=dict)
     issue_comments: dict[int, IssueComment] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
+    created_apps: dict[str, CreatedApp] = field(default_factory=dict)  # by manifest code
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))
 
     def next_id(self) -> int:

@@ -23,9 +23,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from ruvopt.bot.commands import Bench, CommandError, Help, Recheck, find_command, parse
-from ruvopt.checks.config import Config, ConfigError, parse_config
+from ruvopt.checks.config import Config, ConfigError
 from ruvopt.checks.diff.filter import Diff, DiffError, parse_diff
 from ruvopt.checks.engine import check
+from ruvopt.checks.registry import parse_config
 from ruvopt.checks.source import Entry, SourceTree, git_blob_id
 
 RULES_BOUND_S = 10.0  # one crate of at most a few hundred KB, every rule

@@ -11,8 +11,7 @@ from ruvopt.bot.queue import contract as queue
 from ruvopt.bot.receiver import intake
 from ruvopt.bot.receiver.events import CheckPull, CheckRunEvent, CheckSuiteEvent
 from ruvopt.bot.receiver.routing import Delivery, Outcome, Router
-
-RECHECK_ACTION = "recheck"  # identifier of the check run's "Re-check" button (reporters use it)
+from ruvopt.bot.report.actions import RECHECK_ACTION
 
 router = Router()
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import tree_sitter
 
 from ruvopt.checks.context import FileContext
+from ruvopt.checks.hot import benches
 from ruvopt.checks.manifest.workspace import glob_match
 from ruvopt.checks.syntax import rust
 
@@ -69,10 +70,16 @@ class HotPattern:
 class HotFunction:
     node: tree_sitter.Node
     qualname: tuple[str, ...]
+    reason: str = ""  # why a bench makes it hot; "" when a pattern or marker does
 
     @property
     def display(self) -> str:
         return "::".join(self.qualname)
+
+    @property
+    def because(self) -> str:
+        """`` (benchmarked by `…` in `…`)`` for a message, or ""."""
+        return f" ({self.reason})" if self.reason else ""
 
 
 def qualified_name(root: tree_sitter.Node, function: tree_sitter.Node) -> tuple[str, ...]:
@@ -99,15 +106,23 @@ def has_hot_marker(function: tree_sitter.Node, lines: list[str]) -> bool:
 
 
 def hot_functions(ctx: FileContext, patterns: Iterable[str]) -> list[HotFunction]:
-    """Functions of this file that a pattern or a marker makes hot, in file order."""
+    """Functions of this file that a pattern or a marker makes hot, in file order.
+
+    On a context that carries bench targets (``ctx.bench_hot``, the engine's second pass
+    over files whose functions benches call) only the functions a bench makes hot are
+    returned, and not those a pattern or marker already made hot: the first pass reported
+    those.
+    """
     parsed = [HotPattern.parse(p) for p in patterns]
     # An empty pattern ("" or "::") would make every function hot: ignore it.
     parsed = [p for p in parsed if (p.path or p.names) and p.matches_path(ctx.path)]
     marked = MARKER_BYTES.search(ctx.data) is not None
-    # Most files match no pattern and carry no marker: skip them before any tree work.
-    if not parsed and not marked:
+    # Most files match no pattern, carry no marker and no bench calls into them: skip
+    # them before any tree work.
+    if not parsed and not marked and not ctx.bench_hot:
         return []
     found = []
+    root = ctx.tree.root_node
     for function in ctx.nodes("function_item"):
         name = rust.text_of(function.child_by_field_name("name"))
         # Bodiless `fn` in a trait or extern block: nothing runs there.
@@ -115,10 +130,15 @@ def hot_functions(ctx: FileContext, patterns: Iterable[str]) -> list[HotFunction
             continue
         # Cheap first test on the last segment before computing the qualified name.
         candidates = [p for p in parsed if not p.names or fnmatch.fnmatchcase(name, p.names[-1])]
-        root = ctx.tree.root_node
         by_pattern = bool(candidates) and any(p.matches(ctx.path, qualified_name(root, function)) for p in candidates)
-        if by_pattern or (marked and has_hot_marker(function, ctx.lines)):
-            found.append(HotFunction(function, qualified_name(root, function)))
+        configured = by_pattern or (marked and has_hot_marker(function, ctx.lines))
+        if not ctx.bench_hot:
+            if configured:
+                found.append(HotFunction(function, qualified_name(root, function)))
+            continue
+        reason = None if configured else benches.bench_reason(function, ctx.bench_hot)
+        if reason is not None:
+            found.append(HotFunction(function, qualified_name(root, function), reason))
     return found
 
 

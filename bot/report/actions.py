@@ -1,0 +1,10 @@
+"""The buttons ruvopt puts on its check runs (``requested_action`` identifiers).
+
+Reporters add them; the receiver's check_run handler routes a click by identifier. Both
+import this module, which imports nothing, so the receiver stays free of the reporters.
+"""
+
+from __future__ import annotations
+
+RECHECK_ACTION = "recheck"
+RECHECK = {"label": "Re-check", "description": "Run ruvopt again on this commit", "identifier": RECHECK_ACTION}
