@@ -24,6 +24,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import hiredis  # noqa: F401  redis-py parses replies in C when this imports (docs/dependencies.md)
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
