@@ -28,6 +28,7 @@ from ruvopt.bot.report.summary import MARKER
 from ruvopt.checks.diff.mode import check_diff
 from tests.fakegithub import FakeGitHub
 from tests.fakegithub import graphql as fake_graphql
+from tests.fakegithub.faults import Chaos
 from tests.githttp import GitHttpServer
 from tests.payloads import new_sha
 from tests.plugins.workspaces import Files
@@ -339,3 +340,16 @@ async def test_a_line_githubs_diff_does_not_hold_goes_to_the_summary_instead_of_
     (comment,) = fake_github.review_comments(world.repo, world.pr)
     assert comment.line < 15  # the early read, in GitHub's one hunk
     assert (outcome["inline"], outcome["summary_only"]) == (1, 1)
+
+
+async def test_two_heads_reviewed_at_once_comment_a_shared_finding_once(settings, redis, make_world, fake_github):
+    # Found by the chaos suite: a push landed while the previous head's review ran; both
+    # read "nothing posted yet" and both commented the finding the two heads share.
+    world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)})
+    first = world.head
+    world.push({"src/lib.rs": LIB + unsafe_reads("read", 1) + unsafe_reads("more", 1)})
+    fake_github.chaos = Chaos(seed=1, error_rate=0.0, latency_s=(0.05, 0.05))  # both reviews advance in step
+    await asyncio.gather(review(settings, redis, world, head_sha=first, force=True), review(settings, redis, world))
+    fingerprints = [re.search(r"ruvopt:fp=([0-9a-f]+)", c.body).group(1)  # type: ignore[union-attr]
+                    for c in fake_github.review_comments(world.repo, world.pr) if c.in_reply_to_id is None]  # fmt: skip
+    assert len(fingerprints) == len(set(fingerprints)) == 2

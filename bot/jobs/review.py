@@ -52,6 +52,7 @@ from ruvopt.checks.source import GitError
 log = logging.getLogger("ruvopt.review")
 
 SUMMARY_LOCK_S = 120  # a summary write takes a second; a dead holder frees the lock after this
+REVIEW_LOCK_S = 300  # posting a review takes seconds (more in a rate-limit window); a dead holder frees it
 
 
 async def run_review(
@@ -130,10 +131,16 @@ class _Review:
             await self.call(check_run.fail_internal, self.gh, self.repo, run, self.delivery)
             return {"check_run": run.id, "error": "internal error"}
         result.report.base_ref, result.report.head_ref = pull.base.ref, pull.head.ref
-        posted = await self.call(review.posted_state, self.gh, self.repo, self.pr)
-        files = await self.call(self.gh.pull_files_json, self.repo, self.pr)
-        plan = await self.call(build_plan, result, posted=posted, placement=review.github_diff(files))
-        return await self.publish(run, plan, posted=posted)
+        # Reviews of two heads of one PR can run at once (a push lands mid-review): each
+        # reads what ruvopt already posted, then posts. Serialised per PR, the second sees
+        # the first's comments, so a finding present in both heads is commented once.
+        lock = self.redis.lock(f"ruvopt:lock:review:{self.repo}#{self.pr}", timeout=REVIEW_LOCK_S,
+                               blocking_timeout=REVIEW_LOCK_S)  # fmt: skip
+        async with lock:
+            posted = await self.call(review.posted_state, self.gh, self.repo, self.pr)
+            files = await self.call(self.gh.pull_files_json, self.repo, self.pr)
+            plan = await self.call(build_plan, result, posted=posted, placement=review.github_diff(files))
+            return await self.publish(run, plan, posted=posted)
 
     async def skip_reason(self, pull: Any) -> dict[str, Any] | None:
         if self.force:
