@@ -353,3 +353,15 @@ async def test_two_heads_reviewed_at_once_comment_a_shared_finding_once(settings
     fingerprints = [re.search(r"ruvopt:fp=([0-9a-f]+)", c.body).group(1)  # type: ignore[union-attr]
                     for c in fake_github.review_comments(world.repo, world.pr) if c.in_reply_to_id is None]  # fmt: skip
     assert len(fingerprints) == len(set(fingerprints)) == 2
+
+
+async def test_a_per_pr_lock_outlives_its_ttl_while_held_and_frees_itself_after_a_dead_holder(redis, monkeypatch):
+    monkeypatch.setattr(review_job, "LOCK_TTL_S", 1)
+    async with review_job.pr_lock(redis, "ruvopt:lock:test"):
+        await asyncio.sleep(2.5)  # past the TTL: renewed
+        assert await redis.exists("ruvopt:lock:test")
+    await redis.lock("ruvopt:lock:test", timeout=1).acquire()  # a holder that dies without releasing
+    start = time.monotonic()
+    async with review_job.pr_lock(redis, "ruvopt:lock:test"):
+        waited = time.monotonic() - start
+    assert waited < 2

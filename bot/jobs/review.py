@@ -31,7 +31,9 @@ client's retries propagate, and saq retries the job; every step above is idempot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,8 +53,31 @@ from ruvopt.checks.source import GitError
 
 log = logging.getLogger("ruvopt.review")
 
-SUMMARY_LOCK_S = 120  # a summary write takes a second; a dead holder frees the lock after this
-REVIEW_LOCK_S = 300  # posting a review takes seconds (more in a rate-limit window); a dead holder frees it
+# Per-PR locks live this long unless their holder renews them (every third of it): a
+# worker SIGKILLed while holding one blocks that PR's other reviews for at most this.
+LOCK_TTL_S = 15
+LOCK_WAIT_S = 600  # a holder in a long rate-limit wait keeps it that long at most
+
+
+@contextlib.asynccontextmanager
+async def pr_lock(redis: Redis, name: str) -> AsyncIterator[None]:
+    """A Redis lock, renewed while held, so it never expires under a live holder and
+    frees itself soon after a dead one."""
+    lock = redis.lock(name, timeout=LOCK_TTL_S, blocking_timeout=LOCK_WAIT_S)
+    async with lock:
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(LOCK_TTL_S / 3)
+                with contextlib.suppress(Exception):  # a Redis blip: the next renewal may get through
+                    await lock.reacquire()
+
+        renewer = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
 
 
 async def run_review(
@@ -134,9 +159,7 @@ class _Review:
         # Reviews of two heads of one PR can run at once (a push lands mid-review): each
         # reads what ruvopt already posted, then posts. Serialised per PR, the second sees
         # the first's comments, so a finding present in both heads is commented once.
-        lock = self.redis.lock(f"ruvopt:lock:review:{self.repo}#{self.pr}", timeout=REVIEW_LOCK_S,
-                               blocking_timeout=REVIEW_LOCK_S)  # fmt: skip
-        async with lock:
+        async with pr_lock(self.redis, f"ruvopt:lock:review:{self.repo}#{self.pr}"):
             posted = await self.call(review.posted_state, self.gh, self.repo, self.pr)
             files = await self.call(self.gh.pull_files_json, self.repo, self.pr)
             plan = await self.call(build_plan, result, posted=posted, placement=review.github_diff(files))
@@ -194,9 +217,7 @@ class _Review:
         return outcome
 
     async def publish_summary(self, body: str) -> dict[str, Any] | None:
-        lock = self.redis.lock(f"ruvopt:lock:summary:{self.repo}#{self.pr}", timeout=SUMMARY_LOCK_S,
-                               blocking_timeout=SUMMARY_LOCK_S)  # fmt: skip
-        async with lock:
+        async with pr_lock(self.redis, f"ruvopt:lock:summary:{self.repo}#{self.pr}"):
             # GitHub decides which head is current, not Redis: the receiver may not have the
             # newest head yet (its delivery failed and awaits redelivery) and a re-check may
             # have pinned a head a push since replaced. The review of the current head writes
