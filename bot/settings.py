@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     review_concurrency: int = 4  # review/command jobs one worker process runs at once
     bench_concurrency: int = 1  # benches measure time: never two on one machine
     shutdown_grace_seconds: int = 20  # on SIGTERM, running jobs get this long, then are re-queued
+    # The orphan sweeper (ruvopt.bot.jobs.sweeper): how often it looks, when an unfinished
+    # review's check run is completed neutral whatever its job is doing, and how many
+    # times a review whose job died is enqueued again.
+    run_sweep_seconds: int = 60
+    run_deadline_seconds: int = 900
+    review_resumes: int = 2
     # The bench sandbox (docs/bench.md): per sandboxed command, per process.
     bench_command_timeout_seconds: int = 1800
     bench_memory_mb: int = 8192

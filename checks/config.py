@@ -18,6 +18,7 @@ from typing import Any
 import tomlkit
 import tomlkit.exceptions
 
+from ruvopt.checks.manifest.limits import over_limits
 from ruvopt.checks.source import DEFAULT_MAX_FILE_BYTES, SourceTree
 
 FAIL_ON_VALUES = ("new", "any", "never")
@@ -108,8 +109,11 @@ def load_config(tree: SourceTree, rules: RuleOptions) -> Config:
     if tree.exists(CONFIG_FILE):
         return parse_config(tree.read_text(CONFIG_FILE), CONFIG_FILE, rules)
     if tree.exists("Cargo.toml"):
+        text = tree.read_text("Cargo.toml")
+        if over_limits(text) is not None:
+            return Config()  # too large to parse: reported by RO001, not here
         try:
-            doc = tomlkit.parse(tree.read_text("Cargo.toml")).unwrap()
+            doc = tomlkit.parse(text).unwrap()
         except tomlkit.exceptions.ParseError:
             return Config()  # the broken manifest is reported by RO001, not here
         for section in ("workspace", "package"):
@@ -123,6 +127,9 @@ def load_config(tree: SourceTree, rules: RuleOptions) -> Config:
 
 
 def parse_config(text: str, source: str, rules: RuleOptions) -> Config:
+    too_big = over_limits(text)
+    if too_big is not None:
+        raise ConfigError(source, f"not read: {too_big}")
     try:
         table = tomlkit.parse(text).unwrap()
     except tomlkit.exceptions.ParseError as exc:

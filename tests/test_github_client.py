@@ -83,14 +83,43 @@ def test_requests_carry_the_cached_token(world: FakeGitHub, sync_redis: redis.Re
 # -- retries --------------------------------------------------------------------------------------
 
 
-def test_502_then_200_posts_once(world: FakeGitHub, sync_redis: redis.Redis):
+def test_502_then_200_reads_once(world: FakeGitHub, sync_redis: redis.Redis):
     sleeps = Sleeps()
-    world.fail_next("POST", COMMENTS, 502)
-    comment = client(world, sync_redis, sleep=sleeps).create_issue_comment(REPO, 1, "once")
-    assert comment.body == "once"
-    assert [c.body for c in world.issue_comments(REPO, 1)] == ["once"]
-    assert [r.status for r in world.calls("POST", COMMENTS)] == [502, 201]
+    world.fail_next("GET", f"/repos/{REPO}/pulls/1", 502)
+    pull = client(world, sync_redis, sleep=sleeps).get_pull(REPO, 1)
+    assert pull.head.sha == SHA
+    assert [r.status for r in world.calls("GET", f"/repos/{REPO}/pulls/1")] == [502, 200]
     assert len(sleeps.waits) == 1 and 0.25 <= sleeps.waits[0] <= 0.75  # first backoff: 0.5 s ± 50 %
+
+
+def test_a_502_on_a_create_is_not_retried_blindly(world: FakeGitHub, sync_redis: redis.Redis):
+    # GitHub may have created the comment and lost only the reply: a retry would post it twice.
+    world.fail_next("POST", COMMENTS, 502)
+    with pytest.raises(GithubException) as raised:
+        client(world, sync_redis, sleep=Sleeps()).create_issue_comment(REPO, 1, "once")
+    assert raised.value.status == 502
+    assert [r.status for r in world.calls("POST", COMMENTS)] == [502]
+
+
+def test_a_secondary_limit_on_a_create_is_still_waited_out_and_sent_again(world: FakeGitHub, sync_redis: redis.Redis):
+    world.secondary_rate_limit("POST", COMMENTS, retry_after=1)  # refused: nothing was created
+    client(world, sync_redis, sleep=Sleeps()).create_issue_comment(REPO, 1, "once")
+    assert [r.status for r in world.calls("POST", COMMENTS)] == [403, 201]
+    assert [c.body for c in world.issue_comments(REPO, 1)] == ["once"]
+
+
+def test_annotations_are_not_posted_twice_when_a_reply_is_lost(world: FakeGitHub, sync_redis: redis.Redis):
+    from tests.fakegithub.faults import Chaos
+
+    c = client(world, sync_redis, sleep=Sleeps())
+    run = c.create_check_run(REPO, name="ruvopt", head_sha=SHA)
+    annotation = {"path": "a.rs", "start_line": 1, "end_line": 1, "annotation_level": "warning", "message": "m"}
+    world.chaos = Chaos(seed=1, error_rate=1.0, applied_share=1.0)  # every call applied, its reply lost
+    with pytest.raises(GithubException):
+        c.update_check_run(REPO, run.id, output={"title": "t", "summary": "s", "annotations": [annotation]})
+    world.chaos = None
+    (stored,) = world.check_runs(REPO)
+    assert len(stored.annotations) == 1
 
 
 def test_persistent_5xx_gives_up_with_githubs_error(world: FakeGitHub, sync_redis: redis.Redis):

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from saq import Job
 
 from ruvopt.bot.queue import contract as queue
 from ruvopt.bot.queue import procs, worker
@@ -295,7 +296,8 @@ async def test_the_review_job_skips_a_head_superseded_after_it_was_queued(queues
     await record_head(queues, old)
     await record_head(queues, new)
     state = worker.State(DEFAULTS, queues.redis, queues, lambda *_: None)
-    result = await worker.review({"state": state}, **review_kwargs(old))
+    first_attempt = Job("review", attempts=1)  # saq counts the attempt before the function runs
+    result = await worker.review({"state": state, "job": first_attempt}, **review_kwargs(old))
     assert "superseded" in result["skipped"]
 
 

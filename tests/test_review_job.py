@@ -29,6 +29,7 @@ from ruvopt.bot.report.summary import MARKER
 from ruvopt.checks.diff.mode import check_diff
 from tests.fakegithub import FakeGitHub
 from tests.fakegithub import graphql as fake_graphql
+from tests.fakegithub.faults import Chaos
 from tests.githttp import GitHttpServer
 from tests.payloads import new_sha
 from tests.plugins.workspaces import Files
@@ -278,13 +279,24 @@ async def test_a_forced_recheck_of_a_reviewed_head_completes_the_same_run_again(
     assert run.patches == 2 and run.conclusion == "failure"
 
 
-async def test_the_summary_is_left_to_the_newer_head_when_one_is_known(settings, redis, make_world, fake_github):
+async def test_the_summary_is_left_to_the_newer_head_github_names(settings, redis, make_world, fake_github):
     world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)})
-    later = new_sha()
-    await redis.set(queue.pr_head_key(world.repo, world.pr), f"{int(time.time())} {later}")  # contract.py format
-    outcome = await review(settings, redis, world)
+    old_head = world.head
+    world.push({"src/lib.rs": LIB + unsafe_reads("read", 2)})  # a re-check pinned old_head before this push
+    outcome = await review(settings, redis, world, head_sha=old_head, force=True)
     assert outcome["summary"] is None and not fake_github.issue_comments(world.repo, world.pr)
     assert len(fake_github.reviews(world.repo, world.pr)) == 1
+
+
+async def test_the_current_head_writes_the_summary_even_when_redis_names_an_older_one(settings, redis, make_world,
+                                                                                     fake_github):  # fmt: skip
+    # The push's delivery was answered 503 (Redis down) and awaits redelivery: Redis still
+    # names the old head. A re-check of the current head must still write the summary.
+    world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)})
+    await redis.set(queue.pr_head_key(world.repo, world.pr), f"{int(time.time())} {new_sha()}")  # contract.py format
+    outcome = await review(settings, redis, world, force=True)
+    (summary,) = fake_github.issue_comments(world.repo, world.pr)
+    assert outcome["summary"] == {"id": summary.id, "action": "created"} and world.head[:12] in summary.body
 
 
 async def test_the_event_loop_keeps_turning_while_a_large_review_runs(settings, redis, make_world, fake_github):
@@ -329,3 +341,28 @@ async def test_a_line_githubs_diff_does_not_hold_goes_to_the_summary_instead_of_
     (comment,) = fake_github.review_comments(world.repo, world.pr)
     assert comment.line < 15  # the early read, in GitHub's one hunk
     assert (outcome["inline"], outcome["summary_only"]) == (1, 1)
+
+
+async def test_two_heads_reviewed_at_once_comment_a_shared_finding_once(settings, redis, make_world, fake_github):
+    # Found by the chaos suite: a push landed while the previous head's review ran; both
+    # read "nothing posted yet" and both commented the finding the two heads share.
+    world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)})
+    first = world.head
+    world.push({"src/lib.rs": LIB + unsafe_reads("read", 1) + unsafe_reads("more", 1)})
+    fake_github.chaos = Chaos(seed=1, error_rate=0.0, latency_s=(0.05, 0.05))  # both reviews advance in step
+    await asyncio.gather(review(settings, redis, world, head_sha=first, force=True), review(settings, redis, world))
+    fingerprints = [re.search(r"ruvopt:fp=([0-9a-f]+)", c.body).group(1)  # type: ignore[union-attr]
+                    for c in fake_github.review_comments(world.repo, world.pr) if c.in_reply_to_id is None]  # fmt: skip
+    assert len(fingerprints) == len(set(fingerprints)) == 2
+
+
+async def test_a_per_pr_lock_outlives_its_ttl_while_held_and_frees_itself_after_a_dead_holder(redis, monkeypatch):
+    monkeypatch.setattr(review_job, "LOCK_TTL_S", 1)
+    async with review_job.pr_lock(redis, "ruvopt:lock:test"):
+        await asyncio.sleep(2.5)  # past the TTL: renewed
+        assert await redis.exists("ruvopt:lock:test")
+    await redis.lock("ruvopt:lock:test", timeout=1).acquire()  # a holder that dies without releasing
+    start = time.monotonic()
+    async with review_job.pr_lock(redis, "ruvopt:lock:test"):
+        waited = time.monotonic() - start
+    assert waited < 2

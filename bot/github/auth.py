@@ -1,7 +1,8 @@
 """App authentication: a JWT for the App, installation tokens cached in Redis.
 
 An installation token lives one hour. Every worker process on every machine shares one
-per installation through Redis, renewed :data:`~ruvopt.bot.github.limits.TOKEN_REFRESH_MARGIN_S` before
+per installation through Redis (sealed, :mod:`ruvopt.bot.github.seal`: Redis writes it to
+its append-only file), renewed :data:`~ruvopt.bot.github.limits.TOKEN_REFRESH_MARGIN_S` before
 it expires, so a token handed to a 10-minute ``git fetch`` never expires mid-way.
 
 Tokens never reach a log line: reprs hide them, PyGithub's request log masks the
@@ -24,6 +25,7 @@ from github import Auth, GithubIntegration
 from urllib3.util.retry import Retry
 
 from ruvopt.bot.github.limits import JWT_BACKDATE_S, JWT_LIFETIME_S, TOKEN_REFRESH_MARGIN_S
+from ruvopt.bot.github.seal import Sealer
 from ruvopt.bot.settings import Settings
 
 log = logging.getLogger("ruvopt.github")
@@ -88,6 +90,7 @@ class TokenCache:
     ) -> None:  # fmt: skip
         self.settings, self.redis, self.clock = settings, client, clock
         self._retry = retry
+        self._sealer = Sealer(settings.require_app_credentials()[1])  # Redis persists to disk: never in clear
         install_log_redaction()
 
     @staticmethod
@@ -95,16 +98,18 @@ class TokenCache:
         return f"ruvopt:installation-token:{installation_id}"
 
     def get(self, installation_id: int) -> InstallationToken:
-        raw = self.redis.get(self.key(installation_id))
-        if raw is not None:
-            data = json.loads(raw)
+        key = self.key(installation_id)
+        raw = self.redis.get(key)
+        opened = self._sealer.open(raw, key.encode()) if isinstance(raw, bytes) else None
+        if opened is not None:
+            data = json.loads(opened)
             if data["expires_at"] - self.clock() > TOKEN_REFRESH_MARGIN_S:
                 return InstallationToken(data["token"], data["expires_at"])
         token = self._mint(installation_id)
         ttl = int(token.expires_at - self.clock() - TOKEN_REFRESH_MARGIN_S)
         if ttl > 0:
-            payload = json.dumps({"token": token.value, "expires_at": token.expires_at})
-            self.redis.set(self.key(installation_id), payload, ex=ttl)
+            payload = json.dumps({"token": token.value, "expires_at": token.expires_at}).encode()
+            self.redis.set(key, self._sealer.seal(payload, key.encode()), ex=ttl)
         return token
 
     def forget(self, installation_id: int) -> None:

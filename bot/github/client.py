@@ -13,6 +13,7 @@ client is synchronous (PyGithub is); async callers use :class:`AsyncCommandGitHu
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,7 +34,7 @@ from github.Repository import Repository
 
 from ruvopt.bot.github.auth import InstallationAuth, TokenCache, app_auth, install_log_redaction
 from ruvopt.bot.github.limits import MAX_ANNOTATIONS_PER_REQUEST, MAX_GRAPHQL_PAGE, MAX_PER_PAGE, MAX_RATE_LIMIT_WAIT_S
-from ruvopt.bot.github.ratelimit import RateLimitRetry, WriteGate
+from ruvopt.bot.github.ratelimit import RateLimitRetry, WriteGate, not_idempotent
 from ruvopt.bot.metrics import note_rate_limit
 from ruvopt.bot.settings import Settings
 
@@ -204,7 +205,8 @@ class GitHubClient:
                 kwargs[key] = dict(value) if isinstance(value, Mapping) else value
         _check_annotations(output)
         self._write()
-        return self._repo(repo).create_check_run(name=name, head_sha=head_sha, **kwargs)
+        with not_idempotent():
+            return self._repo(repo).create_check_run(name=name, head_sha=head_sha, **kwargs)
 
     def update_check_run(
         self, repo: str, check_run_id: int, *, status: str | None = None, conclusion: str | None = None,
@@ -223,7 +225,9 @@ class GitHubClient:
             kwargs["actions"] = [dict(a) for a in actions]
         run = self._repo(repo).get_check_run(check_run_id)
         self._write()
-        run.edit(**kwargs)
+        # Annotations append: a retried PATCH whose first try was applied posts them twice.
+        with not_idempotent() if (output or {}).get("annotations") else contextlib.nullcontext():
+            run.edit(**kwargs)
         return run
 
     # -- reviews ----------------------------------------------------------------------------------
@@ -236,7 +240,8 @@ class GitHubClient:
         payload = {"commit_id": commit_id, "body": body, "event": event, "comments": [dict(c) for c in comments]}
         requester = self._gh.requester
         self._write()
-        headers, data = requester.requestJsonAndCheck("POST", f"/repos/{repo}/pulls/{pr}/reviews", input=payload)
+        with not_idempotent():
+            headers, data = requester.requestJsonAndCheck("POST", f"/repos/{repo}/pulls/{pr}/reviews", input=payload)
         return PullRequestReview(requester, headers, data)
 
     def list_review_comments(self, repo: str, pr: int) -> list[PullRequestComment]:
@@ -254,7 +259,8 @@ class GitHubClient:
     def reply_to_review_comment(self, repo: str, pr: int, comment_id: int, body: str) -> PullRequestComment:
         pull = self._repo(repo).get_pull(pr)
         self._write()
-        return pull.create_review_comment_reply(comment_id, body)
+        with not_idempotent():
+            return pull.create_review_comment_reply(comment_id, body)
 
     def review_threads(self, repo: str, pr: int) -> list[ReviewThread]:
         owner, name = repo.split("/", 1)
@@ -288,7 +294,8 @@ class GitHubClient:
     def create_issue_comment(self, repo: str, pr: int, body: str) -> IssueComment:
         issue = self._repo(repo).get_issue(pr)
         self._write()
-        return issue.create_comment(body)
+        with not_idempotent():
+            return issue.create_comment(body)
 
     def edit_issue_comment(self, repo: str, comment_id: int, body: str) -> IssueComment:
         requester = self._gh.requester
@@ -376,9 +383,17 @@ class AsyncCommandGitHub:
         return await asyncio.to_thread(self.client.get_permission_role, repo, user)
 
     async def reply(self, repo: str, pr: int, body: str) -> None:
+        """Post ``body`` unless a comment already ends with its hidden marker (last line):
+        a retried job whose first reply was applied, its answer lost, does not reply twice."""
         import asyncio
 
+        marker = body.rstrip().rsplit("\n", 1)[-1]
+        if marker.startswith("<!--") and await asyncio.to_thread(self._has_comment_with, repo, pr, marker):
+            return
         await asyncio.to_thread(self.client.create_issue_comment, repo, pr, body)
+
+    def _has_comment_with(self, repo: str, pr: int, marker: str) -> bool:
+        return any(marker in (c.body or "") for c in self.client.list_issue_comments(repo, pr))
 
     async def pull_request(self, repo: str, pr: int) -> Any:
         import asyncio

@@ -8,6 +8,12 @@
 - 502/503/504 and connection errors: exponential backoff with jitter (``retry-after``
   on a 503 is honoured).
 - Any other 403 is not retried (PyGithub's exception, with GitHub's message).
+- A request that creates something (a check run, a review, a comment) or appends to it
+  (check-run annotations) is sent inside :func:`not_idempotent`: a 5xx or a connection
+  dropped after sending is *not* retried, because GitHub may have applied it and lost
+  only the reply — a blind retry posts it twice. The caller's job fails, and its retry
+  reads what GitHub holds before writing (the reporters are idempotent that way). Rate
+  limits (403/429) were refused before anything happened and are still retried.
 - A wait longer than ``max_wait`` is not slept: the request fails with PyGithub's
   rate-limit exception and the job is retried by the queue later.
 
@@ -20,11 +26,13 @@ process of every machine, per installation.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
@@ -43,6 +51,24 @@ RETRY_METHODS = frozenset({"GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"})
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0
 MAX_RETRIES = 6
+
+
+_unsafe = threading.local()  # PyGithub is synchronous: the request runs on the caller's thread
+
+
+@contextlib.contextmanager
+def not_idempotent() -> Iterator[None]:
+    """Requests sent inside are not retried after a 5xx or a dropped reply (see above)."""
+    depth = getattr(_unsafe, "depth", 0)
+    _unsafe.depth = depth + 1
+    try:
+        yield
+    finally:
+        _unsafe.depth = depth
+
+
+def _retry_is_unsafe() -> bool:
+    return getattr(_unsafe, "depth", 0) > 0
 
 
 def backoff(attempt: int, *, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S) -> float:
@@ -75,7 +101,15 @@ class RateLimitRetry(GithubRetry):
         # that sees each attempt, so GitHub's 429s and 5xx are counted even when a retry
         # then succeeds.
         count_github_response(method, status_code)
-        return super().is_retry(method, status_code, has_retry_after)
+        if status_code in (403, 429):  # refused before anything happened: safe to send again
+            return bool(self.status_forcelist and status_code in self.status_forcelist)
+        if _retry_is_unsafe():
+            return False
+        return bool(super().is_retry(method, status_code, has_retry_after))
+
+    def _is_method_retryable(self, method: str) -> bool:
+        # Consulted for a connection dropped after the request was sent (a read error).
+        return not _retry_is_unsafe() and bool(super()._is_method_retryable(method))
 
     def new(self, **kw: Any) -> RateLimitRetry:
         kw.update(sleep=self._sleep, clock=self._clock)

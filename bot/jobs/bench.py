@@ -42,7 +42,7 @@ from ruvopt.bot.bench.runner import Comparison, Machine, Request, compare
 from ruvopt.bot.bench.sandbox import Limits
 from ruvopt.bot.git import mirror as gitmirror
 from ruvopt.bot.github.client import GitHubClient
-from ruvopt.bot.jobs.review import SUMMARY_LOCK_S
+from ruvopt.bot.jobs.review import pr_lock
 from ruvopt.bot.queue.contract import BenchJob
 from ruvopt.bot.report import bench as bench_report
 from ruvopt.bot.settings import Settings
@@ -182,8 +182,6 @@ class _Bench:
     async def publish_section(self, comparison: Comparison) -> dict[str, Any]:
         job = self.job
         text = bench_report.section(comparison, self.notes)
-        lock = self.redis.lock(f"ruvopt:lock:summary:{job.repo}#{job.pr}", timeout=SUMMARY_LOCK_S,
-                               blocking_timeout=SUMMARY_LOCK_S)  # fmt: skip
-        async with lock:
+        async with pr_lock(self.redis, f"ruvopt:lock:summary:{job.repo}#{job.pr}"):  # the review's lock too
             comment_id, action = await self.call(bench_report.publish_section, self.gh, job.repo, job.pr, text)
         return {"id": comment_id, "action": action}

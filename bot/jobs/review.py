@@ -16,8 +16,8 @@
 5. Read what ruvopt already posted on the PR and GitHub's diff of it (inline comments
    go only on lines both diffs agree on), build the plan (:mod:`ruvopt.bot.report.plan`) and
    post it: check run completed first (the gate), then the review, then the sticky
-   summary (skipped when a newer head of the PR is already known — its own review will
-   write it; serialised per PR with a Redis lock), then resolve the threads of findings
+   summary (only while GitHub still names this head the PR's head — a newer head's review
+   writes it; serialised per PR with a Redis lock), then resolve the threads of findings
    that are gone.
 
 The worker applies the queue contract around this (already-reviewed and superseded
@@ -31,7 +31,9 @@ client's retries propagate, and saq retries the job; every step above is idempot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,6 @@ from redis.asyncio import Redis
 
 from ruvopt.bot.git import mirror as gitmirror
 from ruvopt.bot.github.client import GitHubClient
-from ruvopt.bot.queue import contract as queue
 from ruvopt.bot.report import check_run, review, summary
 from ruvopt.bot.report.check_run import RunState
 from ruvopt.bot.report.plan import Plan, build_plan, config_error_plan
@@ -52,7 +53,31 @@ from ruvopt.checks.source import GitError
 
 log = logging.getLogger("ruvopt.review")
 
-SUMMARY_LOCK_S = 120  # a summary write takes a second; a dead holder frees the lock after this
+# Per-PR locks live this long unless their holder renews them (every third of it): a
+# worker SIGKILLed while holding one blocks that PR's other reviews for at most this.
+LOCK_TTL_S = 15
+LOCK_WAIT_S = 600  # a holder in a long rate-limit wait keeps it that long at most
+
+
+@contextlib.asynccontextmanager
+async def pr_lock(redis: Redis, name: str) -> AsyncIterator[None]:
+    """A Redis lock, renewed while held, so it never expires under a live holder and
+    frees itself soon after a dead one."""
+    lock = redis.lock(name, timeout=LOCK_TTL_S, blocking_timeout=LOCK_WAIT_S)
+    async with lock:
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(LOCK_TTL_S / 3)
+                with contextlib.suppress(Exception):  # a Redis blip: the next renewal may get through
+                    await lock.reacquire()
+
+        renewer = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
 
 
 async def run_review(
@@ -131,10 +156,14 @@ class _Review:
             await self.call(check_run.fail_internal, self.gh, self.repo, run, self.delivery)
             return {"check_run": run.id, "error": "internal error"}
         result.report.base_ref, result.report.head_ref = pull.base.ref, pull.head.ref
-        posted = await self.call(review.posted_state, self.gh, self.repo, self.pr)
-        files = await self.call(self.gh.pull_files_json, self.repo, self.pr)
-        plan = await self.call(build_plan, result, posted=posted, placement=review.github_diff(files))
-        return await self.publish(run, plan, posted=posted)
+        # Reviews of two heads of one PR can run at once (a push lands mid-review): each
+        # reads what ruvopt already posted, then posts. Serialised per PR, the second sees
+        # the first's comments, so a finding present in both heads is commented once.
+        async with pr_lock(self.redis, f"ruvopt:lock:review:{self.repo}#{self.pr}"):
+            posted = await self.call(review.posted_state, self.gh, self.repo, self.pr)
+            files = await self.call(self.gh.pull_files_json, self.repo, self.pr)
+            plan = await self.call(build_plan, result, posted=posted, placement=review.github_diff(files))
+            return await self.publish(run, plan, posted=posted)
 
     async def skip_reason(self, pull: Any) -> dict[str, Any] | None:
         if self.force:
@@ -188,11 +217,13 @@ class _Review:
         return outcome
 
     async def publish_summary(self, body: str) -> dict[str, Any] | None:
-        latest = await queue.latest_head(self.redis, self.repo, self.pr)
-        if not self.force and latest is not None and latest != self.head_sha:
-            return None  # a newer head is known: its review writes the summary
-        lock = self.redis.lock(f"ruvopt:lock:summary:{self.repo}#{self.pr}", timeout=SUMMARY_LOCK_S,
-                               blocking_timeout=SUMMARY_LOCK_S)  # fmt: skip
-        async with lock:
+        async with pr_lock(self.redis, f"ruvopt:lock:summary:{self.repo}#{self.pr}"):
+            # GitHub decides which head is current, not Redis: the receiver may not have the
+            # newest head yet (its delivery failed and awaits redelivery) and a re-check may
+            # have pinned a head a push since replaced. The review of the current head writes
+            # the summary; under the lock, so a newer head's review always writes after it.
+            pull = await self.call(self.gh.get_pull, self.repo, self.pr)
+            if pull.head.sha != self.head_sha:
+                return None
             comment_id, action = await self.call(summary.publish_summary, self.gh, self.repo, self.pr, body)
         return {"id": comment_id, "action": action}

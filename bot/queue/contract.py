@@ -24,6 +24,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import hiredis  # noqa: F401  redis-py parses replies in C when this imports (docs/dependencies.md)
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -32,6 +33,7 @@ from saq import Job
 from saq.job import Status
 from saq.queue.redis import RedisQueue
 
+from ruvopt.bot.queue import pubsub
 from ruvopt.bot.settings import Settings
 
 log = logging.getLogger("ruvopt.queue")
@@ -80,7 +82,7 @@ def connect(url: str, *, role: Literal["receiver", "worker"]) -> Redis:
 
 def make_queues(redis: Redis) -> Queues:
     def queue(name: str) -> RedisQueue:
-        return RedisQueue(redis, name=name, dump=dumps, load=orjson.loads)
+        return pubsub.install(RedisQueue(redis, name=name, dump=dumps, load=orjson.loads))
 
     return Queues(redis=redis, review=queue(REVIEW_QUEUE), bench=queue(BENCH_QUEUE))
 
@@ -184,15 +186,6 @@ async def enqueue_review(
     )
 
 
-async def supersede_review(queues: Queues, repo: str, old_sha: str) -> bool:
-    """Abort the queued review of a head that a newer push replaced (running ones finish)."""
-    job = await queues.review.job(review_key(repo, old_sha))
-    if job is None or job.status != Status.QUEUED:
-        return False
-    await queues.review.abort(job, error=f"superseded: a newer head replaced {old_sha[:12]}")
-    return True
-
-
 async def review_skip_reason(redis: Redis, repo: str, pr: int, head_sha: str, force: bool) -> str | None:
     """Why a review that reached a worker should not run; checked when the job starts."""
     if force:
@@ -203,6 +196,10 @@ async def review_skip_reason(redis: Redis, repo: str, pr: int, head_sha: str, fo
     if latest is not None and latest != head_sha:
         return f"superseded: #{pr} head is now {latest[:12]}"
     return None
+
+
+async def is_reviewed(redis: Redis, repo: str, head_sha: str) -> bool:
+    return bool(await redis.exists(_reviewed(repo, head_sha)))
 
 
 async def mark_reviewed(redis: Redis, repo: str, head_sha: str) -> None:

@@ -67,6 +67,10 @@ async def review(
 ) -> Any:  # fmt: skip
     state = _state(ctx)
     reason = await queue.review_skip_reason(state.redis, repo, pr, head_sha, force)
+    if reason is not None and ctx["job"].attempts > 1 and not await queue.is_reviewed(state.redis, repo, head_sha):
+        # Superseded on Redis's word, but an earlier attempt may have opened a check run:
+        # run_review asks GitHub and completes that run "Superseded by …".
+        reason = None
     if reason is not None:
         log.info("review %s@%s skipped: %s", repo, head_sha[:12], reason)
         return {"skipped": reason}
@@ -168,6 +172,18 @@ async def enqueue_sleep(
 # --- heartbeat ------------------------------------------------------------------------------
 
 
+async def _track(ctx: dict[str, Any]) -> None:
+    from ruvopt.bot.jobs import sweeper
+
+    await sweeper.track(_state(ctx).redis, ctx["job"])  # the sweeper finishes what a dead job leaves
+
+
+async def _settle(ctx: dict[str, Any]) -> None:
+    from ruvopt.bot.jobs import sweeper
+
+    await sweeper.settle(_state(ctx).redis, ctx["job"])
+
+
 async def _start_heartbeat(ctx: dict[str, Any]) -> None:
     job = ctx["job"]
     if not job.heartbeat:
@@ -230,8 +246,8 @@ def worker_settings(settings: Settings, queues: queue.Queues, name: str, state: 
         "cron_jobs": cron,
         "concurrency": settings.review_concurrency if name == "review" else settings.bench_concurrency,
         "startup": startup,
-        "before_process": [observe.job_started, _start_heartbeat],
-        "after_process": [_stop_heartbeat, observe.job_finished],
+        "before_process": [observe.job_started, _start_heartbeat, _track],
+        "after_process": [_stop_heartbeat, _settle, observe.job_finished],
         "timers": {"sweep": settings.sweep_seconds, "abort": 1, "schedule": 1, "worker_info": 10},
         "dequeue_timeout": DEQUEUE_TIMEOUT_S,
         "shutdown_grace_period_s": settings.shutdown_grace_seconds,
@@ -242,6 +258,13 @@ def worker_settings(settings: Settings, queues: queue.Queues, name: str, state: 
 def _cron_options(settings: Settings) -> dict[str, Any]:
     options = queue.job_options(settings, "redeliver")
     return {k: options[k] for k in ("timeout", "heartbeat", "retries", "ttl")}
+
+
+async def _sweep_orphans(settings: Settings, queues: queue.Queues, stop: asyncio.Event) -> None:
+    # Beside the saq workers, not a queued job: a backlog of reviews cannot delay it.
+    from ruvopt.bot.jobs.sweeper import sweep_forever
+
+    await sweep_forever(settings, queues.redis, queues, stop)
 
 
 def _default_command_github(settings: Settings, installation: int) -> Any:
@@ -277,11 +300,16 @@ async def run(
         watcher = asyncio.create_task(_stop_when_registered(settings, stop_all), name="credentials-watch")
     server = await probes.start(redis, *metrics_address) if metrics_address else None
     log.info("worker consuming %s", ", ".join(queue.QUEUE_NAMES[n] for n in names))
+    stopped = asyncio.Event()
+    orphans = asyncio.create_task(_sweep_orphans(settings, queues, stopped)) if "review" in names else None
     try:
         for q in {id(w.queue): w.queue for w in workers}.values():
             await q.connect()
         await asyncio.gather(*(w.start() for w in workers))
     finally:
+        stopped.set()
+        if orphans is not None:
+            await orphans
         if watcher is not None:
             watcher.cancel()
         if server is not None:

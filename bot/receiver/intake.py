@@ -1,9 +1,11 @@
 """What the receiver writes for one delivery, in one Redis round trip.
 
 One Lua script claims the delivery id (``SET NX``, TTL ≥ 3 days), records the PR's head
-(newest wins, by ``updated_at``) with the head SHA → PR map, and enqueues the saq job —
-atomically. So there is no window in which the id is claimed but the job is missing (a
-crash in between would turn GitHub's redelivery into a no-op), no claim to release when
+(newest wins, by ``updated_at``) with the head SHA → PR map, removes the previous head's
+review if it is still waiting in the queue (the job and its record: it would only be
+skipped), and enqueues the saq job — atomically. So there is no window in which the id
+is claimed but the job is missing (a crash in between would turn GitHub's redelivery
+into a no-op), no claim to release when
 the enqueue fails, and the request costs one round trip instead of four, which is what
 lets ingest keep up with a bare endpoint (docs/performance.md).
 
@@ -33,20 +35,31 @@ from ruvopt.bot.settings import Settings
 
 # KEYS: 1 delivery  2 incomplete  3 job id  4 queued  5 abort id  6 pr head  7 sha → pr
 # ARGV: 1 delivery ttl  2 job json ('' = no job)  3 scheduled  4 head stamp ('' = no head)
-#       5 head sha  6 head ttl  7 sha → pr value
-# Returns {duplicate, enqueued, stale head, previous head sha or false}.
+#       5 head sha  6 head ttl  7 sha → pr value  8 job id of a review of this PR's repo
+#       without the sha ('' = none): the previous head's job is ARGV[8] .. previous sha
+# Returns {duplicate, enqueued, stale head, previous head sha or false, superseded}.
+# (The previous head's job id is built in the script: fine on one Redis, not on a cluster.)
 _ACCEPT = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {1, 0, 0, false} end
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {1, 0, 0, false, 0} end
 local prev = false
+local superseded = 0
 if ARGV[4] ~= '' then
   local cur = redis.call('GET', KEYS[6])
   if cur then
     local sp = string.find(cur, ' ', 1, true)
     prev = string.sub(cur, sp + 1)
-    if tonumber(ARGV[4]) < tonumber(string.sub(cur, 1, sp - 1)) then return {0, 0, 1, prev} end
+    if tonumber(ARGV[4]) < tonumber(string.sub(cur, 1, sp - 1)) then return {0, 0, 1, prev, 0} end
   end
   redis.call('SET', KEYS[6], ARGV[4] .. ' ' .. ARGV[5], 'EX', ARGV[6])
   redis.call('SET', KEYS[7], ARGV[7], 'EX', ARGV[6])
+  if prev and prev ~= ARGV[5] and ARGV[8] ~= '' then
+    local old = ARGV[8] .. prev
+    if redis.call('LREM', KEYS[4], 1, old) == 1 then
+      redis.call('ZREM', KEYS[2], old)
+      redis.call('DEL', old)
+      superseded = 1
+    end
+  end
 end
 local enqueued = 0
 if ARGV[2] ~= '' and not redis.call('ZSCORE', KEYS[2], KEYS[3]) and redis.call('EXISTS', KEYS[5]) == 0 then
@@ -55,7 +68,7 @@ if ARGV[2] ~= '' and not redis.call('ZSCORE', KEYS[2], KEYS[3]) and redis.call('
   if ARGV[3] == '0' then redis.call('RPUSH', KEYS[4], KEYS[3]) end
   enqueued = 1
 end
-return {0, enqueued, 0, prev}
+return {0, enqueued, 0, prev, superseded}
 """
 
 
@@ -121,6 +134,7 @@ class Accepted:
     enqueued: bool  # False: a job with this key is already queued or running (or none was asked)
     stale_head: bool  # a newer head of this PR is already known: nothing was enqueued
     previous_sha: str | None  # the PR's head before this delivery, if it was another SHA
+    superseded: bool = False  # the previous head's review was still queued and is gone
 
 
 @dataclass(frozen=True)
@@ -143,7 +157,7 @@ async def _accept(
 ) -> Accepted:
     q = queues.review
     keys = [queue.delivery_key(delivery), q.namespace("incomplete"), "-", q.namespace("queued"), "-", "-", "-"]
-    args: list[Any] = [settings.delivery_ttl_seconds, "", 0, "", "", queue.PULL_MAP_TTL_S, ""]
+    args: list[Any] = [settings.delivery_ttl_seconds, "", 0, "", "", queue.PULL_MAP_TTL_S, "", ""]
     if job is not None:
         keys[2], keys[4] = job.id, job.abort_id
         args[1], args[2] = q.serialize(job), job.scheduled
@@ -152,12 +166,14 @@ async def _accept(
         stamp = head.updated_at.timestamp() if head.updated_at is not None else 0
         args[3], args[4] = f"{stamp:.0f}", head.sha
         args[6] = queue.dumps({"pr": head.pr, "base_sha": head.base_sha})
+        args[7] = q.job_id(queue.review_key(repo, ""))  # + the previous sha, in the script
     pipeliner = _pipeliners.get(queues.redis)
     if pipeliner is None:
         pipeliner = _pipeliners[queues.redis] = _Pipeliner(queues.redis)
-    duplicate, enqueued, stale, previous = await pipeliner.call(keys, args)
+    duplicate, enqueued, stale, previous, superseded = await pipeliner.call(keys, args)
     prev = previous.decode() if previous else None
-    return Accepted(bool(duplicate), bool(enqueued), bool(stale), prev if head is None or prev != head.sha else None)
+    return Accepted(bool(duplicate), bool(enqueued), bool(stale), prev if head is None or prev != head.sha else None,
+                    bool(superseded))  # fmt: skip
 
 
 async def accept_review(

@@ -58,16 +58,18 @@ class Delivery:
     body: bytes  # the verified raw JSON
     settings: Settings
     queues: Queues
+    parsed: BaseModel | None = None  # the receiver's parse of the event's full view, if it had one
 
     def parse(self, view: type[V]) -> V:
         """The payload as ``view`` (a :mod:`ruvopt.bot.receiver.events` model); raises ValidationError (→ 422).
 
         Parsed from the raw bytes by pydantic, which builds Python objects only for the
-        fields the view declares — a 25 KB payload costs a fraction of a full parse. What
-        the view knows of the installation, repository and PR joins the log context of
-        this delivery (:mod:`ruvopt.bot.logs`; the receiver unbinds it with the delivery).
+        fields the view declares — a 25 KB payload costs a fraction of a full parse — and
+        not at all when the receiver already parsed this view. What the view knows of the
+        installation, repository and PR joins the log context of this delivery
+        (:mod:`ruvopt.bot.logs`; the receiver unbinds it with the delivery).
         """
-        parsed = view.model_validate_json(self.body)
+        parsed = self.parsed if type(self.parsed) is view else view.model_validate_json(self.body)
         logs.bind(**log_context(parsed))
         return parsed
 

@@ -30,7 +30,7 @@ from starlette.responses import Response
 
 from ruvopt.bot import logs, metrics
 from ruvopt.bot.queue import contract as queue
-from ruvopt.bot.receiver.events import Envelope
+from ruvopt.bot.receiver.events import EVENT_VIEWS, Envelope, EventView
 from ruvopt.bot.receiver.routing import Delivery, Outcome, Router
 from ruvopt.bot.settings import Settings
 
@@ -95,6 +95,19 @@ def parse_envelope(body: bytes) -> Envelope:
         raise Rejected(422, f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
+def parse_view(body: bytes, event: str) -> EventView | None:
+    """The event's full view (:data:`ruvopt.bot.receiver.events.EVENT_VIEWS`) in one pass, or
+    None — an event without one, or a payload that does not fit it: the envelope is then
+    parsed alone and the handler, if any, reports what is missing (422)."""
+    view = EVENT_VIEWS.get(event)
+    if view is None:
+        return None
+    try:
+        return view.model_validate_json(body)
+    except ValidationError:
+        return None
+
+
 def headers_of(request: Request) -> tuple[str, str]:
     event = request.headers.get("x-github-event")
     guid = request.headers.get("x-github-delivery")
@@ -123,8 +136,9 @@ class Receiver:
             verify_signature(self.secret, body, request.headers.get(SIGNATURE_HEADER))
             event, guid = headers_of(request)
             token = logs.bind(delivery=guid, event=event)
-            envelope = parse_envelope(body)
-            response, outcome = await self._route(body, event, guid, envelope)
+            parsed = parse_view(body, event)
+            envelope = parsed if parsed is not None else parse_envelope(body)
+            response, outcome = await self._route(body, event, guid, envelope, parsed)
         except Rejected as exc:
             response, outcome = reply(exc.status, error=exc.detail), "invalid" if exc.status == 422 else "rejected"
         finally:
@@ -134,9 +148,11 @@ class Receiver:
         metrics.WEBHOOK_SECONDS.observe(time.perf_counter() - started)
         return response
 
-    async def _route(self, body: bytes, event: str, guid: str, envelope: Envelope) -> tuple[Response, str]:
+    async def _route(
+        self, body: bytes, event: str, guid: str, envelope: Envelope | EventView, parsed: EventView | None
+    ) -> tuple[Response, str]:
         if event == "ping":
-            return reply(200, status="pong", zen=envelope.zen), "pong"
+            return reply(200, status="pong", zen=getattr(envelope, "zen", None)), "pong"
         action = envelope.action
         handler = self.router.find(event, action)
         if handler is None:
@@ -144,7 +160,7 @@ class Receiver:
         sender = envelope.sender
         if sender is not None and sender.type == "Bot":
             return self._done(guid, event, action, Outcome.ignored(f"sender {sender.login} is a bot")), "ignored"
-        delivery = Delivery(guid, event, action, body, self.settings, self.queues())
+        delivery = Delivery(guid, event, action, body, self.settings, self.queues(), parsed)
         return await self._dispatch(delivery, handler)
 
     async def _dispatch(self, delivery: Delivery, handler: Any) -> tuple[Response, str]:

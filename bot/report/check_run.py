@@ -226,7 +226,9 @@ def open_run(gh: ChecksAPI, repo: str, head_sha: str, app_id: int | None) -> Run
 def complete_run(gh: ChecksAPI, repo: str, head_sha: str, run: RunState, plan: CheckRunPlan) -> RunState:
     """Post the remaining annotations and the conclusion; returns the run that holds them."""
     posted = run.annotations_count
-    if posted > len(plan.annotations) or (run.status == "completed" and posted != len(plan.annotations)):
+    # A completed run without annotations (closed neutral by the sweeper or a give-up) is
+    # continued: it holds nothing this analysis could contradict.
+    if posted > len(plan.annotations) or (run.status == "completed" and 0 < posted != len(plan.annotations)):
         run, posted = create_run(gh, repo, head_sha), 0  # its annotations are not this analysis's
     batches = plan.batches(posted) or [[]]
     for batch in batches[:-1]:
@@ -239,12 +241,14 @@ def complete_run(gh: ChecksAPI, repo: str, head_sha: str, run: RunState, plan: C
 
 
 def close_unfinished(gh: ChecksAPI, repo: str, head_sha: str, app_id: int | None, title: str, why: str) -> int | None:
-    """Complete (``neutral``) a run left in progress for a head that will not be reviewed:
-    a newer push replaced it, or the pull request was closed. None when there is none."""
+    """Complete (``neutral``, with the Re-check button) a run left in progress for a head that
+    will not be reviewed (a newer push, a closed pull request) or whose review could not
+    finish (:mod:`ruvopt.bot.jobs.sweeper`). None when there is none in progress."""
     run = find_run(gh, repo, head_sha, app_id)
     if run is None or run.status == "completed":
         return None
-    gh.update_check_run(repo, run.id, conclusion="neutral", completed_at=now(), output={"title": title, "summary": why})
+    gh.update_check_run(repo, run.id, conclusion="neutral", completed_at=now(), output={"title": title, "summary": why},
+                        actions=[RECHECK])  # fmt: skip
     return run.id
 
 

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from ruvopt.bot.github.limits import MAX_COMMENT_BODY, MAX_REVIEW_COMMENTS
 from ruvopt.bot.report.counts import Counts
-from ruvopt.checks.diff.filter import Diff, parse_diff
+from ruvopt.checks.diff.filter import Diff, DiffError, FileDiff, parse_diff
 from ruvopt.checks.model import Finding
 
 log = logging.getLogger("ruvopt.review")
@@ -84,17 +84,20 @@ def github_diff(files: Iterable[dict[str, Any]]) -> Diff:
     """GitHub's own view of the pull request (``GET …/pulls/{n}/files``): the hunks it
     checks review comments against. Placing comments by it, not only by our ``git diff``,
     keeps one line GitHub sees differently (a moved base, other rename detection) from
-    getting the whole review rejected. A file without ``patch`` (binary, too large) takes
-    no line comments."""
-    chunks = []
+    getting the whole review rejected. A file without ``patch`` (binary, too large) or
+    whose patch does not parse (GitHub cut it short) takes no line comments."""
+    parsed: dict[str, FileDiff] = {}
     for file in files:
         name, patch = file["filename"], file.get("patch")
         if not patch:
             continue
         old = "/dev/null" if file.get("status") == "added" else f"a/{file.get('previous_filename') or name}"
         new = "/dev/null" if file.get("status") == "removed" else f"b/{name}"
-        chunks.append(f"--- {old}\n+++ {new}\n{patch}\n")
-    return parse_diff("".join(chunks))
+        try:
+            parsed.update(parse_diff(f"--- {old}\n+++ {new}\n{patch}\n").files)
+        except DiffError as exc:
+            log.warning("GitHub's patch of %s does not parse (%s): no inline comment on it", name, exc)
+    return Diff(parsed)
 
 
 def fence(text: str) -> str:

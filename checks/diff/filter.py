@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchedFile, PatchSet
 
 from ruvopt.checks.model import Finding
@@ -144,10 +145,20 @@ def _file_diff(patched: PatchedFile) -> FileDiff:
     )
 
 
+class DiffError(ValueError):
+    """A diff that does not parse: a hunk shorter or longer than its header says (GitHub
+    truncates the ``patch`` of a large file), or a malformed header."""
+
+
 def parse_diff(text: str) -> Diff:
-    """Parse unified ``git diff`` output (``a/``/``b/`` prefixes) into a :class:`Diff`."""
+    """Parse unified ``git diff`` output (``a/``/``b/`` prefixes) into a :class:`Diff`;
+    raises :class:`DiffError` when it does not parse."""
+    try:
+        patches = PatchSet(text)
+    except UnidiffParseError as exc:
+        raise DiffError(f"the diff does not parse: {exc}") from None
     files = {}
-    for patched in PatchSet(text):
+    for patched in patches:
         fd = _file_diff(patched)
         files[fd.path] = fd
     return Diff(files)

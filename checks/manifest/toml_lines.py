@@ -16,6 +16,7 @@ an opening token the parser had to leave inside an error node (RO001 points ther
 
 from __future__ import annotations
 
+import contextlib
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -51,9 +52,12 @@ class TomlLines:
         self._aot_counts: dict[Key, int] = {}
         self._implicit: set[Key] = set()  # tables only named by a deeper header so far
         root = _parser().parse(self.text.encode("utf-8", errors="surrogateescape")).root_node
-        self._document(root)
-        if root.has_error:
-            self._find_unclosed(root)
+        # RecursionError: nesting deeper than the stack (a TOML bomb) is broken input too;
+        # what was indexed before it stays.
+        with contextlib.suppress(RecursionError):
+            self._document(root)
+            if root.has_error:
+                self._find_unclosed(root)
 
     # -- queries ---------------------------------------------------------------------
 

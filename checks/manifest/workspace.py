@@ -21,6 +21,7 @@ from typing import Any
 import tomlkit
 import tomlkit.exceptions
 
+from ruvopt.checks.manifest.limits import over_limits
 from ruvopt.checks.source import SourceTree
 
 
@@ -29,6 +30,7 @@ class ManifestError:
     line: int
     col: int
     message: str
+    over_limits: bool = False  # not parsed at all (checks/manifest/limits.py): nothing to locate
 
 
 # What a manifest's text parses to: (value, None) or (None, error). JSON-able through
@@ -37,6 +39,9 @@ ManifestFacts = tuple[dict[str, Any] | None, ManifestError | None]
 
 
 def read_toml(text: str) -> ManifestFacts:
+    too_big = over_limits(text)
+    if too_big is not None:  # reported as RO001 at line 1, like any manifest that cannot be read
+        return None, ManifestError(1, 1, f"this manifest is not checked: {too_big}", True)
     try:
         return tomllib.loads(text), None
     except tomllib.TOMLDecodeError:
@@ -52,7 +57,7 @@ def read_toml(text: str) -> ManifestFacts:
 
 def facts_to_json(facts: ManifestFacts) -> dict[str, Any]:
     doc, error = facts
-    return {"doc": doc, "error": None if error is None else [error.line, error.col, error.message]}
+    return {"doc": doc, "error": None if error is None else [error.line, error.col, error.message, error.over_limits]}
 
 
 def facts_from_json(data: dict[str, Any]) -> ManifestFacts:

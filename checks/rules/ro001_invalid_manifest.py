@@ -74,6 +74,8 @@ class InvalidManifest(WorkspaceRule):
 def _locate(manifest: Manifest) -> tuple[int, str]:
     """The line a reader must change, and tomlkit's message made readable."""
     assert manifest.error is not None
+    if manifest.error.over_limits:  # too large to scan either: the finding stays on line 1
+        return 1, manifest.error.message
     index = TomlLines(manifest.text)
     line, message = manifest.error.line, manifest.error.message.replace("'\\x00'", "end of file")
     duplicate = ALREADY_PRESENT.search(message)

@@ -89,7 +89,7 @@ class Nest:
         for container in self.chain(node):
             if container.type == "mod_item":
                 name = container.child_by_field_name("name")
-                names.append(name.text.decode() if name is not None and name.text else "")
+                names.append(name.text.decode("utf-8", "replace") if name is not None and name.text else "")
                 public = public and is_pub(container)
             elif container.type == "function_item":
                 public = False  # an item inside a function body cannot be named from outside
@@ -109,7 +109,7 @@ class Nest:
             if node.type == "mod_item":
                 name = node.child_by_field_name("name")
                 position[index] = len(tree)
-                text = name.text.decode() if name is not None and name.text else ""
+                text = name.text.decode("utf-8", "replace") if name is not None and name.text else ""
                 tree.append([position.get(nearest[index], -1), text])
         return tree
 

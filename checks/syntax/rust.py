@@ -26,7 +26,7 @@ def top_level(root: tree_sitter.Node, kind: str) -> Iterator[tree_sitter.Node]:
 def visibility(item: tree_sitter.Node) -> str | None:
     for child in item.named_children:
         if child.type == "visibility_modifier":
-            return child.text.decode() if child.text else None
+            return child.text.decode("utf-8", "replace") if child.text else None
     return None
 
 
@@ -60,7 +60,7 @@ def attribute_name(attribute_item: tree_sitter.Node) -> str:
     if attribute is None or not attribute.named_children:
         return ""
     first = attribute.named_children[0]
-    return first.text.decode() if first.text else ""
+    return first.text.decode("utf-8", "replace") if first.text else ""
 
 
 def attribute_arguments(attribute_item: tree_sitter.Node) -> tree_sitter.Node | None:
@@ -79,7 +79,7 @@ def token_tree_entries(token_tree: tree_sitter.Node) -> list[str]:
             entries.append("".join(current))
             current = []
         else:
-            current.append(child.text.decode() if child.text else "")
+            current.append(child.text.decode("utf-8", "replace") if child.text else "")
     entries.append("".join(current))
     return [e for e in entries if e.strip()]
 

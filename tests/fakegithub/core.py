@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from tests.fakegithub import graphql
+from tests.fakegithub import faults, graphql
 from tests.fakegithub.auth import AppKey, Caller, authenticate
 from tests.fakegithub.openapi import Operation, coerce_query, errors, load_spec
 from tests.fakegithub.skeleton import complete
@@ -53,6 +53,7 @@ class Recorded:
     operation_id: str | None = None
     auth: str = "none"  # none | app | installation:<id> | invalid
     at: float = 0.0
+    injected: str | None = None  # the chaos fault this request met (faults.Fate.kind)
 
 
 @dataclass
@@ -132,6 +133,7 @@ class FakeCore:
             self.violations: list[Violation] = []
             self.requests: list[Recorded] = []
             self.faults: list[Fault] = []
+            self.chaos: faults.Chaos | None = None  # seeded faults for the whole run (tests/fakegithub/faults.py)
             self.token_lifetime = 3600.0
             self.redelivery_status = 200
             self.on_redeliver: Callable[[Any], None] | None = None
@@ -176,6 +178,9 @@ class FakeCore:
         fault = self._take_fault(method, path)
         if fault is not None:
             return Reply(fault.status, fault.body, dict(fault.headers), validate=False)
+        fate = self._chaos_fate(record, method, path)
+        if fate is not None and fate.kind != "502-after":
+            return _fate_reply(fate)
         handler = HANDLERS.get(op.operation_id)
         if handler is None:
             return self._violation("unimplemented", method, path, f"the fake lacks {op.operation_id}", 501)
@@ -183,7 +188,8 @@ class FakeCore:
             reply = handler(Call(self, op, method, path, params, query, body, caller))
         except ApiError as exc:
             reply = _error_reply(exc.status, exc.message, exc.errors, exc.headers)
-        return self._checked_reply(op, method, path, reply)
+        reply = self._checked_reply(op, method, path, reply)
+        return _fate_reply(fate) if fate is not None else reply  # applied, but the reply is lost
 
     def _check_request(
         self, op: Operation, path_values: dict[str, str], query_string: str, raw: bytes
@@ -257,12 +263,15 @@ class FakeCore:
         fault = self._take_fault("POST", "/graphql")
         if fault is not None:
             return Reply(fault.status, fault.body, dict(fault.headers), validate=False)
+        fate = self._chaos_fate(record, "POST", "/graphql")
+        if fate is not None and fate.kind != "502-after":
+            return _fate_reply(fate)
         try:
             result = graphql.execute(self, caller.installation_id or 0, _decode(raw))
         except graphql.GraphQLContractError as exc:
             self._record("graphql", "POST", "/graphql", str(exc))
             return Reply(200, {"errors": [{"message": str(exc)}]}, validate=False)
-        return Reply(200, result, validate=False)
+        return _fate_reply(fate) if fate is not None else Reply(200, result, validate=False)
 
     # -- violations --------------------------------------------------------------------------
 
@@ -324,6 +333,13 @@ class FakeCore:
         body = {"message": "API rate limit exceeded for installation.", "documentation_url": DOCS}
         self.fail_next(method, pattern, status, times=times, headers=headers, body=body)
 
+    def _chaos_fate(self, record: Recorded, method: str, path: str) -> faults.Fate | None:
+        if self.chaos is None:
+            return None
+        fate = self.chaos.decide(method, path, self.clock())
+        record.injected = fate.kind if fate is not None else None
+        return fate
+
     def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
             if fault.remaining > 0 and fault.method == method and fnmatch.fnmatchcase(path, fault.pattern):
@@ -368,6 +384,12 @@ def _decode(raw: bytes) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         return raw.decode("utf-8", "replace")
+
+
+def _fate_reply(fate: faults.Fate) -> Reply:
+    if fate.kind == "403-secondary":
+        return Reply(403, faults.secondary_body(), {"retry-after": str(fate.retry_after)}, validate=False)
+    return Reply(502, faults.error_body(), validate=False)
 
 
 def _error_reply(

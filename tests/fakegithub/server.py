@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -22,6 +23,9 @@ _METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 def make_app(fake: FakeGitHub) -> Starlette:
     async def endpoint(request: Request) -> Response:
         raw = await request.body()
+        chaos = fake.chaos
+        if chaos is not None:  # GitHub's latency, outside the fake's lock (tests/fakegithub/faults.py)
+            await asyncio.sleep(chaos.latency(request.method, request.url.path))
         headers = {k.lower(): v for k, v in request.headers.items()}
         reply = fake.handle(request.method, request.url.path, request.url.query, headers, raw)
         now = int(fake.clock())

@@ -9,8 +9,10 @@ Fixtures (signatures are stable; the end-to-end tests use them):
   with ``add_repo``/``add_pull``/``set_role``/``add_delivery``…, inspect with
   ``check_runs``/``reviews``/``review_comments``/``threads``/``issue_comments``/``calls``,
   inject faults with ``fail_next``/``secondary_rate_limit``/``primary_rate_limit``/
-  ``expire_tokens``. At teardown the test fails if any request broke GitHub's OpenAPI
-  contract (or the fake's reply drifted from it) unless the test wrapped it in
+  ``expire_tokens``, or for a whole run with ``fake.chaos = faults.Chaos(seed, …)``
+  (``tests/fakegithub/faults.py``: seeded 502s before or after applying a call,
+  rate-limit windows, latency). At teardown the test fails if any request broke GitHub's
+  OpenAPI contract (or the fake's reply drifted from it) unless the test wrapped it in
   ``with fake_github.expect_violation("…"):``.
 - ``git_http_server`` → :class:`tests.githttp.GitHttpServer` on loopback serving bare
   repositories through real ``git http-backend``; a request must carry a token that

@@ -4,9 +4,12 @@ Fixtures (names and signatures are stable; other tests rely on them):
 
 - ``redis_server`` (session): a :class:`RedisServer` with ``.url``, ``.port``,
   ``.restart(hard=False)``, ``.stop(hard=False)``, ``.start()``. Append-only persistence
-  is on (``appendfsync everysec``), like ``deploy/redis.conf``, so data written before a
-  restart is there after it — even after ``hard=True`` (SIGKILL): Redis writes the AOF
-  to the file before it replies, and a killed process loses nothing the kernel holds.
+  is on, ``appendfsync everysec`` unless asked otherwise (``RedisServer(...,
+  appendfsync="always")``, as ``deploy/redis.conf`` and the chaos suite run it). With
+  ``everysec`` Redis usually writes the AOF before it replies, so a SIGKILLed server
+  keeps what it acknowledged — but not while a background fsync is slow: it then
+  postpones the write up to 2 s and replies anyway (docs/reliability.md). ``always``
+  writes and fsyncs before every reply.
 - ``redis_url`` (function): the server's URL as a ``str``, with every database flushed
   first, and the server (re)started if an earlier test stopped it.
 
@@ -38,8 +41,9 @@ def free_port() -> int:
 class RedisServer:
     """One ``redis-server`` process; restarts keep its port and data directory."""
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
+    def __init__(self, directory: Path, port: int | None = None, appendfsync: str = "everysec") -> None:
         self.directory = directory
+        self.appendfsync = appendfsync  # "always": every write on disk before its reply (docs/reliability.md)
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -61,7 +65,7 @@ class RedisServer:
             "--bind", "127.0.0.1",
             "--dir", str(self.directory),
             "--appendonly", "yes",
-            "--appendfsync", "everysec",
+            "--appendfsync", self.appendfsync,
             "--save", "",
             "--protected-mode", "yes",
             "--logfile", str(self.directory / "redis.log"),

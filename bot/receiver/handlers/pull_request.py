@@ -1,8 +1,7 @@
-"""New heads of pull requests → a review job (and the older queued review is dropped)."""
+"""New heads of pull requests → a review job (and the older queued review is dropped, atomically)."""
 
 from __future__ import annotations
 
-from ruvopt.bot.queue import contract as queue
 from ruvopt.bot.receiver import intake
 from ruvopt.bot.receiver.events import PullRequestEvent
 from ruvopt.bot.receiver.routing import Delivery, Outcome, Router
@@ -40,8 +39,7 @@ async def review_head(delivery: Delivery, event: PullRequestEvent) -> Outcome:
     )  # fmt: skip
     if accepted.stale_head:
         return Outcome.ignored(f"{repo}#{pull.number}: a newer head than {pull.head.sha[:12]} is known")
-    if accepted.previous_sha:
-        await queue.supersede_review(delivery.queues, repo, accepted.previous_sha)
+    # The previous head's queued review, if any, went in the same script (intake._ACCEPT).
     if pull.draft and not accepted.duplicate:
         return Outcome.ignored(f"{repo}#{pull.number} is a draft; reviewed when ready for review")
     return Outcome.of(accepted, f"review of {repo}#{pull.number}@{pull.head.sha[:12]}")

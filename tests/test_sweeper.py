@@ -1,0 +1,155 @@
+"""The orphan sweeper: its decisions one by one, then rounds against a real Redis, real saq
+job records and the FakeGitHub (check runs listed and completed through the real client)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from saq.job import Status
+
+from ruvopt.bot.github.client import GitHubClient
+from ruvopt.bot.jobs import sweeper
+from ruvopt.bot.jobs.sweeper import LATE_TITLE, ORPHAN_TITLE, Decision, Orphan, Sweeper, decide
+from ruvopt.bot.queue import contract as queue
+from ruvopt.bot.report.check_run import RECHECK, create_run
+from tests.fakegithub import FakeGitHub
+from tests.review_support import install_list_for_ref
+
+REPO, INSTALLATION, PR = "octo-org/orphans", 4321, 7
+HEAD, NEWER, BASE = "a" * 40, "b" * 40, "c" * 40
+NOW = 1_800_000_000.0
+
+
+def orphan(function: str = "review", *, age: float = 120, alive: bool = False, done: bool = False,
+           latest: str | None = HEAD, resumes: int = 0, force: bool = False) -> Orphan:  # fmt: skip
+    kwargs: dict[str, Any] = {"installation": INSTALLATION, "repo": REPO, "pr": PR, "delivery": "d-1"}
+    if function == "review":
+        kwargs |= {"head_sha": HEAD, "base_sha": BASE, "force": force}
+    else:
+        kwargs |= {"comment_id": 99, "author": "maintainer", "body": "/ruvopt recheck"}
+    status = "active" if alive else "aborted"
+    return Orphan(f"{function}:x", function, kwargs, NOW - age, status, alive, done, latest, resumes)
+
+
+@pytest.fixture
+def settings(fake_github: FakeGitHub, redis_url: str) -> Any:
+    return fake_github.settings(redis_url=redis_url, write_spacing_seconds=0, run_sweep_seconds=5,
+                                run_deadline_seconds=600, review_resumes=2)  # fmt: skip
+
+
+def test_a_job_still_queued_or_running_is_left_alone(settings):
+    assert decide(orphan(alive=True), NOW, settings) is None
+    assert decide(orphan("command", alive=True, age=10_000), NOW, settings) is None  # commands have no run
+
+
+def test_a_dead_review_of_the_current_head_is_resumed_without_touching_its_run_yet(settings):
+    assert decide(orphan(), NOW, settings) == Decision(resume=True, close=None, drop=False)
+
+
+def test_past_the_deadline_a_resumed_review_also_completes_its_run(settings):
+    decision = decide(orphan(age=601), NOW, settings)
+    assert decision is not None and decision.resume and decision.close is not None
+    assert decision.close[0] == ORPHAN_TITLE and "Re-check" in decision.close[1]
+
+
+def test_a_review_running_past_the_deadline_unblocks_the_pr_and_keeps_its_record(settings):
+    decision = decide(orphan(alive=True, age=601), NOW, settings)
+    assert decision is not None and decision.close is not None
+    assert (decision.resume, decision.drop, decision.close[0]) == (False, False, LATE_TITLE)
+
+
+def test_a_superseded_head_gets_its_run_closed_as_superseded(settings):
+    decision = decide(orphan(latest=NEWER), NOW, settings)
+    assert decision == Decision(False, (f"Superseded by {NEWER[:12]}", f"A newer push (`{NEWER}`) is reviewed "
+                                        "instead."), True)  # fmt: skip
+    forced = decide(orphan(latest=NEWER, force=True), NOW, settings)  # a re-check asked for this head
+    assert forced is not None and forced.resume
+
+
+def test_after_the_last_resume_the_run_is_completed_neutral_and_the_record_dropped(settings):
+    decision = decide(orphan(resumes=2), NOW, settings)
+    assert decision is not None and (decision.resume, decision.drop) == (False, True)
+    assert decision.close is not None and "Every attempt failed" in decision.close[1]
+
+
+def test_a_dead_command_is_resumed_until_handled(settings):
+    assert decide(orphan("command"), NOW, settings) == Decision(True, None, False)
+    handled = decide(orphan("command", done=True), NOW, settings)
+    given_up = decide(orphan("command", resumes=2), NOW, settings)
+    assert handled is not None and (handled.resume, handled.drop) == (False, True)
+    assert given_up is not None and (given_up.resume, given_up.drop) == (False, True)
+
+
+# --- rounds ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def github(fake_github: FakeGitHub, settings: Any) -> GitHubClient:
+    install_list_for_ref()
+    fake_github.add_repo(REPO, installation_id=INSTALLATION)
+    return GitHubClient.for_installation(settings, INSTALLATION)
+
+
+async def dead_review(redis: Redis, queues: queue.Queues, settings: Any, status: Status = Status.ABORTED) -> Any:
+    """A review job that started (tracked) and then died the way saq records it."""
+    job = await queue.enqueue_review(queues, settings, installation=INSTALLATION, repo=REPO, pr=PR, head_sha=HEAD,
+                                     base_sha=BASE, delivery="d-1")  # fmt: skip
+    assert job is not None
+    await sweeper.track(redis, job)
+    await queues.review.finish(job, status, error="swept")
+    return job
+
+
+async def test_a_round_completes_the_run_of_a_review_that_died_for_good(redis, settings, github, fake_github):
+    queues = queue.make_queues(redis)
+    run = create_run(github, REPO, HEAD)
+    await redis.set(queue.pr_head_key(REPO, PR), f"1 {HEAD}")
+    await dead_review(redis, queues, settings)
+    await redis.set(f"ruvopt:resumed:review:{REPO}@{HEAD}", 2)  # both resumes spent
+    done = await Sweeper(settings, redis, queues).round(time.time() + 10)
+    assert done["closed"] == done["dropped"] == [f"review:{REPO}@{HEAD}"]
+    (stored,) = fake_github.check_runs(REPO)
+    assert (stored.id, stored.status, stored.conclusion, stored.title) == (run.id, "completed", "neutral",
+                                                                           ORPHAN_TITLE)  # fmt: skip
+    assert "d-1" in (stored.summary or "") and stored.actions == [RECHECK]
+    assert await redis.zcard(sweeper.OPEN) == 0
+
+
+async def test_a_round_enqueues_again_a_review_whose_job_died_and_keeps_watching_it(redis, settings, github):
+    queues = queue.make_queues(redis)
+    await dead_review(redis, queues, settings, Status.FAILED)
+    done = await Sweeper(settings, redis, queues).round(time.time() + 10)
+    assert done["resumed"] == [f"review:{REPO}@{HEAD}"] and not done["closed"]
+    job = await queues.review.job(queue.review_key(REPO, HEAD))
+    assert job is not None and job.status == Status.QUEUED and job.kwargs["delivery"] == "d-1"
+    assert await redis.zscore(sweeper.OPEN, f"review:{REPO}@{HEAD}") is not None
+    again = await Sweeper(settings, redis, queues).round(time.time() + 10)  # the job is queued: alive
+    assert not any(again.values())
+
+
+async def test_a_completed_job_leaves_no_record(redis, settings):
+    queues = queue.make_queues(redis)
+    job = await queue.enqueue_review(queues, settings, installation=INSTALLATION, repo=REPO, pr=PR, head_sha=HEAD,
+                                     base_sha=BASE)  # fmt: skip
+    assert job is not None
+    await sweeper.track(redis, job)
+    await queues.review.finish(job, Status.COMPLETE)
+    await sweeper.settle(redis, job)
+    assert await redis.zcard(sweeper.OPEN) == 0 and not await redis.keys("ruvopt:unfinished:*")
+
+
+async def test_a_round_skips_records_younger_than_one_round(redis, settings, github):
+    queues = queue.make_queues(redis)
+    await dead_review(redis, queues, settings)
+    assert not any((await Sweeper(settings, redis, queues).round(time.time())).values())
