@@ -70,7 +70,8 @@ async def run_command(
     """``head_sha`` (with ``comment_id`` 0): a "Run bench" button pressed on that commit."""
     request = comment_id or f"button-{delivery}"
     if await queue.command_done(queues.redis, repo, request):
-        return {"skipped": f"request {request} was already handled"}
+        what = f"comment {comment_id}" if comment_id else f"button press (delivery {delivery})"
+        return {"skipped": f"{what} was already handled"}
     call = _Call(settings, queues, github, installation, repo, pr, comment_id, author, delivery, head_sha)
     try:
         result = await call.execute(body)
