@@ -8,7 +8,7 @@ Grammar::
 
     /ruvopt help
     /ruvopt recheck
-    /ruvopt bench [profile=NAME] [bench=NAME]
+    /ruvopt bench [profile=NAME[,NAME…]] [bench=NAME[,NAME…]] [runs=N]
 """
 
 from __future__ import annotations
@@ -21,14 +21,17 @@ from markdown_it import MarkdownIt
 
 PREFIX = "/ruvopt"
 PROFILE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")  # Cargo profile names
-BENCH_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}$")  # bench target or criterion id
+BENCH_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")  # a `[[bench]]` target name
+MAX_RUNS = 50  # as `[bench] runs`
+BENCH_OPTIONS = "`profile=NAME[,NAME…]`, `bench=NAME[,NAME…]` and `runs=N` (1–50)"
 
 HELP = """\
 ruvopt commands (one per comment, on its own line):
 
 - `/ruvopt recheck` — run the static review again on the current head.
-- `/ruvopt bench [profile=NAME] [bench=NAME]` — measure build times, sizes and `cargo bench` \
-of base vs head (profiles and benches default to `[bench]` in `ruvopt.toml`).
+- `/ruvopt bench [profile=NAME,…] [bench=NAME,…] [runs=N]` — measure build times, artifact sizes \
+and `cargo bench` of base vs head in a sandbox (defaults: `[bench]` in the base branch's `ruvopt.toml`); \
+the result is the `ruvopt/bench` check run and a section of the summary comment.
 - `/ruvopt help` — this message.
 
 `recheck` and `bench` need write access to the repository."""
@@ -50,8 +53,9 @@ class Recheck:
 
 @dataclass(frozen=True)
 class Bench:
-    profile: str | None = None
-    bench: str | None = None
+    profiles: tuple[str, ...] = ()  # empty: `[bench] profiles` of the base branch
+    benches: tuple[str, ...] = ()  # empty: `[bench] benches`
+    runs: int | None = None  # None: `[bench] runs`
     name = "bench"
 
 
@@ -106,13 +110,26 @@ def _parse_bench(args: list[str]) -> Bench:
     for arg in args:
         key, sep, value = arg.partition("=")
         if not sep:
-            raise CommandError(f"`{arg}` is not an option; write `profile=NAME` or `bench=NAME`.")
-        if key not in ("profile", "bench"):
-            raise CommandError(f"unknown option `{key}`; `{PREFIX} bench` takes `profile=` and `bench=`.")
+            raise CommandError(f"`{arg}` is not an option; `{PREFIX} bench` takes {BENCH_OPTIONS}.")
+        if key not in ("profile", "bench", "runs"):
+            raise CommandError(f"unknown option `{key}`; `{PREFIX} bench` takes {BENCH_OPTIONS}.")
         if key in options:
-            raise CommandError(f"`{key}=` is given twice.")
-        pattern = PROFILE_NAME if key == "profile" else BENCH_NAME
-        if not pattern.match(value):
-            raise CommandError(f"`{key}={value}` is not a valid {key} name.")
+            raise CommandError(f"`{key}=` is given twice; `{PREFIX} bench` takes {BENCH_OPTIONS}, each once.")
         options[key] = value
-    return Bench(profile=options.get("profile"), bench=options.get("bench"))
+    runs = options.get("runs")
+    if runs is not None and not (re.fullmatch(r"[0-9]{1,2}", runs) and 1 <= int(runs) <= MAX_RUNS):
+        raise CommandError(f"`runs={runs}` is not valid; `runs=` takes a whole number from 1 to {MAX_RUNS}.")
+    return Bench(profiles=_names(options, "profile", PROFILE_NAME), benches=_names(options, "bench", BENCH_NAME),
+                 runs=int(runs) if runs is not None else None)  # fmt: skip
+
+
+def _names(options: dict[str, str], key: str, pattern: re.Pattern[str]) -> tuple[str, ...]:
+    if key not in options:
+        return ()
+    names = options[key].split(",")
+    for name in names:
+        if not pattern.match(name):
+            raise CommandError(f"`{key}={options[key]}`: `{name}` is not a valid {key} name.")
+    if len(set(names)) != len(names):
+        raise CommandError(f"`{key}={options[key]}` names the same {key} twice.")
+    return tuple(names)

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     run_sweep_seconds: int = 60
     run_deadline_seconds: int = 900
     review_resumes: int = 2
+    # The bench sandbox (docs/bench.md): per sandboxed command, per process.
+    bench_command_timeout_seconds: int = 1800
+    bench_memory_mb: int = 8192
+    bench_cargo_home: Path = Path.home() / ".cargo"  # registry mirrors/source replacement: its config.toml
+    bench_jobs: int | None = None  # cargo build jobs (default: every core)
+    bench_dependency_cache_entries: int = 8  # built dependencies kept per repository + Cargo.lock; 0: off
 
     @model_validator(mode="after")
     def _key_sources(self) -> Settings:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,12 +40,34 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class BenchBudget:
+    """An absolute limit on head: ``"10us"``, ``"<= 2MiB"``, ``">= 0.70"``."""
+
+    limit: float  # nanoseconds for a time, bytes for a size, the number itself otherwise
+    dimension: str  # time | size | number
+    higher_is_better: bool
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class BenchConfig:
     profiles: tuple[str, ...] = ("release",)
     benches: tuple[str, ...] = ()
     runs: int = 5
     max_regression: str = "2%"
     budgets: dict[str, str] = field(default_factory=dict)
+    metric: str = "time"
+    bmf_file: str | None = None
+    warm_up_time: int | None = None
+    measurement_time: int | None = None
+    sample_size: int | None = None
+
+    @property
+    def max_regression_ratio(self) -> float:
+        return parse_percent(self.max_regression)
+
+    def budget_limits(self) -> dict[str, BenchBudget]:
+        return {key: parse_budget(text) for key, text in self.budgets.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +99,9 @@ class Config:
 
 
 TOP_LEVEL_KEYS = ("select", "ignore", "fail-on", "crates", "rules", "bench", "max-file-bytes")
-BENCH_KEYS = ("profiles", "benches", "runs", "max-regression", "budgets")
+BENCH_KEYS = ("profiles", "benches", "runs", "max-regression", "budgets", "metric", "bmf-file", "warm-up-time",
+              "measurement-time", "sample-size")  # fmt: skip
+BENCH_METRICS = ("time", "instructions")
 
 
 def load_config(tree: SourceTree, rules: RuleOptions) -> Config:
@@ -205,16 +230,83 @@ def _bench(bench: Any, source: str) -> BenchConfig:
         raise ConfigError(
             source, '`bench.budgets` maps benchmark ids to limits, e.g. "moe/select" = "10us"', ("bench", "budgets")
         )
+    for key, text in budgets.items():
+        try:
+            parse_budget(text)
+        except ValueError as exc:
+            raise ConfigError(source, f"`bench.budgets.{key}`: {exc}", ("bench", "budgets", key)) from None
     max_regression = bench.get("max-regression", "2%")
-    if not isinstance(max_regression, str):
-        raise ConfigError(source, '`bench.max-regression` must be a string, e.g. "2%"', ("bench", "max-regression"))
+    try:
+        parse_percent(max_regression)
+    except ValueError:
+        raise ConfigError(source, '`bench.max-regression` must be a string with a percentage, e.g. "2%"',
+                          ("bench", "max-regression")) from None  # fmt: skip
     runs = bench.get("runs", 5)
     if not isinstance(runs, int) or isinstance(runs, bool) or not 1 <= runs <= 50:
         raise ConfigError(source, "`bench.runs` must be an integer from 1 to 50", ("bench", "runs"))
+    metric = bench.get("metric", "time")
+    if metric not in BENCH_METRICS:
+        raise ConfigError(source, f"`bench.metric = {metric!r}` is not valid; use one of {', '.join(BENCH_METRICS)}",
+                          ("bench", "metric"))  # fmt: skip
+    bmf_file = bench.get("bmf-file")
+    if bmf_file is not None and (not isinstance(bmf_file, str) or not _relative_path(bmf_file)):
+        raise ConfigError(source, '`bench.bmf-file` must be a relative path inside the package, e.g. "bmf.json"',
+                          ("bench", "bmf-file"))  # fmt: skip
     return BenchConfig(
         profiles=tuple(_str_list(bench, "profiles", source, ["release"], "bench.")),
         benches=tuple(_str_list(bench, "benches", source, [], "bench.")),
         runs=runs,
         max_regression=max_regression,
         budgets=dict(budgets),
+        metric=metric,
+        bmf_file=bmf_file,
+        warm_up_time=_int_in_range(bench, "warm-up-time", source, 1, 600),
+        measurement_time=_int_in_range(bench, "measurement-time", source, 1, 600),
+        sample_size=_int_in_range(bench, "sample-size", source, 10, 100_000),
     )
+
+
+def _int_in_range(table: dict[str, Any], key: str, source: str, low: int, high: int) -> int | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ConfigError(source, f"`bench.{key}` must be an integer from {low} to {high}", ("bench", key))
+    return value
+
+
+def _relative_path(text: str) -> bool:
+    parts = text.replace("\\", "/").split("/")
+    return bool(text) and not text.startswith("/") and ".." not in parts
+
+
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+_BUDGET = re.compile(r"^\s*(<=|>=|<|>)?\s*([0-9]*\.?[0-9]+(?:[eE][+-]?\d+)?)\s*([A-Za-zµ]*)\s*$")
+_TIME_UNITS = {"ns": 1.0, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9}
+_SIZE_UNITS = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+
+
+def parse_percent(text: Any) -> float:
+    """``"2%"`` → 0.02 (ValueError otherwise)."""
+    match = _PERCENT.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f"not a percentage: {text!r}")
+    return float(match.group(1)) / 100
+
+
+def parse_budget(text: str) -> BenchBudget:
+    """``"10us"``, ``"<= 1.5 MiB"``, ``">= 0.70"`` → :class:`BenchBudget` (ValueError with a fix-it)."""
+    match = _BUDGET.match(text)
+    if match is None:
+        raise ValueError(f'{text!r} is not a limit; write e.g. "10us", "<= 2MiB" or ">= 0.70"')
+    op, number, unit = match.group(1) or "<=", float(match.group(2)), match.group(3)
+    if unit in _TIME_UNITS:
+        limit, dimension = number * _TIME_UNITS[unit], "time"
+    elif unit in _SIZE_UNITS:
+        limit, dimension = number * _SIZE_UNITS[unit], "size"
+    elif unit == "":
+        limit, dimension = number, "number"
+    else:
+        units = ", ".join([*_TIME_UNITS, *_SIZE_UNITS])
+        raise ValueError(f"unknown unit `{unit}` in {text!r}; use one of {units}, or none for a plain number")
+    return BenchBudget(limit, dimension, op.startswith(">"), text.strip())

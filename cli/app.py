@@ -49,7 +49,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     worker = sub.add_parser("worker", help="consume review/bench jobs from Redis")
     worker.add_argument(
         "--queues", default="review", type=_queue_list,
-        help="comma-separated queues to consume: review, bench (default: %(default)s; bench needs the bench runner)",
+        help="comma-separated queues to consume: review, bench (default: %(default)s; bench needs bwrap, prlimit "
+             "and a Rust toolchain: the worker checks them and refuses to start without them)",
     )  # fmt: skip
     worker.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     worker.add_argument("--metrics-port", type=int, metavar="PORT",
@@ -154,5 +155,9 @@ def run_worker(args: argparse.Namespace) -> int:
     _logging(args.log_level, settings)
     # The stock asyncio loop, not uvloop: ruvopt.bot.queue.procs needs process_group= for its children.
     metrics_address = (args.metrics_host, args.metrics_port) if args.metrics_port is not None else None
-    asyncio.run(worker.run(settings, args.queues, metrics_address=metrics_address))  # type: ignore[arg-type]
+    try:
+        asyncio.run(worker.run(settings, args.queues, metrics_address=metrics_address))  # type: ignore[arg-type]
+    except worker.WorkerRefused as exc:
+        print(f"ruvopt worker: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK

@@ -20,11 +20,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     from ruvopt.cli import action as cli_action
     from ruvopt.cli import app as cli_app
+    from ruvopt.cli import bench as cli_bench
     from ruvopt.cli import check as cli_check
     from ruvopt.cli import review as cli_review
 
     cli_check.add_parser(sub)
     cli_review.add_parser(sub)
+    cli_bench.add_parser(sub)
     cli_action.add_parser(sub)
     cli_app.add_parsers(sub)
     return parser

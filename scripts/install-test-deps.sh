@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v bwrap >/dev/null || need_apt+=(bubblewrap)
+# The bench tests: prlimit (util-linux) limits the sandbox's memory, valgrind counts
+# instructions (`[bench] metric = "instructions"`).
+command -v prlimit >/dev/null || need_apt+=(util-linux)
+command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v git >/dev/null || need_apt+=(git)
 command -v node >/dev/null || need_apt+=(nodejs npm)
 # The App's registration page is tested in a real browser; promtool checks deploy/prometheus.

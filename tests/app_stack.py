@@ -79,10 +79,10 @@ class AppStack:
         wait_for(ready, 30, "ruvopt serve to answer /healthz")
         return self
 
-    def start_worker(self, *args: str, **env: str) -> subprocess.Popen[bytes]:
-        """``ruvopt worker --queues review`` with ``args`` added (``--metrics-port`` …)."""
+    def start_worker(self, *args: str, queues: str = "review", **env: str) -> subprocess.Popen[bytes]:
+        """``ruvopt worker --queues <queues>`` with ``args`` added (``--metrics-port`` …)."""
         name = f"worker-{next(self._count)}"
-        proc, log = self._spawn(name, ["worker", "--queues", "review", *args], env)
+        proc, log = self._spawn(name, ["worker", "--queues", queues, *args], env)
         self.workers.append(proc)
         self.names[proc.pid] = name
         wait_for(lambda: b"worker consuming" in log.read_bytes(), 30, f"{name} to start")

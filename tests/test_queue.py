@@ -302,10 +302,11 @@ async def test_the_review_job_skips_a_head_superseded_after_it_was_queued(queues
 
 
 async def test_bench_jobs_go_to_their_own_queue(queues, redis_url):
-    ticket = await queue.enqueue_bench(
-        queues, DEFAULTS, installation=1, repo="o/r", pr=4, head_sha=payloads.new_sha(), base_sha=payloads.new_sha(),
-        profile=None, bench=None, requested_by="me", comment_id=9,
-    )  # fmt: skip
-    assert ticket.position == 1 and not ticket.duplicate
+    job = queue.BenchJob(installation=1, repo="o/r", pr=4, head_sha=payloads.new_sha(), base_sha=payloads.new_sha(),
+                         requested_by="me", comment_id=9, profiles=("release",), runs=3)  # fmt: skip
+    ticket = await queue.enqueue_bench(queues, DEFAULTS, job)
+    assert ticket.position == 1 and ticket.replaced is None and ticket.running_job is None
+    [stored] = queued_jobs(redis_url, BENCH)
+    assert queue.BenchJob.from_kwargs(stored["kwargs"]) == job  # what the worker rebuilds is what was queued
     assert [j["function"] for j in queued_jobs(redis_url, BENCH)] == ["bench"]
     assert queued_jobs(redis_url, REVIEW) == []

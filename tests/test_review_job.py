@@ -22,6 +22,7 @@ from ruvopt.bot.github.client import GitHubClient
 from ruvopt.bot.jobs import review as review_job
 from ruvopt.bot.jobs.review import run_review
 from ruvopt.bot.queue import contract as queue
+from ruvopt.bot.report.actions import RUN_BENCH
 from ruvopt.bot.report.check_run import RECHECK, create_run
 from ruvopt.bot.report.plan import build_plan
 from ruvopt.bot.report.summary import MARKER
@@ -79,7 +80,7 @@ async def test_a_review_posts_one_completed_check_run_one_review_and_one_summary
     (run,) = fake_github.check_runs(world.repo)
     assert (run.name, run.head_sha, run.status, run.conclusion) == ("ruvopt", world.head, "completed", "failure")
     assert annotation_lines(fake_github, world) == expected
-    assert run.actions == [RECHECK]
+    assert run.actions == [RECHECK, RUN_BENCH]
     (posted,) = fake_github.reviews(world.repo, world.pr)
     assert (posted.commit_id, posted.state) == (world.head, "COMMENTED")
     comments = fake_github.review_comments(world.repo, world.pr)

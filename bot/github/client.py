@@ -305,6 +305,13 @@ class GitHubClient:
         )
         return IssueComment(requester, headers, data)
 
+    def react(self, repo: str, comment_id: int, content: str) -> None:
+        """Add a reaction (``eyes``, ``+1``…) to an issue comment; adding it twice is a no-op."""
+        self._write()
+        self._gh.requester.requestJsonAndCheck(
+            "POST", f"/repos/{repo}/issues/comments/{comment_id}/reactions", input={"content": content}
+        )
+
     # -- pull requests and people ------------------------------------------------------------------
 
     def get_pull(self, repo: str, pr: int) -> PullRequest:
@@ -392,6 +399,11 @@ class AsyncCommandGitHub:
         import asyncio
 
         return await asyncio.to_thread(self.client.pull_head, repo, pr)
+
+    async def react(self, repo: str, comment_id: int, content: str) -> None:
+        import asyncio
+
+        await asyncio.to_thread(self.client.react, repo, comment_id, content)
 
 
 def command_github(settings: Settings, installation: int) -> AsyncCommandGitHub:

@@ -13,14 +13,17 @@ head_sha: str, base_sha: str, force: bool, delivery: str)``
     The static review of one head. The worker has already skipped superseded or
     already-reviewed heads (unless ``force``) and marks the head reviewed after it returns.
 
-``ruvopt.bot.jobs.bench.run_bench(settings, redis, *, installation: int, repo: str, pr: int,
-head_sha: str, base_sha: str, profile: str | None, bench: str | None, requested_by: str,
-comment_id: int)``
-    ``/ruvopt bench`` for the pinned head SHA (queue ``ruvopt:bench``).
+``ruvopt.bot.jobs.bench.run_bench(settings, redis, job: BenchJob)``
+    ``/ruvopt bench`` for the pinned head SHA (queue ``ruvopt:bench``). ``job`` is
+    :class:`ruvopt.bot.queue.contract.BenchJob`, rebuilt by the worker from the saq
+    kwargs (``BenchJob.from_kwargs``) that the command job enqueued (``to_kwargs``).
+    Build failures, timeouts and sandbox limits are results (a ``neutral`` check run),
+    not exceptions; after the last failed attempt the worker calls ``give_up_bench``.
 
 ``ruvopt.bot.jobs.command.run_command(settings, queues, github, *, installation, repo, pr,
-comment_id, author, body, delivery, last_attempt)``
-    One ``/ruvopt`` comment (in this package). ``github`` implements
+comment_id, author, body, delivery, last_attempt, head_sha=None)``
+    One ``/ruvopt`` comment (in this package), or with ``comment_id`` 0 and ``head_sha``
+    one press of a "Run bench" button on that commit. ``github`` implements
     :class:`ruvopt.bot.jobs.command.CommandGitHub`, built per installation by
     ``ruvopt.bot.github.client.command_github(settings, installation) -> CommandGitHub``.
 

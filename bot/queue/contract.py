@@ -30,6 +30,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from saq import Job
+from saq.job import Status
 from saq.queue.redis import RedisQueue
 
 from ruvopt.bot.queue import pubsub
@@ -106,11 +107,12 @@ def review_key(repo: str, head_sha: str) -> str:
     return f"review:{repo}@{head_sha}"
 
 
-def bench_key(repo: str, pr: int, head_sha: str, profile: str | None, bench: str | None) -> str:
-    return f"bench:{repo}#{pr}@{head_sha}:{profile or '*'}:{bench or '*'}"
+def bench_key(repo: str, pr: int) -> str:
+    """One bench per pull request is queued or running at a time."""
+    return f"bench:{repo}#{pr}"
 
 
-def command_key(repo: str, comment_id: int) -> str:
+def command_key(repo: str, comment_id: int | str) -> str:
     return f"command:{repo}:{comment_id}"
 
 
@@ -130,7 +132,7 @@ def _reviewed(repo: str, sha: str) -> str:
     return f"ruvopt:reviewed:{repo}@{sha}"
 
 
-def _command_done(repo: str, comment_id: int) -> str:
+def _command_done(repo: str, comment_id: int | str) -> str:
     return f"ruvopt:command-done:{repo}:{comment_id}"
 
 
@@ -207,53 +209,78 @@ async def mark_reviewed(redis: Redis, repo: str, head_sha: str) -> None:
 # --- commands and benches --------------------------------------------------------------------
 
 
-async def command_done(redis: Redis, repo: str, comment_id: int) -> bool:
+async def command_done(redis: Redis, repo: str, comment_id: int | str) -> bool:
     return bool(await redis.exists(_command_done(repo, comment_id)))
 
 
-async def mark_command_done(redis: Redis, repo: str, comment_id: int) -> None:
+async def mark_command_done(redis: Redis, repo: str, comment_id: int | str) -> None:
     await redis.set(_command_done(repo, comment_id), b"1", ex=COMMAND_DONE_TTL_S)
+
+
+@dataclass(frozen=True)
+class BenchJob:
+    """The ``bench`` job's parameters: what the command job enqueues, the queue stores
+    (as saq kwargs) and the worker hands to :func:`ruvopt.bot.jobs.bench.run_bench`."""
+
+    installation: int
+    repo: str
+    pr: int
+    head_sha: str  # pinned when the request was accepted; this is what gets measured
+    base_sha: str
+    requested_by: str
+    comment_id: int | None = None  # None: the "Run bench" button of a check run
+    profiles: tuple[str, ...] = ()  # empty: `[bench]` of the base branch decides
+    benches: tuple[str, ...] = ()
+    runs: int | None = None
+    delivery: str = ""
+    pr_head: str = ""  # the PR's head when the request was accepted (the button may pin an older commit)
+
+    @property
+    def key(self) -> str:
+        return bench_key(self.repo, self.pr)
+
+    def to_kwargs(self) -> dict[str, Any]:
+        return {"installation": self.installation, "repo": self.repo, "pr": self.pr, "head_sha": self.head_sha,
+                "base_sha": self.base_sha, "requested_by": self.requested_by, "comment_id": self.comment_id,
+                "profiles": list(self.profiles), "benches": list(self.benches), "runs": self.runs,
+                "delivery": self.delivery, "pr_head": self.pr_head}  # fmt: skip
+
+    @classmethod
+    def from_kwargs(cls, kwargs: dict[str, Any]) -> BenchJob:
+        return cls(
+            installation=int(kwargs["installation"]), repo=str(kwargs["repo"]), pr=int(kwargs["pr"]),
+            head_sha=str(kwargs["head_sha"]), base_sha=str(kwargs["base_sha"]),
+            requested_by=str(kwargs["requested_by"]), comment_id=kwargs.get("comment_id"),
+            profiles=tuple(kwargs.get("profiles") or ()), benches=tuple(kwargs.get("benches") or ()),
+            runs=kwargs.get("runs"), delivery=str(kwargs.get("delivery") or ""),
+            pr_head=str(kwargs.get("pr_head") or ""),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class BenchTicket:
     job_key: str
-    position: int  # 1 = next to start
-    running: int  # benches running right now
-    duplicate: bool  # the same bench of the same head was already queued
+    position: int  # 1 = next to start; 0 = not queued (see ``running_job``)
+    running: int  # benches running right now, on every worker
+    replaced: BenchJob | None = None  # the queued request of this PR that this one replaced
+    running_job: BenchJob | None = None  # this PR's bench that is running: nothing was queued
 
 
-async def enqueue_bench(
-    queues: Queues,
-    settings: Settings,
-    *,
-    installation: int,
-    repo: str,
-    pr: int,
-    head_sha: str,
-    base_sha: str,
-    profile: str | None,
-    bench: str | None,
-    requested_by: str,
-    comment_id: int,
-) -> BenchTicket:
-    key = bench_key(repo, pr, head_sha, profile, bench)
-    job = await queues.bench.enqueue(
-        "bench",
-        key=key,
-        installation=installation,
-        repo=repo,
-        pr=pr,
-        head_sha=head_sha,
-        base_sha=base_sha,
-        profile=profile,
-        bench=bench,
-        requested_by=requested_by,
-        comment_id=comment_id,
-        **job_options(settings, "bench"),
-    )
-    position, running = await queue_position(queues.bench, key)
-    return BenchTicket(key, position, running, duplicate=job is None)
+async def enqueue_bench(queues: Queues, settings: Settings, job: BenchJob) -> BenchTicket:
+    """Queue ``job``; one bench per PR: a queued one is replaced, a running one is left to
+    finish and ``job`` is not queued (the ticket says which)."""
+    existing = await queues.bench.job(job.key)
+    replaced = None
+    if existing is not None and existing.status == Status.QUEUED:
+        await queues.bench.abort(existing, error=f"replaced by a newer request from {job.requested_by}")
+        replaced = BenchJob.from_kwargs(existing.kwargs or {})
+    queued = await queues.bench.enqueue("bench", key=job.key, **job.to_kwargs(), **job_options(settings, "bench"))
+    if queued is None:  # running (or being aborted): one bench per PR at a time
+        current = await queues.bench.job(job.key)
+        running = BenchJob.from_kwargs(current.kwargs or {}) if current is not None else None
+        return BenchTicket(job.key, 0, await queues.bench.count("active"), replaced, running or job)
+    position, running_count = await queue_position(queues.bench, job.key)
+    return BenchTicket(job.key, position, running_count, replaced)
 
 
 async def queue_position(queue: RedisQueue, job_key: str) -> tuple[int, int]:

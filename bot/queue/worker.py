@@ -101,10 +101,33 @@ async def command(ctx: dict[str, Any], **kwargs: Any) -> Any:
 
 
 async def bench(ctx: dict[str, Any], **kwargs: Any) -> Any:
-    from ruvopt.bot.jobs.bench import run_bench
+    from ruvopt.bot.jobs.bench import give_up_bench, run_bench
 
-    state = _state(ctx)
-    return await run_bench(state.settings, state.redis, **kwargs)
+    state, job = _state(ctx), queue.BenchJob.from_kwargs(kwargs)
+    try:
+        return await run_bench(state.settings, state.redis, job)
+    except Exception:
+        if not ctx["job"].retryable:  # attempts already counts this run: no retry follows
+            await give_up_bench(state.settings, job)
+        raise
+
+
+class WorkerRefused(RuntimeError):
+    """This machine cannot run the job functions of a queue it was asked to consume."""
+
+
+async def check_bench_machine(settings: Settings) -> str:
+    """A bench worker needs bwrap (with user and network namespaces), prlimit and a Rust
+    toolchain that runs inside the sandbox; without them it must not take bench jobs
+    (they would fail one after another). Returns the toolchain's description."""
+    from ruvopt.bot.bench.runner import preflight
+    from ruvopt.bot.bench.sandbox import SandboxError
+    from ruvopt.bot.bench.toolchain import ToolchainError
+
+    try:
+        return await preflight(settings.bench_cargo_home)
+    except (SandboxError, ToolchainError) as exc:
+        raise WorkerRefused(f"this machine cannot run benches: {exc}") from exc
 
 
 async def redeliver(ctx: dict[str, Any]) -> Any:
@@ -256,7 +279,10 @@ async def run(
 ) -> None:
     """Run one saq worker per queue name until SIGINT/SIGTERM; running jobs are re-queued
     if they do not finish within ``shutdown_grace_seconds``. With ``metrics_address``
-    (host, port), serve /metrics, /healthz and /readyz there (:mod:`ruvopt.bot.queue.probes`)."""
+    (host, port), serve /metrics, /healthz and /readyz there (:mod:`ruvopt.bot.queue.probes`).
+    A bench worker first checks that benches can run here (:class:`WorkerRefused` if not)."""
+    if "bench" in names:
+        log.info("bench sandbox ready: %s", await check_bench_machine(settings))
     redis = queue.connect(settings.redis_url, role="worker")
     queues = queue.make_queues(redis)
     state = State(settings, redis, queues, command_github or _default_command_github)

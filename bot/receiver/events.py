@@ -107,6 +107,7 @@ class CheckPull(_View):
 
 class CheckRun(_View):
     id: int
+    name: str = ""
     head_sha: str = Field(pattern=SHA)
     app: App
     pull_requests: list[CheckPull]

@@ -219,3 +219,23 @@ async def accept_command(
     options = queue.job_options(settings, "command")
     job = _job(queues.review, "command", queue.command_key(repo, comment_id), kwargs, options)
     return await _accept(queues, settings, delivery, repo, job, None)
+
+
+async def accept_bench_button(
+    queues: queue.Queues,
+    settings: Settings,
+    *,
+    delivery: str,
+    installation: int,
+    repo: str,
+    pr: int,
+    head_sha: str,
+    sender: str,
+) -> Accepted:
+    """Claim ``delivery`` and enqueue the ``command`` job of a "Run bench" button pressed on
+    ``head_sha``'s check run (authorised and pinned by that job, as a comment would be)."""
+    kwargs = {"installation": installation, "repo": repo, "pr": pr, "comment_id": 0, "author": sender,
+              "body": "/ruvopt bench", "delivery": delivery, "head_sha": head_sha}  # fmt: skip
+    options = queue.job_options(settings, "command")
+    job = _job(queues.review, "command", queue.command_key(repo, f"button-{delivery}"), kwargs, options)
+    return await _accept(queues, settings, delivery, repo, job, None)

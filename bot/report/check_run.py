@@ -32,7 +32,7 @@ from ruvopt.bot.github.limits import (
     MAX_OUTPUT_SUMMARY,
     MAX_OUTPUT_TEXT,
 )
-from ruvopt.bot.report.actions import RECHECK
+from ruvopt.bot.report.actions import RECHECK, RUN_BENCH
 from ruvopt.bot.report.counts import Counts
 from ruvopt.checks.gate import Verdict
 from ruvopt.checks.model import Finding, Severity
@@ -235,7 +235,7 @@ def complete_run(gh: ChecksAPI, repo: str, head_sha: str, run: RunState, plan: C
         gh.update_check_run(repo, run.id, output=plan.output(batch))
     gh.update_check_run(
         repo, run.id, conclusion=plan.conclusion, completed_at=now(), output=plan.output(batches[-1]),
-        actions=[RECHECK],
+        actions=[RECHECK, RUN_BENCH],
     )  # fmt: skip
     return RunState(run.id, "completed", plan.conclusion, len(plan.annotations))
 
@@ -255,7 +255,7 @@ def close_unfinished(gh: ChecksAPI, repo: str, head_sha: str, app_id: int | None
 def fail_internal(gh: ChecksAPI, repo: str, run: RunState, delivery: str) -> None:
     """Complete a run whose analysis crashed: a ruvopt bug must not block the merge."""
     gh.update_check_run(
-        repo, run.id, conclusion="neutral", completed_at=now(), actions=[RECHECK],
+        repo, run.id, conclusion="neutral", completed_at=now(), actions=[RECHECK, RUN_BENCH],
         output={"title": "ruvopt hit an internal error",
                 "summary": f"ruvopt hit an internal error (delivery `{delivery or 'unknown'}`); "
                            "the maintainers have it in the log. Use **Re-check** to try again."},

@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Any, Protocol
 
 from ruvopt.bot.github.limits import MAX_COMMENT_BODY
+from ruvopt.bot.report import bench_section
 from ruvopt.bot.report.counts import Counts
 from ruvopt.bot.report.review import Selection, fence
 from ruvopt.checks.model import Finding
@@ -90,6 +91,7 @@ def publish_summary(gh: CommentsAPI, repo: str, pr: int, body: str) -> tuple[int
     existing = find_summary(gh, repo, pr)
     if existing is None:
         return int(gh.create_issue_comment(repo, pr, body).id), "created"
+    body = bench_section.carry_over(existing.get("body") or "", body, MAX_COMMENT_BODY)
     if existing.get("body") == body:
         return int(existing["id"]), "unchanged"
     gh.edit_issue_comment(repo, int(existing["id"]), body)

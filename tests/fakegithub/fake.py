@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 # Importing the operation modules registers their handlers.
-from tests.fakegithub import apps, checks, issues, manifest_flow, pulls  # noqa: F401
+from tests.fakegithub import apps, checks, issues, manifest_flow, pulls, reactions  # noqa: F401
 from tests.fakegithub.auth import new_token
 from tests.fakegithub.core import FakeCore
 from tests.fakegithub.state import (

@@ -225,6 +225,7 @@ class IssueComment:
     user: str
     created_at: str
     updated_at: str
+    reactions: list[tuple[str, str]] = field(default_factory=list)  # (login, content)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Re-run requests from the Checks UI → a forced review of that head.
+"""Re-run requests from the Checks UI → a forced review of that head; the "Run bench"
+button, and "Re-run" of the ``ruvopt/bench`` run → a bench request for that head.
 
 Only ruvopt's own check runs and suites count: GitHub sends every app's check events to
 every app subscribed to them. A fork's head arrives with an empty ``pull_requests`` list,
@@ -11,7 +12,7 @@ from ruvopt.bot.queue import contract as queue
 from ruvopt.bot.receiver import intake
 from ruvopt.bot.receiver.events import CheckPull, CheckRunEvent, CheckSuiteEvent
 from ruvopt.bot.receiver.routing import Delivery, Outcome, Router
-from ruvopt.bot.report.actions import RECHECK_ACTION
+from ruvopt.bot.report.actions import BENCH_ACTION, BENCH_CHECK_NAME, RECHECK_ACTION
 
 router = Router()
 
@@ -28,6 +29,8 @@ async def check_run_rerequested(delivery: Delivery) -> Outcome:
     event = delivery.parse(CheckRunEvent)
     if (ignored := other_apps_run(delivery, event)) is not None:
         return ignored
+    if event.check_run.name == BENCH_CHECK_NAME:
+        return await bench_request(delivery, event)
     return await forced_review(delivery, event, event.check_run.head_sha, event.check_run.pull_requests)
 
 
@@ -37,6 +40,8 @@ async def check_run_requested_action(delivery: Delivery) -> Outcome:
     if (ignored := other_apps_run(delivery, event)) is not None:
         return ignored
     action = event.requested_action.identifier if event.requested_action else None
+    if action == BENCH_ACTION:
+        return await bench_request(delivery, event)
     if action != RECHECK_ACTION:
         return Outcome.ignored(f"unknown requested action {action!r}")
     return await forced_review(delivery, event, event.check_run.head_sha, event.check_run.pull_requests)
@@ -50,18 +55,37 @@ async def check_suite_rerequested(delivery: Delivery) -> Outcome:
     return await forced_review(delivery, event, event.check_suite.head_sha, event.check_suite.pull_requests)
 
 
+async def find_pull(
+    delivery: Delivery, event: CheckRunEvent | CheckSuiteEvent, head_sha: str, pulls: list[CheckPull]
+) -> tuple[int, str] | None:
+    """(PR number, base SHA) of a head: from the event, else from the head SHA → PR map."""
+    # Entries can name PRs of other repositories whose head is this commit.
+    listed = [p for p in pulls if p.base.repo is None or p.base.repo.id == event.repository.id]
+    if listed:
+        return listed[0].number, listed[0].base.sha
+    return await queue.pull_for_sha(delivery.queues.redis, event.repository.full_name, head_sha)
+
+
+async def bench_request(delivery: Delivery, event: CheckRunEvent) -> Outcome:
+    repo, head_sha = event.repository.full_name, event.check_run.head_sha
+    found = await find_pull(delivery, event, head_sha, event.check_run.pull_requests)
+    if found is None:
+        return Outcome.ignored(f"no pull request known for {repo}@{head_sha[:12]}")
+    accepted = await intake.accept_bench_button(
+        delivery.queues, delivery.settings, delivery=delivery.id, installation=event.installation.id, repo=repo,
+        pr=found[0], head_sha=head_sha, sender=event.sender.login,
+    )  # fmt: skip
+    return Outcome.of(accepted, f"bench request for {repo}#{found[0]}@{head_sha[:12]}")
+
+
 async def forced_review(
     delivery: Delivery, event: CheckRunEvent | CheckSuiteEvent, head_sha: str, pulls: list[CheckPull]
 ) -> Outcome:
     repo = event.repository.full_name
-    # Entries can name PRs of other repositories whose head is this commit.
-    listed = [p for p in pulls if p.base.repo is None or p.base.repo.id == event.repository.id]
-    if listed:
-        pr, base_sha = listed[0].number, listed[0].base.sha
-    elif (known := await queue.pull_for_sha(delivery.queues.redis, repo, head_sha)) is not None:
-        pr, base_sha = known
-    else:
+    found = await find_pull(delivery, event, head_sha, pulls)
+    if found is None:
         return Outcome.ignored(f"no pull request known for {repo}@{head_sha[:12]}")
+    pr, base_sha = found
     accepted = await intake.accept_review(
         delivery.queues, delivery.settings, delivery=delivery.id, installation=event.installation.id, repo=repo,
         pr=pr, head_sha=head_sha, base_sha=base_sha, force=True,
