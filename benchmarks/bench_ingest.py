@@ -348,7 +348,7 @@ def markdown(results: dict[str, Any], command: str) -> str:
         "parse, and a durable enqueue are work the baselines skip, and the load generator, the servers and "
         "Redis compete for the same 2 cores.",
         "- What the receiver does per delivery to get here: one Lua script claims the delivery id, records the "
-        "PR head and enqueues the saq job atomically (`bot/receiver/intake.py`), and the scripts of concurrent "
+        "PR head and enqueues the saq job atomically (`bot/queue/intake.py`), and the scripts of concurrent "
         "deliveries "
         "share one pipelined write (auto-pipelining); pydantic parses only the fields it needs straight from the "
         "bytes, once per delivery (the event's full view, envelope included); `POST /webhook` is answered before "

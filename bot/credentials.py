@@ -1,6 +1,6 @@
 """The App's credentials file (``RUVOPT_CREDENTIALS_FILE``).
 
-The one-click registration (:mod:`ruvopt.bot.registration`) writes it once, from GitHub's
+The one-click registration (:mod:`ruvopt.bot.receiver.registration`) writes it once, from GitHub's
 answer to the manifest conversion: App id, slug, PEM private key, webhook secret, OAuth
 client id and secret. :class:`ruvopt.bot.settings.Settings` reads it for whatever the
 environment does not set. It holds a private key, so it is created with mode 0600 in a

@@ -88,7 +88,7 @@ def _logging(level: str, settings: Any) -> None:
 
 def _serve_app(settings: Any) -> Any:
     """The receiver, or the one-click registration when no App credentials are set
-    (:mod:`ruvopt.bot.registration`); SettingsError naming what is missing otherwise."""
+    (:mod:`ruvopt.bot.receiver.registration`); SettingsError naming what is missing otherwise."""
     from ruvopt.bot.receiver.app import create_app
     from ruvopt.bot.settings import SettingsError
 
@@ -103,7 +103,7 @@ def _serve_app(settings: Any) -> Any:
             "to) to register it from this server's page, or set RUVOPT_APP_ID, RUVOPT_PRIVATE_KEY_PATH and "
             "RUVOPT_WEBHOOK_SECRET for an App you registered yourself"
         )
-    from ruvopt.bot.registration import SetupGate
+    from ruvopt.bot.receiver.registration import SetupGate
 
     logging.getLogger("ruvopt.setup").warning(
         "setup mode: no App credentials; open %s/ in a browser to register the GitHub App", settings.public_url

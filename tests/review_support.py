@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ruvopt.bot.queue.jobs import ReviewJob
 from tests.fakegithub import FakeGitHub, git_diff, render
 from tests.fakegithub import checks as fake_checks
 from tests.fakegithub.core import HANDLERS, Call, Reply
@@ -103,7 +104,7 @@ class PullWorld:
         self.pushes.append(sha)
         return sha
 
-    def job_args(self, **overrides: Any) -> dict[str, Any]:
+    def job(self, **overrides: Any) -> ReviewJob:
         args = {"installation": self.installation, "repo": self.repo, "pr": self.pr, "head_sha": self.head,
                 "base_sha": self.base}  # fmt: skip
-        return {**args, **overrides}
+        return ReviewJob(**{**args, **overrides})

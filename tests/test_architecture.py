@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,3 +69,34 @@ def test_the_layer_contracts_hold() -> None:
         [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"], cwd=ROOT, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout[-4000:]
+
+
+def _layer_modules() -> list[str]:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    return [
+        module.strip()
+        for contract in config["contracts"]
+        if contract["type"] == "layers"
+        for layer in contract["layers"]
+        for module in layer.split(":")
+    ]
+
+
+def test_the_architecture_page_names_every_layer_and_subpackage() -> None:
+    """docs/architecture.md describes the tree as it is: each module of a layer contract
+    and each sub-package folder of checks/ and bot/ is named on the page."""
+    page = (ROOT / "docs/architecture.md").read_text()
+    prose = re.sub(r"```.*?```", "", page, flags=re.S)  # the diagram is drawn, not quoted
+    quoted = set(re.findall(r"`([^`\n]+)`", prose))
+    missing = []
+    for module in _layer_modules():
+        short = module.removeprefix("ruvopt.").removeprefix("checks.")
+        if not {short, f"{short}/", module} & quoted:
+            missing.append(module)
+    for folder in ("checks", "bot"):
+        for package in sorted(p.parent for p in (ROOT / folder).glob("*/__init__.py")):
+            if f"{package.name}/" not in page and f"`{folder}.{package.name}`" not in page:
+                missing.append(f"{folder}/{package.name}/")
+    assert not missing, f"docs/architecture.md does not mention: {missing}"

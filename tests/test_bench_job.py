@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from ruvopt.bot.jobs.bench import run_bench
 from ruvopt.bot.jobs.review import run_review
-from ruvopt.bot.queue.contract import BenchJob
+from ruvopt.bot.queue.jobs import BenchJob
 from ruvopt.bot.report import bench_section
 from ruvopt.bot.report.actions import RUN_BENCH
 from ruvopt.bot.report.summary import MARKER
@@ -87,7 +87,7 @@ async def test_the_review_keeps_the_bench_section_and_a_new_bench_replaces_it_in
     world = make_world(crate(80))
     await run_bench(settings, redis, bench_job(world))
     first = summary_comment(fake_github, world)
-    await run_review(settings, redis, **world.job_args())
+    await run_review(settings, redis, world.job())
     reviewed = summary_comment(fake_github, world)
     assert reviewed.id == first.id and "### Inline review" in reviewed.body  # the review wrote its part…
     assert bench_section.extract(reviewed.body) == bench_section.extract(first.body)  # …and kept the bench's

@@ -81,7 +81,8 @@ def test_the_image_install_path_gives_a_working_ruvopt_outside_the_checkout(tmp_
                 cwd=tmp_path)  # fmt: skip
     assert check.returncode == 0 and '"RO501"' in check.stdout, check.stderr
     manifest = run([str(venv / "bin/python"), "-c",
-                    "from ruvopt.bot.registration import load_manifest_template as m; print(m()['default_events'])"],
+                    "from ruvopt.bot.receiver.registration import load_manifest_template as m;"
+                    " print(m()['default_events'])"],
                    cwd=tmp_path)  # fmt: skip
     assert manifest.returncode == 0 and "pull_request" in manifest.stdout, manifest.stderr
 

@@ -11,9 +11,10 @@ from saq.job import Status
 
 from ruvopt.bot import commands
 from ruvopt.bot.commands import Bench, CommandError, Help, Recheck
-from ruvopt.bot.github.client import command_github
+from ruvopt.bot.github.client import GitHubClient
 from ruvopt.bot.jobs.command import run_command
 from ruvopt.bot.queue import contract as queue
+from ruvopt.bot.queue.jobs import BenchJob, CommandJob
 from tests.payloads import new_sha
 from tests.queue_probe import BENCH, REVIEW, queued_jobs
 
@@ -116,14 +117,14 @@ async def world(fake_github, redis_url) -> AsyncIterator[dict[str, Any]]:
     fake_github.add_pull(REPO, 12, head_sha=head, base_sha=base)
     fake_github.set_role(REPO, "maintainer", "write")
     fake_github.set_role(REPO, "visitor", "read")
-    # The client the worker builds for each command job (ruvopt.bot.queue.worker._default_command_github).
+    # The client the worker builds for each command job (ruvopt.bot.queue.worker.command).
     settings = fake_github.settings(redis_url=redis_url, webhook_secret="s", write_spacing_seconds=0)
-    github = command_github(settings, INSTALLATION)
+    github = GitHubClient.for_installation(settings, INSTALLATION)
     redis = queue.connect(redis_url, role="worker")
     yield {"fake": fake_github, "github": github, "queues": queue.make_queues(redis), "settings": settings,
            "head": head, "base": base}  # fmt: skip
     await redis.aclose()
-    github.client.close()
+    github.close()
 
 
 async def run(
@@ -134,10 +135,8 @@ async def run(
     ``head_sha`` and ``comment_id=0``, of a "Run bench" button pressed on that commit)."""
     if comment_id is None:
         comment_id = world["fake"].add_issue_comment(REPO, pr, body, user=author).id
-    return await run_command(
-        world["settings"], world["queues"], world["github"], installation=INSTALLATION, repo=REPO, pr=pr,
-        comment_id=comment_id, author=author, body=body, delivery=delivery, head_sha=head_sha,
-    )  # fmt: skip
+    job = CommandJob(INSTALLATION, REPO, pr, comment_id, author, body, delivery=delivery, head_sha=head_sha)
+    return await run_command(world["settings"], world["queues"], world["github"], job)
 
 
 def replies(world: dict[str, Any], pr: int = 12) -> list[str]:
@@ -175,7 +174,7 @@ async def test_bench_pins_the_head_reacts_with_eyes_and_replies_with_its_queue_p
     await run(world, "/ruvopt bench profile=release,release-fast bench=moe_bench runs=3")
     [job] = queued_jobs(redis_url, BENCH)
     assert job["function"] == "bench" and job["key"] == f"bench:{REPO}#12"
-    bench = queue.BenchJob.from_kwargs(job["kwargs"])
+    bench = BenchJob.from_kwargs(job["kwargs"])
     assert (bench.head_sha, bench.base_sha, bench.requested_by) == (world["head"], world["base"], "maintainer")
     assert (bench.profiles, bench.benches, bench.runs) == (("release", "release-fast"), ("moe_bench",), 3)
     assert reactions(world) == {"/ruvopt bench profile=release,release-fast bench=moe_bench runs=3": ["eyes"]}

@@ -12,7 +12,7 @@ import redis
 from github import GithubException, RateLimitExceededException
 
 from ruvopt.bot.github.auth import TokenCache
-from ruvopt.bot.github.client import GitHubClient, PullHead, command_github
+from ruvopt.bot.github.client import GitHubClient, PullHead
 from tests.fakegithub import FakeGitHub, git_diff
 from tests.plugins.workspaces import make_git_repo
 
@@ -280,13 +280,15 @@ def test_pull_files_and_permission(world: FakeGitHub, sync_redis: redis.Redis, t
     assert c.get_permission_role(REPO, "maint") == "maintain"
 
 
-async def test_command_github_adapter(world: FakeGitHub, redis_url: str):
+def test_what_the_command_job_asks_of_the_client(world: FakeGitHub, redis_url: str):
     world.set_role(REPO, "alice", "write")
-    gh = command_github(world.settings(redis_url=redis_url, write_spacing_seconds=0.0), INSTALLATION)
-    assert await gh.permission(REPO, "alice") == "write"
-    assert await gh.pull_request(REPO, 1) == PullHead(head_sha=SHA, base_sha="b" * 40, state="open")
-    await gh.reply(REPO, 1, "@alice queued")
-    assert [c.body for c in world.issue_comments(REPO, 1)] == ["@alice queued"]
+    gh = GitHubClient.for_installation(world.settings(redis_url=redis_url, write_spacing_seconds=0.0), INSTALLATION)
+    assert gh.get_permission_role(REPO, "alice") == "write"
+    assert gh.pull_head(REPO, 1) == PullHead(head_sha=SHA, base_sha="b" * 40, state="open")
+    body = "@alice queued\n\n<!-- ruvopt:reply-to:5 -->"
+    assert gh.reply_once(REPO, 1, body) is True
+    assert gh.reply_once(REPO, 1, body) is False  # its marker is on the PR already: not posted twice
+    assert [c.body for c in world.issue_comments(REPO, 1)] == [body]
 
 
 def test_app_client_walks_cursor_pages(world: FakeGitHub):

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from ruvopt.bot.jobs.command import run_command
 from ruvopt.bot.queue import contract as queue
+from ruvopt.bot.queue.jobs import CommandJob
 from ruvopt.bot.report.plan import both, build_plan
 from ruvopt.bot.report.review import github_diff
 from ruvopt.bot.settings import Settings
@@ -133,8 +134,8 @@ async def test_an_old_comment_replayed_under_a_new_delivery_id_is_not_run_again(
     queues = queue.make_queues(redis)
     await queue.mark_command_done(redis, "o/r", 77)
     github: Any = None  # never reached: the job stops before any GitHub call
-    result = await run_command(Settings(), queues, github, installation=1, repo="o/r", pr=3, comment_id=77,
-                               author="someone", body="/ruvopt recheck", delivery="replayed")  # fmt: skip
+    job = CommandJob(1, "o/r", 3, 77, "someone", "/ruvopt recheck", delivery="replayed")
+    result = await run_command(Settings(), queues, github, job)
     await redis.aclose()
     assert result == {"skipped": "comment 77 was already handled"}
 

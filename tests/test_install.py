@@ -8,6 +8,7 @@ workers. Real pip, resolving the real dependencies (from PyPI, through pip's cac
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,10 +31,25 @@ def _run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env, **kwargs)  # type: ignore[call-overload]
 
 
+def _tracked_copy(target: Path) -> Path:
+    """The committed files only: a build/ left in the work tree by an earlier build would
+    put modules that no longer exist into the wheel."""
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source, dest = ROOT / name, target / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            dest.symlink_to(os.readlink(source))
+        elif source.is_file():
+            shutil.copy2(source, dest)
+    return target
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    done = _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)])
+    source = _tracked_copy(tmp_path_factory.mktemp("source") / "ruvopt")
+    done = _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(source)])
     assert done.returncode == 0, done.stderr
     (built,) = out.glob("ruvopt-*.whl")
     return built

@@ -16,15 +16,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from saq import Job
 
 from ruvopt.bot.queue import contract as queue
-from ruvopt.bot.queue import procs, worker
-from ruvopt.bot.receiver import intake
+from ruvopt.bot.queue import intake, procs, worker
+from ruvopt.bot.queue.jobs import BenchJob, ReviewJob
 from ruvopt.bot.receiver.app import create_app
 from ruvopt.bot.settings import Settings
 from tests import payloads
@@ -167,7 +166,7 @@ async def test_an_accepted_delivery_survives_a_redis_crash_before_any_worker_run
 
 
 async def test_a_job_the_receiver_enqueued_is_run_by_a_real_saq_worker(workers, redis_url):
-    # ruvopt.bot.receiver.intake writes saq's job layout itself (one round trip per delivery); a real
+    # ruvopt.bot.queue.intake writes saq's job layout itself (one round trip per delivery); a real
     # worker must take such a job like one saq enqueued. The head is marked reviewed, so
     # the job ends in the worker's skip path without needing GitHub.
     settings = Settings(webhook_secret=payloads.SECRET, app_id=payloads.APP_ID, redis_url=redis_url)
@@ -265,21 +264,21 @@ async def queues(redis_url):
     await redis.aclose()
 
 
-def review_kwargs(sha: str, pr: int = 4) -> dict[str, Any]:
-    return {"installation": 1, "repo": "o/r", "pr": pr, "head_sha": sha, "base_sha": payloads.new_sha()}
+def review_job(sha: str, pr: int = 4, force: bool = False) -> ReviewJob:
+    return ReviewJob(1, "o/r", pr, sha, payloads.new_sha(), force=force)
 
 
 async def test_a_review_is_keyed_by_repo_and_head_so_it_is_queued_once(queues, redis_url):
     sha = payloads.new_sha()
-    assert await queue.enqueue_review(queues, DEFAULTS, **review_kwargs(sha)) is not None
-    assert await queue.enqueue_review(queues, DEFAULTS, **review_kwargs(sha), force=True) is None
+    first = await intake.accept(queues, DEFAULTS, delivery="d-1", job=review_job(sha))
+    forced = await intake.accept(queues, DEFAULTS, delivery="d-2", job=review_job(sha, force=True))
+    assert first.enqueued and not forced.enqueued and not forced.duplicate
     assert len(queued_jobs(redis_url, REVIEW)) == 1
 
 
 async def record_head(queues: queue.Queues, sha: str, pr: int = 4) -> None:
     head = intake.Head(pr, sha, payloads.new_sha(), None)
-    kwargs = review_kwargs(sha, pr)
-    await intake.accept_review(queues, DEFAULTS, delivery=f"d-{sha}", enqueue=False, head=head, **kwargs)
+    await intake.accept(queues, DEFAULTS, delivery=f"d-{sha}", job=None, repo="o/r", head=head)
 
 
 async def test_a_reviewed_head_is_skipped_when_its_job_starts_unless_forced(queues):
@@ -295,18 +294,18 @@ async def test_the_review_job_skips_a_head_superseded_after_it_was_queued(queues
     old, new = payloads.new_sha(), payloads.new_sha()
     await record_head(queues, old)
     await record_head(queues, new)
-    state = worker.State(DEFAULTS, queues.redis, queues, lambda *_: None)
+    state = worker.State(DEFAULTS, queues.redis, queues)
     first_attempt = Job("review", attempts=1)  # saq counts the attempt before the function runs
-    result = await worker.review({"state": state, "job": first_attempt}, **review_kwargs(old))
+    result = await worker.review({"state": state, "job": first_attempt}, **review_job(old).to_kwargs())
     assert "superseded" in result["skipped"]
 
 
 async def test_bench_jobs_go_to_their_own_queue(queues, redis_url):
-    job = queue.BenchJob(installation=1, repo="o/r", pr=4, head_sha=payloads.new_sha(), base_sha=payloads.new_sha(),
+    job = BenchJob(installation=1, repo="o/r", pr=4, head_sha=payloads.new_sha(), base_sha=payloads.new_sha(),
                          requested_by="me", comment_id=9, profiles=("release",), runs=3)  # fmt: skip
     ticket = await queue.enqueue_bench(queues, DEFAULTS, job)
     assert ticket.position == 1 and ticket.replaced is None and ticket.running_job is None
     [stored] = queued_jobs(redis_url, BENCH)
-    assert queue.BenchJob.from_kwargs(stored["kwargs"]) == job  # what the worker rebuilds is what was queued
+    assert BenchJob.from_kwargs(stored["kwargs"]) == job  # what the worker rebuilds is what was queued
     assert [j["function"] for j in queued_jobs(redis_url, BENCH)] == ["bench"]
     assert queued_jobs(redis_url, REVIEW) == []

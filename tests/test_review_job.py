@@ -17,11 +17,11 @@ import pytest
 from github import BadCredentialsException
 from redis.asyncio import Redis
 
+from ruvopt.bot import keys
 from ruvopt.bot.github.auth import TokenCache
 from ruvopt.bot.github.client import GitHubClient
 from ruvopt.bot.jobs import review as review_job
 from ruvopt.bot.jobs.review import run_review
-from ruvopt.bot.queue import contract as queue
 from ruvopt.bot.report.actions import RUN_BENCH
 from ruvopt.bot.report.check_run import RECHECK, create_run
 from ruvopt.bot.report.plan import build_plan
@@ -59,7 +59,7 @@ def make_world(fake_github: FakeGitHub, git_http_server: GitHttpServer, tmp_path
 
 
 async def review(settings: Any, redis: Redis, world: PullWorld, **overrides: Any) -> dict[str, Any]:
-    return await run_review(settings, redis, **world.job_args(**overrides))
+    return await run_review(settings, redis, world.job(**overrides))
 
 
 def unsafe_lines(text: str) -> list[int]:
@@ -204,16 +204,12 @@ async def test_giving_up_after_the_last_attempt_completes_the_run_left_in_progre
         left = create_run(gh, world.repo, world.head)  # the failed attempts' run
     finally:
         gh.close()
-    closed = await review_job.give_up_review(
-        settings, installation=world.installation, repo=world.repo, head_sha=world.head, delivery="d-9"
-    )
+    closed = await review_job.give_up_review(settings, world.job(delivery="d-9"))
     (run,) = fake_github.check_runs(world.repo)
     assert closed == left.id
     assert (run.status, run.conclusion, run.title) == ("completed", "neutral", review_job.GAVE_UP_TITLE)
     assert "delivery `d-9`" in run.summary and "/ruvopt recheck" in run.summary
-    again = await review_job.give_up_review(
-        settings, installation=world.installation, repo=world.repo, head_sha=world.head, delivery="d-9"
-    )
+    again = await review_job.give_up_review(settings, world.job(delivery="d-9"))
     assert again is None  # nothing left in progress: nothing written twice
 
 
@@ -293,7 +289,7 @@ async def test_the_current_head_writes_the_summary_even_when_redis_names_an_olde
     # The push's delivery was answered 503 (Redis down) and awaits redelivery: Redis still
     # names the old head. A re-check of the current head must still write the summary.
     world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)})
-    await redis.set(queue.pr_head_key(world.repo, world.pr), f"{int(time.time())} {new_sha()}")  # contract.py format
+    await redis.set(keys.pr_head(world.repo, world.pr), f"{int(time.time())} {new_sha()}")  # contract.py format
     outcome = await review(settings, redis, world, force=True)
     (summary,) = fake_github.issue_comments(world.repo, world.pr)
     assert outcome["summary"] == {"id": summary.id, "action": "created"} and world.head[:12] in summary.body

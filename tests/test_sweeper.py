@@ -11,10 +11,14 @@ import pytest
 from redis.asyncio import Redis
 from saq.job import Status
 
+from ruvopt.bot import keys
 from ruvopt.bot.github.client import GitHubClient
 from ruvopt.bot.jobs import sweeper
-from ruvopt.bot.jobs.sweeper import LATE_TITLE, ORPHAN_TITLE, Decision, Orphan, Sweeper, decide
+from ruvopt.bot.jobs.sweeper import BENCH_ORPHAN_TITLE, LATE_TITLE, ORPHAN_TITLE, Decision, Orphan, Sweeper, decide
 from ruvopt.bot.queue import contract as queue
+from ruvopt.bot.queue import intake
+from ruvopt.bot.queue.jobs import BenchJob, ReviewJob
+from ruvopt.bot.report import bench as bench_report
 from ruvopt.bot.report.check_run import RECHECK, create_run
 from tests.fakegithub import FakeGitHub
 from tests.review_support import install_list_for_ref
@@ -101,11 +105,16 @@ def github(fake_github: FakeGitHub, settings: Any) -> GitHubClient:
     return GitHubClient.for_installation(settings, INSTALLATION)
 
 
+async def queued(queues: queue.Queues, settings: Any, job: ReviewJob) -> Any:
+    """``job`` enqueued the one way reviews are (the intake), as saq stores it."""
+    accepted = await intake.accept(queues, settings, delivery=f"d-{job.key}", job=job)
+    assert accepted.enqueued
+    return await queues.review.job(job.key)
+
+
 async def dead_review(redis: Redis, queues: queue.Queues, settings: Any, status: Status = Status.ABORTED) -> Any:
     """A review job that started (tracked) and then died the way saq records it."""
-    job = await queue.enqueue_review(queues, settings, installation=INSTALLATION, repo=REPO, pr=PR, head_sha=HEAD,
-                                     base_sha=BASE, delivery="d-1")  # fmt: skip
-    assert job is not None
+    job = await queued(queues, settings, ReviewJob(INSTALLATION, REPO, PR, HEAD, BASE, delivery="d-1"))
     await sweeper.track(redis, job)
     await queues.review.finish(job, status, error="swept")
     return job
@@ -114,7 +123,7 @@ async def dead_review(redis: Redis, queues: queue.Queues, settings: Any, status:
 async def test_a_round_completes_the_run_of_a_review_that_died_for_good(redis, settings, github, fake_github):
     queues = queue.make_queues(redis)
     run = create_run(github, REPO, HEAD)
-    await redis.set(queue.pr_head_key(REPO, PR), f"1 {HEAD}")
+    await redis.set(keys.pr_head(REPO, PR), f"1 {HEAD}")
     await dead_review(redis, queues, settings)
     await redis.set(f"ruvopt:resumed:review:{REPO}@{HEAD}", 2)  # both resumes spent
     done = await Sweeper(settings, redis, queues).round(time.time() + 10)
@@ -131,7 +140,7 @@ async def test_a_round_enqueues_again_a_review_whose_job_died_and_keeps_watching
     await dead_review(redis, queues, settings, Status.FAILED)
     done = await Sweeper(settings, redis, queues).round(time.time() + 10)
     assert done["resumed"] == [f"review:{REPO}@{HEAD}"] and not done["closed"]
-    job = await queues.review.job(queue.review_key(REPO, HEAD))
+    job = await queues.review.job(keys.review_job(REPO, HEAD))
     assert job is not None and job.status == Status.QUEUED and job.kwargs["delivery"] == "d-1"
     assert await redis.zscore(sweeper.OPEN, f"review:{REPO}@{HEAD}") is not None
     again = await Sweeper(settings, redis, queues).round(time.time() + 10)  # the job is queued: alive
@@ -140,9 +149,7 @@ async def test_a_round_enqueues_again_a_review_whose_job_died_and_keeps_watching
 
 async def test_a_completed_job_leaves_no_record(redis, settings):
     queues = queue.make_queues(redis)
-    job = await queue.enqueue_review(queues, settings, installation=INSTALLATION, repo=REPO, pr=PR, head_sha=HEAD,
-                                     base_sha=BASE)  # fmt: skip
-    assert job is not None
+    job = await queued(queues, settings, ReviewJob(INSTALLATION, REPO, PR, HEAD, BASE))
     await sweeper.track(redis, job)
     await queues.review.finish(job, Status.COMPLETE)
     await sweeper.settle(redis, job)
@@ -153,3 +160,41 @@ async def test_a_round_skips_records_younger_than_one_round(redis, settings, git
     queues = queue.make_queues(redis)
     await dead_review(redis, queues, settings)
     assert not any((await Sweeper(settings, redis, queues).round(time.time())).values())
+
+
+# --- benches ------------------------------------------------------------------------------------
+
+
+async def dead_bench(redis: Redis, queues: queue.Queues, settings: Any) -> Any:
+    """A bench job that started (tracked) and died with its worker (saq's sweep aborted it)."""
+    bench = BenchJob(INSTALLATION, REPO, PR, HEAD, BASE, requested_by="maintainer", comment_id=99, delivery="d-7")
+    ticket = await queue.enqueue_bench(queues, settings, bench)
+    assert ticket.running_job is None
+    job = await queues.bench.job(bench.key)
+    await sweeper.track(redis, job)
+    await queues.bench.finish(job, Status.ABORTED, error="swept")
+    return job
+
+
+async def test_a_dead_bench_is_run_again_on_the_bench_queue(redis, settings, github):
+    queues = queue.make_queues(redis)
+    await dead_bench(redis, queues, settings)
+    done = await Sweeper(settings, redis, queues).round(time.time() + 10)
+    assert done["resumed"] == [keys.bench_job(REPO, PR)] and not done["closed"]
+    job = await queues.bench.job(keys.bench_job(REPO, PR))
+    assert job is not None and job.status == Status.QUEUED and job.kwargs["head_sha"] == HEAD
+    assert BenchJob.from_kwargs(job.kwargs).delivery == "d-7"  # the same request, pinned head and all
+
+
+async def test_a_bench_that_died_for_good_gets_its_bench_run_completed(redis, settings, github, fake_github):
+    queues = queue.make_queues(redis)
+    run_id = bench_report.open_run(github, REPO, HEAD, settings.app_id, "measuring")
+    await dead_bench(redis, queues, settings)
+    await redis.set(keys.resumed(keys.bench_job(REPO, PR)), 2)  # both resumes spent
+    done = await Sweeper(settings, redis, queues).round(time.time() + 10)
+    assert done["closed"] == done["dropped"] == [keys.bench_job(REPO, PR)]
+    (stored,) = fake_github.check_runs(REPO)
+    assert (stored.id, stored.name, stored.status, stored.conclusion) == (run_id, "ruvopt/bench", "completed",
+                                                                          "neutral")  # fmt: skip
+    assert stored.title == BENCH_ORPHAN_TITLE and "Run bench" in (stored.summary or "")
+    assert "d-7" in (stored.summary or "")

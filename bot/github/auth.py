@@ -24,6 +24,7 @@ import redis
 from github import Auth, GithubIntegration
 from urllib3.util.retry import Retry
 
+from ruvopt.bot import keys
 from ruvopt.bot.github.limits import JWT_BACKDATE_S, JWT_LIFETIME_S, TOKEN_REFRESH_MARGIN_S
 from ruvopt.bot.github.seal import Sealer
 from ruvopt.bot.settings import Settings
@@ -95,7 +96,7 @@ class TokenCache:
 
     @staticmethod
     def key(installation_id: int) -> str:
-        return f"ruvopt:installation-token:{installation_id}"
+        return keys.installation_token(installation_id)
 
     def get(self, installation_id: int) -> InstallationToken:
         key = self.key(installation_id)

@@ -7,8 +7,7 @@ rate limits and 5xx, and writes spaced per installation across the fleet
 
 PyGithub does REST; what it lacks (reviews with a plain ``commit_id``, webhook
 deliveries) goes through its requester, and GraphQL through its ``graphql_query``. The
-client is synchronous (PyGithub is); async callers use :class:`AsyncCommandGitHub` or
-``asyncio.to_thread``.
+client is synchronous (PyGithub is); async jobs call it through ``asyncio.to_thread``.
 """
 
 from __future__ import annotations
@@ -291,6 +290,19 @@ class GitHubClient:
     def issue_comments_json(self, repo: str, pr: int) -> list[dict[str, Any]]:
         return self._paged(f"/repos/{repo}/issues/{pr}/comments")
 
+    def reply_once(self, repo: str, pr: int, body: str) -> bool:
+        """Post ``body`` unless a comment already holds its hidden marker (its last line):
+        a retried job whose first reply was applied, its answer lost, does not reply twice.
+        True when it posted."""
+        marker = body.rstrip().rsplit("\n", 1)[-1]
+        posted = marker.startswith("<!--") and any(
+            marker in (c.get("body") or "") for c in self.issue_comments_json(repo, pr)
+        )
+        if posted:
+            return False
+        self.create_issue_comment(repo, pr, body)
+        return True
+
     def create_issue_comment(self, repo: str, pr: int, body: str) -> IssueComment:
         issue = self._repo(repo).get_issue(pr)
         self._write()
@@ -369,43 +381,3 @@ def _next_link(header: str) -> str | None:
         if 'rel="next"' in rel:
             return target.strip().strip("<>")
     return None
-
-
-class AsyncCommandGitHub:
-    """:class:`ruvopt.bot.jobs.command.CommandGitHub` over a :class:`GitHubClient` (in a thread)."""
-
-    def __init__(self, client: GitHubClient) -> None:
-        self.client = client
-
-    async def permission(self, repo: str, user: str) -> str:
-        import asyncio
-
-        return await asyncio.to_thread(self.client.get_permission_role, repo, user)
-
-    async def reply(self, repo: str, pr: int, body: str) -> None:
-        """Post ``body`` unless a comment already ends with its hidden marker (last line):
-        a retried job whose first reply was applied, its answer lost, does not reply twice."""
-        import asyncio
-
-        marker = body.rstrip().rsplit("\n", 1)[-1]
-        if marker.startswith("<!--") and await asyncio.to_thread(self._has_comment_with, repo, pr, marker):
-            return
-        await asyncio.to_thread(self.client.create_issue_comment, repo, pr, body)
-
-    def _has_comment_with(self, repo: str, pr: int, marker: str) -> bool:
-        return any(marker in (c.body or "") for c in self.client.list_issue_comments(repo, pr))
-
-    async def pull_request(self, repo: str, pr: int) -> Any:
-        import asyncio
-
-        return await asyncio.to_thread(self.client.pull_head, repo, pr)
-
-    async def react(self, repo: str, comment_id: int, content: str) -> None:
-        import asyncio
-
-        await asyncio.to_thread(self.client.react, repo, comment_id, content)
-
-
-def command_github(settings: Settings, installation: int) -> AsyncCommandGitHub:
-    """What ``ruvopt.bot.queue.worker`` builds for each ``command`` job."""
-    return AsyncCommandGitHub(GitHubClient.for_installation(settings, installation))

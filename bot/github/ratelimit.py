@@ -41,6 +41,7 @@ from github.Requester import Requester
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
+from ruvopt.bot import keys
 from ruvopt.bot.github.limits import MAX_RATE_LIMIT_WAIT_S, SECONDARY_RATE_LIMIT_WAIT_S, WRITE_SPACING_S
 from ruvopt.bot.metrics import count_github_response
 
@@ -193,7 +194,7 @@ class WriteGate:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:  # fmt: skip
         self._script = client.register_script(_RESERVE)
-        self.key = f"ruvopt:write-gate:{installation_id}"
+        self.key = keys.write_gate(installation_id)
         self.spacing_ms = int((spacing + ARRIVAL_MARGIN_S) * 1000) if spacing > 0 else 0
         self._sleep = sleep
 

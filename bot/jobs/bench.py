@@ -36,6 +36,7 @@ from typing import Any
 from github import BadCredentialsException
 from redis.asyncio import Redis
 
+from ruvopt.bot import keys
 from ruvopt.bot.bench.depcache import DependencyCache
 from ruvopt.bot.bench.measure import Plan
 from ruvopt.bot.bench.runner import Comparison, Machine, Request, compare
@@ -43,7 +44,7 @@ from ruvopt.bot.bench.sandbox import Limits
 from ruvopt.bot.git import mirror as gitmirror
 from ruvopt.bot.github.client import GitHubClient
 from ruvopt.bot.jobs.review import pr_lock
-from ruvopt.bot.queue.contract import BenchJob
+from ruvopt.bot.queue.jobs import BenchJob
 from ruvopt.bot.report import bench as bench_report
 from ruvopt.bot.settings import Settings
 
@@ -142,7 +143,7 @@ class _Bench:
         text = (f"the head of #{job.pr} moved to `{current[:12]}` after this benchmark was requested; "
                 f"`{job.head_sha[:12]}` (the head when it was accepted) is what is measured.")  # fmt: skip
         self.notes.append(text[0].upper() + text[1:])
-        once = f"ruvopt:bench-moved:{job.repo}#{job.pr}@{job.head_sha}:{job.comment_id or job.delivery}"
+        once = keys.bench_moved(job.repo, job.pr, job.head_sha, str(job.comment_id or job.delivery))
         if await self.redis.set(once, b"1", nx=True, ex=MOVED_TTL_S):  # a retried job does not say it twice
             await self.call(self.gh.create_issue_comment, job.repo, job.pr, f"@{job.requested_by} {text}")
 
@@ -182,6 +183,6 @@ class _Bench:
     async def publish_section(self, comparison: Comparison) -> dict[str, Any]:
         job = self.job
         text = bench_report.section(comparison, self.notes)
-        async with pr_lock(self.redis, f"ruvopt:lock:summary:{job.repo}#{job.pr}"):  # the review's lock too
+        async with pr_lock(self.redis, keys.summary_lock(job.repo, job.pr)):  # the review's lock too
             comment_id, action = await self.call(bench_report.publish_section, self.gh, job.repo, job.pr, text)
         return {"id": comment_id, "action": action}

@@ -13,6 +13,7 @@ refused (with a reply saying so) while one of the PR runs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -20,6 +21,8 @@ from typing import Any, Protocol
 from ruvopt.bot.commands import HELP, Bench, CommandError, Help, Recheck, find_command, parse
 from ruvopt.bot.github.client import PullHead
 from ruvopt.bot.queue import contract as queue
+from ruvopt.bot.queue import intake
+from ruvopt.bot.queue.jobs import BenchJob, CommandJob, ReviewJob
 from ruvopt.bot.settings import Settings
 
 log = logging.getLogger("ruvopt.command")
@@ -28,23 +31,13 @@ WRITE_ROLES = frozenset({"admin", "maintain", "write"})
 
 
 class CommandGitHub(Protocol):
-    """What the command job needs from GitHub (implemented by :mod:`ruvopt.bot.github.client`)."""
+    """What the command job needs from GitHub: :class:`ruvopt.bot.github.client.GitHubClient`
+    (synchronous; the job calls it in a thread so its heartbeat keeps running)."""
 
-    async def permission(self, repo: str, user: str) -> str:
-        """``role_name`` of ``user`` on ``repo`` (admin, maintain, write, triage, read, none)."""
-        ...
-
-    async def reply(self, repo: str, pr: int, body: str) -> None:
-        """Post ``body`` as a comment on the pull request."""
-        ...
-
-    async def pull_request(self, repo: str, pr: int) -> PullHead:
-        """The pull request's current head and base SHAs and state."""
-        ...
-
-    async def react(self, repo: str, comment_id: int, content: str) -> None:
-        """Add a reaction (``eyes``) to the comment."""
-        ...
+    def get_permission_role(self, repo: str, user: str) -> str: ...
+    def reply_once(self, repo: str, pr: int, body: str) -> bool: ...
+    def pull_head(self, repo: str, pr: int) -> PullHead: ...
+    def react(self, repo: str, comment_id: int, content: str) -> Any: ...
 
 
 def marker(comment_id: int | str) -> str:
@@ -53,36 +46,23 @@ def marker(comment_id: int | str) -> str:
 
 
 async def run_command(
-    settings: Settings,
-    queues: queue.Queues,
-    github: CommandGitHub,
-    *,
-    installation: int,
-    repo: str,
-    pr: int,
-    comment_id: int,
-    author: str,
-    body: str,
-    delivery: str = "",
-    last_attempt: bool = False,
-    head_sha: str | None = None,
+    settings: Settings, queues: queue.Queues, github: CommandGitHub, job: CommandJob, *, last_attempt: bool = False
 ) -> dict[str, Any]:
-    """``head_sha`` (with ``comment_id`` 0): a "Run bench" button pressed on that commit."""
-    request = comment_id or f"button-{delivery}"
-    if await queue.command_done(queues.redis, repo, request):
-        what = f"comment {comment_id}" if comment_id else f"button press (delivery {delivery})"
+    """``job.head_sha`` (with ``comment_id`` 0): a "Run bench" button pressed on that commit."""
+    if await queue.command_done(queues.redis, job.repo, job.request):
+        what = f"comment {job.comment_id}" if job.comment_id else f"button press (delivery {job.delivery})"
         return {"skipped": f"{what} was already handled"}
-    call = _Call(settings, queues, github, installation, repo, pr, comment_id, author, delivery, head_sha)
+    call = _Call(settings, queues, github, job)
     try:
-        result = await call.execute(body)
+        result = await call.execute(job.body)
     except Exception:
         # A user error is a reply; anything else is retried, and only the last attempt
         # tells the commenter (with the delivery id to find the log line).
-        log.exception("command from %s (delivery %s) failed", request, delivery)
+        log.exception("command from %s (delivery %s) failed", job.request, job.delivery)
         if last_attempt:
-            await call.reply(f"ruvopt hit an internal error (delivery `{delivery or 'unknown'}`).")
+            await call.reply(f"ruvopt hit an internal error (delivery `{job.delivery or 'unknown'}`).")
         raise
-    await queue.mark_command_done(queues.redis, repo, request)
+    await queue.mark_command_done(queues.redis, job.repo, job.request)
     return result
 
 
@@ -91,17 +71,20 @@ class _Call:
     settings: Settings
     queues: queue.Queues
     github: CommandGitHub
-    installation: int
-    repo: str
-    pr: int
-    comment_id: int  # 0: the button
-    author: str
-    delivery: str = ""
-    button_sha: str | None = None  # the commit whose check run's "Run bench" button was pressed
+    job: CommandJob
+
+    @property
+    def repo(self) -> str:
+        return self.job.repo
+
+    @property
+    def pr(self) -> int:
+        return self.job.pr
 
     async def reply(self, text: str) -> None:
-        mark = marker(self.comment_id or f"button-{self.delivery}")
-        await self.github.reply(self.repo, self.pr, f"@{self.author} {text}\n\n{mark}")
+        """One reply, recognised by its hidden marker: a retried job does not reply twice."""
+        body = f"@{self.job.author} {text}\n\n{marker(self.job.request)}"
+        await asyncio.to_thread(self.github.reply_once, self.repo, self.pr, body)
 
     async def execute(self, body: str) -> dict[str, Any]:
         line = find_command(body)
@@ -115,11 +98,11 @@ class _Call:
         if isinstance(command, Help):
             await self.reply(HELP)
             return {"command": "help"}
-        role = await self.github.permission(self.repo, self.author)
+        role = await asyncio.to_thread(self.github.get_permission_role, self.repo, self.job.author)
         if role not in WRITE_ROLES:
             await self.reply(f"`/ruvopt {command.name}` needs write access to this repository (you have `{role}`).")
             return {"denied": command.name, "role": role}
-        pull = await self.github.pull_request(self.repo, self.pr)
+        pull = await asyncio.to_thread(self.github.pull_head, self.repo, self.pr)
         if pull.state != "open":
             await self.reply(f"#{self.pr} is {pull.state}; `/ruvopt {command.name}` runs on open pull requests.")
             return {"refused": command.name, "state": pull.state}
@@ -128,20 +111,21 @@ class _Call:
         return await self.bench(command, pull)
 
     async def recheck(self, pull: PullHead) -> dict[str, Any]:
-        job = await queue.enqueue_review(
-            self.queues, self.settings, installation=self.installation, repo=self.repo, pr=self.pr,
-            head_sha=pull.head_sha, base_sha=pull.base_sha, force=True,
-        )  # fmt: skip
-        state = "queued" if job is not None else "already queued"
-        await self.reply(f"re-check of `{pull.head_sha[:12]}` {state}.")
-        return {"command": "recheck", "head_sha": pull.head_sha, "queued": job is not None}
+        review = ReviewJob(self.job.installation, self.repo, self.pr, pull.head_sha, pull.base_sha, force=True,
+                           delivery=self.job.delivery)  # fmt: skip
+        # The intake every webhook goes through; its own delivery id, so a retry of this
+        # command job finds the re-check already accepted instead of queueing a second one.
+        accepted = await intake.accept(self.queues, self.settings, delivery=f"{self.job.key}:recheck", job=review)
+        queued = accepted.enqueued or accepted.duplicate
+        await self.reply(f"re-check of `{pull.head_sha[:12]}` {'queued' if queued else 'already queued'}.")
+        return {"command": "recheck", "head_sha": pull.head_sha, "queued": queued}
 
     async def bench(self, command: Bench, pull: PullHead) -> dict[str, Any]:
-        head = self.button_sha or pull.head_sha
-        job = queue.BenchJob(
-            installation=self.installation, repo=self.repo, pr=self.pr, head_sha=head, base_sha=pull.base_sha,
-            requested_by=self.author, comment_id=self.comment_id or None, profiles=command.profiles,
-            benches=command.benches, runs=command.runs, delivery=self.delivery, pr_head=pull.head_sha,
+        head = self.job.head_sha or pull.head_sha
+        job = BenchJob(
+            installation=self.job.installation, repo=self.repo, pr=self.pr, head_sha=head, base_sha=pull.base_sha,
+            requested_by=self.job.author, comment_id=self.job.comment_id or None, profiles=command.profiles,
+            benches=command.benches, runs=command.runs, delivery=self.job.delivery, pr_head=pull.head_sha,
         )  # fmt: skip
         ticket = await queue.enqueue_bench(self.queues, self.settings, job)
         if ticket.running_job is not None:
@@ -152,14 +136,14 @@ class _Call:
                 "`ruvopt/bench` check run has completed."
             )
             return {"command": "bench", "refused": "running", "running": other.head_sha}
-        if self.comment_id:
-            await self.github.react(self.repo, self.comment_id, "eyes")
+        if self.job.comment_id:
+            await asyncio.to_thread(self.github.react, self.repo, self.job.comment_id, "eyes")
         await self.reply(bench_reply(job, ticket, pull))
         return {"command": "bench", "head_sha": head, "job": ticket.job_key, "position": ticket.position,
                 "replaced": ticket.replaced.head_sha if ticket.replaced else None}  # fmt: skip
 
 
-def bench_reply(job: queue.BenchJob, ticket: queue.BenchTicket, pull: PullHead) -> str:
+def bench_reply(job: BenchJob, ticket: queue.BenchTicket, pull: PullHead) -> str:
     options = [f"{k}={','.join(v)}" for k, v in (("profile", job.profiles), ("bench", job.benches)) if v]
     options += [f"runs={job.runs}"] if job.runs else []
     what = f" ({' '.join(options)})" if options else " (`[bench]` of the base branch)"

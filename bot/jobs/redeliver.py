@@ -27,9 +27,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from ruvopt.bot import keys
 from ruvopt.bot.github.client import GitHubClient
 from ruvopt.bot.github.limits import REDELIVERY_WINDOW_S
-from ruvopt.bot.queue.contract import delivery_key  # the receiver's dedupe key: one definition
 from ruvopt.bot.settings import Settings
 
 log = logging.getLogger("ruvopt.redeliver")
@@ -39,7 +39,7 @@ MAX_REDELIVERIES = 5
 
 
 def redeliver_marker(guid: str) -> str:
-    return f"ruvopt:redeliver-asked:{guid}"
+    return keys.redeliver_asked(guid)
 
 
 @dataclass
@@ -94,7 +94,7 @@ def _failed(attempts: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 async def _consider(app: GitHubClient, redis: Redis, guid: str, group: list[dict[str, Any]], outcome: Outcome) -> None:
-    if await redis.exists(delivery_key(guid)):
+    if await redis.exists(keys.delivery(guid)):
         outcome.accepted.append(guid)
         return
     if sum(1 for a in group if a["redelivery"]) >= MAX_REDELIVERIES:

@@ -41,8 +41,10 @@ from typing import Any
 from github import BadCredentialsException
 from redis.asyncio import Redis
 
+from ruvopt.bot import keys
 from ruvopt.bot.git import mirror as gitmirror
 from ruvopt.bot.github.client import GitHubClient
+from ruvopt.bot.queue.jobs import ReviewJob
 from ruvopt.bot.report import check_run, review, summary
 from ruvopt.bot.report.check_run import RunState
 from ruvopt.bot.report.plan import Plan, build_plan, config_error_plan
@@ -80,14 +82,11 @@ async def pr_lock(redis: Redis, name: str) -> AsyncIterator[None]:
                 await renewer
 
 
-async def run_review(
-    settings: Settings, redis: Redis, *, installation: int, repo: str, pr: int, head_sha: str, base_sha: str,
-    force: bool = False, delivery: str = "",
-) -> dict[str, Any]:  # fmt: skip
-    gh = GitHubClient.for_installation(settings, installation)
+async def run_review(settings: Settings, redis: Redis, job: ReviewJob) -> dict[str, Any]:
+    gh = GitHubClient.for_installation(settings, job.installation)
     try:
-        job = _Review(settings, redis, gh, repo, pr, head_sha, base_sha, force, delivery)
-        return await job.run()
+        review = _Review(settings, redis, gh, job.repo, job.pr, job.head_sha, job.base_sha, job.force, job.delivery)
+        return await review.run()
     except BadCredentialsException:
         gh.forget_token()  # revoked while cached: the job's retry mints a fresh token
         raise
@@ -98,25 +97,23 @@ async def run_review(
 GAVE_UP_TITLE = "ruvopt could not finish this review"
 
 
-async def give_up_review(
-    settings: Settings, *, installation: int, repo: str, head_sha: str, delivery: str
-) -> int | None:
+async def give_up_review(settings: Settings, job: ReviewJob) -> int | None:
     """The last attempt failed: complete the run it left ``in_progress``, so a required check
     does not block the pull request forever. Best effort — GitHub may be what kept failing."""
 
     def close() -> int | None:
-        gh = GitHubClient.for_installation(settings, installation)
+        gh = GitHubClient.for_installation(settings, job.installation)
         try:
-            why = (f"Every attempt failed (delivery `{delivery or 'unknown'}`); the maintainers have it in the "
+            why = (f"Every attempt failed (delivery `{job.delivery or 'unknown'}`); the maintainers have it in the "
                    "log. Comment `/ruvopt recheck` to try again.")  # fmt: skip
-            return check_run.close_unfinished(gh, repo, head_sha, settings.app_id, GAVE_UP_TITLE, why)
+            return check_run.close_unfinished(gh, job.repo, job.head_sha, settings.app_id, GAVE_UP_TITLE, why)
         finally:
             gh.close()
 
     try:
         return await asyncio.to_thread(close)
     except Exception:
-        log.exception("could not close the check run of %s@%s after the last attempt", repo, head_sha[:12])
+        log.exception("could not close the check run of %s@%s after the last attempt", job.repo, job.head_sha[:12])
         return None
 
 
@@ -159,7 +156,7 @@ class _Review:
         # Reviews of two heads of one PR can run at once (a push lands mid-review): each
         # reads what ruvopt already posted, then posts. Serialised per PR, the second sees
         # the first's comments, so a finding present in both heads is commented once.
-        async with pr_lock(self.redis, f"ruvopt:lock:review:{self.repo}#{self.pr}"):
+        async with pr_lock(self.redis, keys.review_lock(self.repo, self.pr)):
             posted = await self.call(review.posted_state, self.gh, self.repo, self.pr)
             files = await self.call(self.gh.pull_files_json, self.repo, self.pr)
             plan = await self.call(build_plan, result, posted=posted, placement=review.github_diff(files))
@@ -217,7 +214,7 @@ class _Review:
         return outcome
 
     async def publish_summary(self, body: str) -> dict[str, Any] | None:
-        async with pr_lock(self.redis, f"ruvopt:lock:summary:{self.repo}#{self.pr}"):
+        async with pr_lock(self.redis, keys.summary_lock(self.repo, self.pr)):
             # GitHub decides which head is current, not Redis: the receiver may not have the
             # newest head yet (its delivery failed and awaits redelivery) and a re-check may
             # have pinned a head a push since replaced. The review of the current head writes

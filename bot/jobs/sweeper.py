@@ -1,7 +1,8 @@
-"""The orphan sweeper: no ``ruvopt`` check run stays ``in_progress`` and no accepted review
-or command is dropped, whatever happened to the job that owned it.
+"""The orphan sweeper: no ``ruvopt`` or ``ruvopt/bench`` check run stays ``in_progress``
+and no accepted review, command or bench is dropped, whatever happened to the job that
+owned it.
 
-The worker records every ``review`` and ``command`` job in Redis when an attempt starts
+The worker records every ``review``, ``command`` and ``bench`` job in Redis when an attempt starts
 (:func:`track`, from saq's ``before_process``) and erases the record once the job has
 *completed* (:func:`settle`, from ``after_process``). A record that outlives its job is
 an orphan: the job's last attempt died with its worker (saq's own sweep then marks it
@@ -13,11 +14,14 @@ queued job, so a backlog cannot delay it — and one of them per round (a Redis 
 looks at the records older than one round (:func:`decide`):
 
 - the job is still queued or running (and, for a review, not past
-  ``run_deadline_seconds``): left alone;
+  ``run_deadline_seconds``; a bench has its own, longer ``bench_timeout_seconds``): left alone;
 - a review of a head that a newer push superseded, or that is reviewed already: its run,
   if still in progress, is completed ``neutral`` ("Superseded by …"), the record dropped;
 - the job is dead and its work undone: it is enqueued again, at most ``review_resumes``
-  times, so a 202 still means the work is done; the record stays until a job completes;
+  times, so a 202 still means the work is done; the record stays until a job completes
+  (reviews and commands go through :mod:`ruvopt.bot.queue.intake`, each resume with a
+  delivery id of its own, so two rounds cannot enqueue it twice; a bench through
+  :func:`ruvopt.bot.queue.contract.enqueue_bench`);
 - otherwise, or once a review's record is ``run_deadline_seconds`` old, its run is
   completed ``neutral``, saying why and how to run it again (the **Re-check** button, or
   ``/ruvopt recheck``). A review that finishes later still posts its real result on the
@@ -43,28 +47,33 @@ from redis.asyncio import Redis
 from saq import Job
 from saq.job import Status
 
+from ruvopt.bot import keys
 from ruvopt.bot.queue import contract as queue
+from ruvopt.bot.queue import intake
+from ruvopt.bot.queue.jobs import BY_FUNCTION, BenchJob, CommandJob
 from ruvopt.bot.settings import Settings
 
 log = logging.getLogger("ruvopt.sweeper")
 
-TRACKED = frozenset({"review", "command"})
-OPEN = "ruvopt:unfinished"  # sorted set: job key → epoch of its first attempt's start
+TRACKED = frozenset({"review", "command", "bench"})
+OPEN = keys.UNFINISHED  # sorted set: job key → epoch of its first attempt's start
 RECORD_TTL_S = 7 * 24 * 3600
-LOCK = "ruvopt:lock:sweeper"
+LOCK = keys.SWEEPER_LOCK
 ALIVE = (Status.NEW, Status.QUEUED, Status.ACTIVE)
 
 ORPHAN_TITLE = "ruvopt could not finish this review"
 LATE_TITLE = "ruvopt is taking too long on this review"
 RERUN = "Use **Re-check** above (or comment `/ruvopt recheck`) to run it again."
+BENCH_ORPHAN_TITLE = "ruvopt could not finish this benchmark"
+BENCH_RERUN = "Use **Run bench** above (or comment `/ruvopt bench`) to run it again."
 
 
 def _details(key: str) -> str:
-    return f"ruvopt:unfinished:{key}"
+    return keys.unfinished(key)
 
 
 def _resumes(key: str) -> str:
-    return f"ruvopt:resumed:{key}"
+    return keys.resumed(key)
 
 
 async def track(redis: Redis, job: Job) -> None:
@@ -131,18 +140,20 @@ def decide(orphan: Orphan, now: float, settings: Settings) -> Decision | None:
         why = (f"This review has run for over {settings.run_deadline_seconds // 60} minute(s); its result replaces "
                f"this one if it finishes. {RERUN}")  # fmt: skip
         return Decision(False, (LATE_TITLE, _why(orphan, why)), False)
+    title, rerun = (BENCH_ORPHAN_TITLE, BENCH_RERUN) if orphan.function == "bench" else (ORPHAN_TITLE, RERUN)
     if orphan.done:
-        return Decision(False, (ORPHAN_TITLE, _why(orphan, f"Its job ended without closing this run. {RERUN}")), True)
+        return Decision(False, (title, _why(orphan, f"Its job ended without closing this run. {rerun}")), True)
     if orphan.resumes < settings.review_resumes:
-        close = (ORPHAN_TITLE, _why(orphan, f"Its worker stopped before it finished; it is being run again. {RERUN}"))
+        close = (title, _why(orphan, f"Its worker stopped before it finished; it is being run again. {rerun}"))
         return Decision(True, close if late else None, False)
-    return Decision(False, (ORPHAN_TITLE, _why(orphan, f"Every attempt failed or was cut short. {RERUN}")), True)
+    return Decision(False, (title, _why(orphan, f"Every attempt failed or was cut short. {rerun}")), True)
 
 
 def _why(orphan: Orphan, what: str) -> str:
     head = str(orphan.kwargs.get("head_sha", ""))[:12]
     delivery = orphan.kwargs.get("delivery") or "unknown"
-    return f"ruvopt started reviewing `{head}` (delivery `{delivery}`, job {orphan.job_status or 'gone'}). {what}"
+    doing = "benchmarking" if orphan.function == "bench" else "reviewing"
+    return f"ruvopt started {doing} `{head}` (delivery `{delivery}`, job {orphan.job_status or 'gone'}). {what}"
 
 
 class Sweeper:
@@ -178,42 +189,57 @@ class Sweeper:
             return None
         record = orjson.loads(raw)
         function, kwargs = str(record["function"]), dict(record["kwargs"])
-        job = await self.queues.review.job(key)
+        job = await self.queues.by_name(BY_FUNCTION[function].queue).job(key)
         # A stuck job (silent past its heartbeat) is saq's to re-queue at its next sweep.
         alive = job is not None and job.status in ALIVE
         repo = str(kwargs["repo"])
+        latest = None
         if function == "review":
             # A forced review (a re-check) of a head reviewed before is not done by that.
             done = not kwargs.get("force") and await queue.is_reviewed(self.redis, repo, str(kwargs["head_sha"]))
             latest = await queue.latest_head(self.redis, repo, int(kwargs["pr"]))
-        else:
-            done, latest = await queue.command_done(self.redis, repo, int(kwargs["comment_id"])), None
+        elif function == "command":
+            done = await queue.command_done(self.redis, repo, CommandJob.from_kwargs(kwargs).request)
+        else:  # a bench leaves no marker: done when saq says its job completed
+            done = job is not None and job.status == Status.COMPLETE
         resumes = int(await self.redis.get(_resumes(key)) or 0)
         status = str(job.status) if job is not None else None
         return Orphan(key, function, kwargs, opened, status, alive, done, latest, resumes)
 
     async def apply(self, orphan: Orphan, decision: Decision, done: dict[str, list[str]]) -> None:
-        if decision.close is not None and orphan.function == "review":
+        if decision.close is not None and orphan.function in ("review", "bench"):
             title, why = decision.close
             if await asyncio.to_thread(self.close_run, orphan, title, why) is not None:
                 done["closed"].append(orphan.key)
-        if decision.resume:
-            options = queue.job_options(self.settings, "review")
-            if await self.queues.review.enqueue(orphan.function, key=orphan.key, **orphan.kwargs, **options):
-                await self.redis.set(_resumes(orphan.key), orphan.resumes + 1, ex=RECORD_TTL_S)
-                done["resumed"].append(orphan.key)
+        if decision.resume and await self.resume(orphan):
+            await self.redis.set(_resumes(orphan.key), orphan.resumes + 1, ex=RECORD_TTL_S)
+            done["resumed"].append(orphan.key)
         if decision.drop:
             await untrack(self.redis, orphan.key)
             done["dropped"].append(orphan.key)
 
+    async def resume(self, orphan: Orphan) -> bool:
+        """Enqueue the dead job again; False when it could not be (already queued or running)."""
+        job = BY_FUNCTION[orphan.function].from_kwargs(orphan.kwargs)
+        if isinstance(job, BenchJob):
+            ticket = await queue.enqueue_bench(self.queues, self.settings, job)
+            return ticket.running_job is None
+        delivery = f"resume:{orphan.key}:{orphan.resumes + 1}"
+        accepted = await intake.accept(self.queues, self.settings, delivery=delivery, job=job)
+        return accepted.enqueued or accepted.duplicate
+
     def close_run(self, orphan: Orphan, title: str, why: str) -> int | None:
         from ruvopt.bot.github.client import GitHubClient
+        from ruvopt.bot.report import bench as bench_report
         from ruvopt.bot.report import check_run
 
         kwargs = orphan.kwargs
+        repo, head, app_id = str(kwargs["repo"]), str(kwargs["head_sha"]), self.settings.app_id
         gh = GitHubClient.for_installation(self.settings, int(kwargs["installation"]))
         try:
-            return check_run.close_unfinished(gh, kwargs["repo"], kwargs["head_sha"], self.settings.app_id, title, why)
+            if orphan.function == "bench":
+                return bench_report.close_unfinished(gh, repo, head, app_id, title, why)
+            return check_run.close_unfinished(gh, repo, head, app_id, title, why)
         finally:
             gh.close()
 

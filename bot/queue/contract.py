@@ -7,15 +7,7 @@ delays a 2-second review:
 - ``ruvopt:bench``: ``bench``.
 
 saq rejects a duplicate job key only while the job is queued or running, so the facts
-that must outlive a job are our own keys (all prefixed ``ruvopt:``):
-
-==============================  ==========================================================
-``delivery:<guid>``             a webhook delivery was accepted (:mod:`ruvopt.bot.receiver.intake`)
-``pr-head:<repo>#<pr>``         latest head of a PR: ``"<updated_at epoch> <sha>"``
-``sha-pr:<repo>@<sha>``         PR of a head SHA (check events from forks list no PRs)
-``reviewed:<repo>@<sha>``       a review of that head finished (not repeated unless forced)
-``command-done:<repo>:<id>``    a ``/ruvopt`` comment was handled (retries don't re-reply)
-==============================  ==========================================================
+that must outlive a job are Redis keys of our own (:mod:`ruvopt.bot.keys` lists them all).
 """
 
 from __future__ import annotations
@@ -29,17 +21,18 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from saq import Job
 from saq.job import Status
 from saq.queue.redis import RedisQueue
 
+from ruvopt.bot import keys
 from ruvopt.bot.queue import pubsub
+from ruvopt.bot.queue.jobs import BenchJob
 from ruvopt.bot.settings import Settings
 
 log = logging.getLogger("ruvopt.queue")
 
-REVIEW_QUEUE = "ruvopt:review"
-BENCH_QUEUE = "ruvopt:bench"
+REVIEW_QUEUE = keys.REVIEW_QUEUE
+BENCH_QUEUE = keys.BENCH_QUEUE
 QUEUE_NAMES = {"review": REVIEW_QUEUE, "bench": BENCH_QUEUE}
 
 PULL_MAP_TTL_S = 90 * 24 * 3600  # a PR left open for a quarter still maps its head SHA
@@ -100,48 +93,12 @@ def job_options(settings: Settings, kind: JobKind) -> dict[str, Any]:
     }
 
 
-# --- keys -------------------------------------------------------------------------------
-
-
-def review_key(repo: str, head_sha: str) -> str:
-    return f"review:{repo}@{head_sha}"
-
-
-def bench_key(repo: str, pr: int) -> str:
-    """One bench per pull request is queued or running at a time."""
-    return f"bench:{repo}#{pr}"
-
-
-def command_key(repo: str, comment_id: int | str) -> str:
-    return f"command:{repo}:{comment_id}"
-
-
-def delivery_key(guid: str) -> str:
-    return f"ruvopt:delivery:{guid}"
-
-
-def pr_head_key(repo: str, pr: int) -> str:
-    return f"ruvopt:pr-head:{repo}#{pr}"
-
-
-def sha_pr_key(repo: str, sha: str) -> str:
-    return f"ruvopt:sha-pr:{repo}@{sha}"
-
-
-def _reviewed(repo: str, sha: str) -> str:
-    return f"ruvopt:reviewed:{repo}@{sha}"
-
-
-def _command_done(repo: str, comment_id: int | str) -> str:
-    return f"ruvopt:command-done:{repo}:{comment_id}"
-
-
 # --- pull request heads ---------------------------------------------------------------------
 
 
 async def pull_for_sha(redis: Redis, repo: str, head_sha: str) -> tuple[int, str] | None:
     """(PR number, base SHA) recorded for a head SHA by an earlier pull_request event."""
-    raw = await redis.get(sha_pr_key(repo, head_sha))
+    raw = await redis.get(keys.sha_pr(repo, head_sha))
     if raw is None:
         return None
     data = orjson.loads(raw)
@@ -149,7 +106,7 @@ async def pull_for_sha(redis: Redis, repo: str, head_sha: str) -> tuple[int, str
 
 
 async def latest_head(redis: Redis, repo: str, pr: int) -> str | None:
-    raw = await redis.get(pr_head_key(repo, pr))
+    raw = await redis.get(keys.pr_head(repo, pr))
     if not raw:
         return None
     text = raw.decode() if isinstance(raw, bytes) else raw
@@ -159,38 +116,11 @@ async def latest_head(redis: Redis, repo: str, pr: int) -> str | None:
 # --- reviews -------------------------------------------------------------------------------
 
 
-async def enqueue_review(
-    queues: Queues,
-    settings: Settings,
-    *,
-    installation: int,
-    repo: str,
-    pr: int,
-    head_sha: str,
-    base_sha: str,
-    force: bool = False,
-    delivery: str = "",
-) -> Job | None:
-    """Enqueue a review keyed by (repo, head SHA); None if one is already queued/running."""
-    return await queues.review.enqueue(
-        "review",
-        key=review_key(repo, head_sha),
-        installation=installation,
-        repo=repo,
-        pr=pr,
-        head_sha=head_sha,
-        base_sha=base_sha,
-        force=force,
-        delivery=delivery,
-        **job_options(settings, "review"),
-    )
-
-
 async def review_skip_reason(redis: Redis, repo: str, pr: int, head_sha: str, force: bool) -> str | None:
     """Why a review that reached a worker should not run; checked when the job starts."""
     if force:
         return None
-    if await redis.exists(_reviewed(repo, head_sha)):
+    if await redis.exists(keys.reviewed(repo, head_sha)):
         return f"already reviewed {repo}@{head_sha[:12]}"
     latest = await latest_head(redis, repo, pr)
     if latest is not None and latest != head_sha:
@@ -199,62 +129,22 @@ async def review_skip_reason(redis: Redis, repo: str, pr: int, head_sha: str, fo
 
 
 async def is_reviewed(redis: Redis, repo: str, head_sha: str) -> bool:
-    return bool(await redis.exists(_reviewed(repo, head_sha)))
+    return bool(await redis.exists(keys.reviewed(repo, head_sha)))
 
 
 async def mark_reviewed(redis: Redis, repo: str, head_sha: str) -> None:
-    await redis.set(_reviewed(repo, head_sha), b"1", ex=REVIEWED_TTL_S)
+    await redis.set(keys.reviewed(repo, head_sha), b"1", ex=REVIEWED_TTL_S)
 
 
 # --- commands and benches --------------------------------------------------------------------
 
 
 async def command_done(redis: Redis, repo: str, comment_id: int | str) -> bool:
-    return bool(await redis.exists(_command_done(repo, comment_id)))
+    return bool(await redis.exists(keys.command_done(repo, comment_id)))
 
 
 async def mark_command_done(redis: Redis, repo: str, comment_id: int | str) -> None:
-    await redis.set(_command_done(repo, comment_id), b"1", ex=COMMAND_DONE_TTL_S)
-
-
-@dataclass(frozen=True)
-class BenchJob:
-    """The ``bench`` job's parameters: what the command job enqueues, the queue stores
-    (as saq kwargs) and the worker hands to :func:`ruvopt.bot.jobs.bench.run_bench`."""
-
-    installation: int
-    repo: str
-    pr: int
-    head_sha: str  # pinned when the request was accepted; this is what gets measured
-    base_sha: str
-    requested_by: str
-    comment_id: int | None = None  # None: the "Run bench" button of a check run
-    profiles: tuple[str, ...] = ()  # empty: `[bench]` of the base branch decides
-    benches: tuple[str, ...] = ()
-    runs: int | None = None
-    delivery: str = ""
-    pr_head: str = ""  # the PR's head when the request was accepted (the button may pin an older commit)
-
-    @property
-    def key(self) -> str:
-        return bench_key(self.repo, self.pr)
-
-    def to_kwargs(self) -> dict[str, Any]:
-        return {"installation": self.installation, "repo": self.repo, "pr": self.pr, "head_sha": self.head_sha,
-                "base_sha": self.base_sha, "requested_by": self.requested_by, "comment_id": self.comment_id,
-                "profiles": list(self.profiles), "benches": list(self.benches), "runs": self.runs,
-                "delivery": self.delivery, "pr_head": self.pr_head}  # fmt: skip
-
-    @classmethod
-    def from_kwargs(cls, kwargs: dict[str, Any]) -> BenchJob:
-        return cls(
-            installation=int(kwargs["installation"]), repo=str(kwargs["repo"]), pr=int(kwargs["pr"]),
-            head_sha=str(kwargs["head_sha"]), base_sha=str(kwargs["base_sha"]),
-            requested_by=str(kwargs["requested_by"]), comment_id=kwargs.get("comment_id"),
-            profiles=tuple(kwargs.get("profiles") or ()), benches=tuple(kwargs.get("benches") or ()),
-            runs=kwargs.get("runs"), delivery=str(kwargs.get("delivery") or ""),
-            pr_head=str(kwargs.get("pr_head") or ""),
-        )  # fmt: skip
+    await redis.set(keys.command_done(repo, comment_id), b"1", ex=COMMAND_DONE_TTL_S)
 
 
 @dataclass(frozen=True)

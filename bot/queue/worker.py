@@ -33,8 +33,10 @@ from typing import Any, ClassVar
 from redis.asyncio import Redis
 from saq import CronJob, Worker
 
+from ruvopt.bot import keys
 from ruvopt.bot.queue import contract as queue
 from ruvopt.bot.queue import observe, probes, procs
+from ruvopt.bot.queue.jobs import BenchJob, CommandJob, ReviewJob
 from ruvopt.bot.settings import Settings
 
 log = logging.getLogger("ruvopt.worker")
@@ -50,7 +52,6 @@ class State:
     settings: Settings
     redis: Redis
     queues: queue.Queues
-    command_github: Callable[[Settings, int], Any]
 
 
 def _state(ctx: dict[str, Any]) -> State:
@@ -61,12 +62,10 @@ def _state(ctx: dict[str, Any]) -> State:
 # --- jobs -------------------------------------------------------------------------------
 
 
-async def review(
-    ctx: dict[str, Any], *, installation: int, repo: str, pr: int, head_sha: str, base_sha: str,
-    force: bool = False, delivery: str = "",
-) -> Any:  # fmt: skip
-    state = _state(ctx)
-    reason = await queue.review_skip_reason(state.redis, repo, pr, head_sha, force)
+async def review(ctx: dict[str, Any], **kwargs: Any) -> Any:
+    state, job = _state(ctx), ReviewJob.from_kwargs(kwargs)
+    repo, head_sha = job.repo, job.head_sha
+    reason = await queue.review_skip_reason(state.redis, repo, job.pr, head_sha, job.force)
     if reason is not None and ctx["job"].attempts > 1 and not await queue.is_reviewed(state.redis, repo, head_sha):
         # Superseded on Redis's word, but an earlier attempt may have opened a check run:
         # run_review asks GitHub and completes that run "Superseded by …".
@@ -77,14 +76,10 @@ async def review(
     from ruvopt.bot.jobs.review import give_up_review, run_review
 
     try:
-        result = await run_review(
-            state.settings, state.redis, installation=installation, repo=repo, pr=pr, head_sha=head_sha,
-            base_sha=base_sha, force=force, delivery=delivery,
-        )  # fmt: skip
+        result = await run_review(state.settings, state.redis, job)
     except Exception:
         if not ctx["job"].retryable:  # attempts already counts this run: no retry follows
-            await give_up_review(state.settings, installation=installation, repo=repo, head_sha=head_sha,
-                                 delivery=delivery)  # fmt: skip
+            await give_up_review(state.settings, job)
         raise
     await queue.mark_reviewed(state.redis, repo, head_sha)
     observe.review_completed(ctx["job"], result)
@@ -92,18 +87,22 @@ async def review(
 
 
 async def command(ctx: dict[str, Any], **kwargs: Any) -> Any:
+    from ruvopt.bot.github.client import GitHubClient
     from ruvopt.bot.jobs.command import run_command
 
-    state, job = _state(ctx), ctx["job"]
-    github = state.command_github(state.settings, kwargs["installation"])
-    last = not job.retryable  # attempts already counts this run
-    return await run_command(state.settings, state.queues, github, last_attempt=last, **kwargs)
+    state, job = _state(ctx), CommandJob.from_kwargs(kwargs)
+    github = GitHubClient.for_installation(state.settings, job.installation)
+    try:
+        last = not ctx["job"].retryable  # attempts already counts this run
+        return await run_command(state.settings, state.queues, github, job, last_attempt=last)
+    finally:
+        github.close()
 
 
 async def bench(ctx: dict[str, Any], **kwargs: Any) -> Any:
     from ruvopt.bot.jobs.bench import give_up_bench, run_bench
 
-    state, job = _state(ctx), queue.BenchJob.from_kwargs(kwargs)
+    state, job = _state(ctx), BenchJob.from_kwargs(kwargs)
     try:
         return await run_bench(state.settings, state.redis, job)
     except Exception:
@@ -140,18 +139,18 @@ async def redeliver(ctx: dict[str, Any]) -> Any:
 async def sleep_job(ctx: dict[str, Any], *, seconds: float, marker: str, spawn: bool = False) -> dict[str, Any]:
     """Diagnostic (see module docstring)."""
     redis = _state(ctx).redis
-    await redis.incr(f"ruvopt:diag:{marker}:started")
+    await redis.incr(keys.diag(marker, "started"))
     if spawn:
         pids: list[int] = []
         child = asyncio.create_task(procs.run(["sleep", str(seconds)], on_start=pids.append))
         while not pids and not child.done():
             await asyncio.sleep(0.01)
         if pids:
-            await redis.set(f"ruvopt:diag:{marker}:pid", pids[0])
+            await redis.set(keys.diag(marker, "pid"), pids[0])
         await child
     else:
         await asyncio.sleep(seconds)
-    completed = await redis.incr(f"ruvopt:diag:{marker}:completed")
+    completed = await redis.incr(keys.diag(marker, "completed"))
     return {"completed": completed}
 
 
@@ -267,16 +266,7 @@ async def _sweep_orphans(settings: Settings, queues: queue.Queues, stop: asyncio
     await sweep_forever(settings, queues.redis, queues, stop)
 
 
-def _default_command_github(settings: Settings, installation: int) -> Any:
-    from ruvopt.bot.github.client import command_github
-
-    return command_github(settings, installation)
-
-
-async def run(
-    settings: Settings, names: Sequence[str], command_github: Callable[[Settings, int], Any] | None = None,
-    metrics_address: tuple[str, int] | None = None,
-) -> None:
+async def run(settings: Settings, names: Sequence[str], metrics_address: tuple[str, int] | None = None) -> None:
     """Run one saq worker per queue name until SIGINT/SIGTERM; running jobs are re-queued
     if they do not finish within ``shutdown_grace_seconds``. With ``metrics_address``
     (host, port), serve /metrics, /healthz and /readyz there (:mod:`ruvopt.bot.queue.probes`).
@@ -285,7 +275,7 @@ async def run(
         log.info("bench sandbox ready: %s", await check_bench_machine(settings))
     redis = queue.connect(settings.redis_url, role="worker")
     queues = queue.make_queues(redis)
-    state = State(settings, redis, queues, command_github or _default_command_github)
+    state = State(settings, redis, queues)
     workers = [_Worker(**worker_settings(settings, queues, name, state)) for name in names]
     loop = asyncio.get_running_loop()
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from ruvopt.bot import logs
 from ruvopt.bot.queue.contract import Queues
-from ruvopt.bot.receiver.intake import Accepted
+from ruvopt.bot.queue.intake import Accepted
 from ruvopt.bot.settings import Settings
 
 V = TypeVar("V", bound=BaseModel)
@@ -42,7 +42,7 @@ class Outcome:
 
     @classmethod
     def of(cls, accepted: Accepted, what: str) -> Outcome:
-        """The outcome of an :func:`ruvopt.bot.receiver.intake.accept_review`/``accept_command`` call."""
+        """The outcome of an :func:`ruvopt.bot.queue.intake.accept` call."""
         if accepted.duplicate:
             return cls.duplicate()
         return cls("queued", f"{what} {'queued' if accepted.enqueued else 'already queued'}")

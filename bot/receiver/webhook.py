@@ -4,7 +4,7 @@ The order matters. The body is read at most ``max_body_bytes`` far (GitHub caps 
 at 25 MB), the HMAC is checked on those raw bytes before any parsing, and only then is
 JSON touched — by pydantic, straight from the bytes into the few fields routing and the
 handler need (:mod:`ruvopt.bot.receiver.events`). Handlers claim the delivery id (``SET NX``, TTL ≥ 3 days) in the same
-atomic step that enqueues their job (:mod:`ruvopt.bot.receiver.intake`), so a redelivery does nothing
+atomic step that enqueues their job (:mod:`ruvopt.bot.queue.intake`), so a redelivery does nothing
 twice, and a delivery that failed before enqueueing left no claim behind.
 Redis unreachable → 503: the delivery shows as failed and the reconciler (``redeliver``
 job) asks GitHub to send it again.

@@ -78,10 +78,17 @@ def complete_run(gh: ChecksAPI, repo: str, run_id: int, plan: CheckRunPlan) -> N
                         actions=[RUN_BENCH])  # fmt: skip
 
 
-def close_unfinished(gh: ChecksAPI, repo: str, head_sha: str, app_id: int | None, title: str, why: str) -> None:
-    for run in gh.check_runs_for_ref(repo, head_sha, BENCH_CHECK_NAME, app_id):
+def close_unfinished(
+    gh: ChecksAPI, repo: str, head_sha: str, app_id: int | None, title: str, why: str
+) -> int | None:
+    """Complete (``neutral``) every ``ruvopt/bench`` run left in progress on ``head_sha``;
+    the id of the newest one closed, None when there was none."""
+    closed = None
+    for run in gh.check_runs_for_ref(repo, head_sha, BENCH_CHECK_NAME, app_id):  # newest first
         if run.get("status") != "completed":
             complete_run(gh, repo, int(run["id"]), neutral_plan(title, why))
+            closed = closed or int(run["id"])
+    return closed
 
 
 def publish_section(gh: CommentsAPI, repo: str, pr: int, text: str) -> tuple[int, str]:

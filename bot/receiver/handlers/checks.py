@@ -9,7 +9,8 @@ so the PR comes from the head SHA → PR map the pull_request handler keeps.
 from __future__ import annotations
 
 from ruvopt.bot.queue import contract as queue
-from ruvopt.bot.receiver import intake
+from ruvopt.bot.queue import intake
+from ruvopt.bot.queue.jobs import CommandJob, ReviewJob
 from ruvopt.bot.receiver.events import CheckPull, CheckRunEvent, CheckSuiteEvent
 from ruvopt.bot.receiver.routing import Delivery, Outcome, Router
 from ruvopt.bot.report.actions import BENCH_ACTION, BENCH_CHECK_NAME, RECHECK_ACTION
@@ -71,10 +72,10 @@ async def bench_request(delivery: Delivery, event: CheckRunEvent) -> Outcome:
     found = await find_pull(delivery, event, head_sha, event.check_run.pull_requests)
     if found is None:
         return Outcome.ignored(f"no pull request known for {repo}@{head_sha[:12]}")
-    accepted = await intake.accept_bench_button(
-        delivery.queues, delivery.settings, delivery=delivery.id, installation=event.installation.id, repo=repo,
-        pr=found[0], head_sha=head_sha, sender=event.sender.login,
-    )  # fmt: skip
+    # The command job authorises and pins it, as it does a `/ruvopt bench` comment.
+    job = CommandJob(event.installation.id, repo, found[0], 0, event.sender.login, "/ruvopt bench",
+                     delivery=delivery.id, head_sha=head_sha)  # fmt: skip
+    accepted = await intake.accept(delivery.queues, delivery.settings, delivery=delivery.id, job=job)
     return Outcome.of(accepted, f"bench request for {repo}#{found[0]}@{head_sha[:12]}")
 
 
@@ -86,8 +87,6 @@ async def forced_review(
     if found is None:
         return Outcome.ignored(f"no pull request known for {repo}@{head_sha[:12]}")
     pr, base_sha = found
-    accepted = await intake.accept_review(
-        delivery.queues, delivery.settings, delivery=delivery.id, installation=event.installation.id, repo=repo,
-        pr=pr, head_sha=head_sha, base_sha=base_sha, force=True,
-    )  # fmt: skip
+    job = ReviewJob(event.installation.id, repo, pr, head_sha, base_sha, force=True, delivery=delivery.id)
+    accepted = await intake.accept(delivery.queues, delivery.settings, delivery=delivery.id, job=job)
     return Outcome.of(accepted, f"re-review of {repo}#{pr}@{head_sha[:12]}")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ruvopt.bot import commands
-from ruvopt.bot.receiver import intake
+from ruvopt.bot.queue import intake
+from ruvopt.bot.queue.jobs import CommandJob
 from ruvopt.bot.receiver.events import IssueCommentEvent
 from ruvopt.bot.receiver.routing import Delivery, Outcome, Router
 
@@ -18,8 +19,7 @@ async def issue_comment_created(delivery: Delivery) -> Outcome:
         return Outcome.ignored(f"{repo}#{number} is an issue, not a pull request")
     if commands.find_command(event.comment.body) is None:
         return Outcome.ignored("no /ruvopt command in the comment")
-    accepted = await intake.accept_command(
-        delivery.queues, delivery.settings, delivery=delivery.id, installation=event.installation.id, repo=repo,
-        pr=number, comment_id=event.comment.id, author=event.comment.user.login, body=event.comment.body,
-    )  # fmt: skip
+    job = CommandJob(event.installation.id, repo, number, event.comment.id, event.comment.user.login,
+                     event.comment.body, delivery=delivery.id)  # fmt: skip
+    accepted = await intake.accept(delivery.queues, delivery.settings, delivery=delivery.id, job=job)
     return Outcome.of(accepted, f"command from comment {event.comment.id}")

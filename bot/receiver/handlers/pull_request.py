@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ruvopt.bot.receiver import intake
+from ruvopt.bot.queue import intake
+from ruvopt.bot.queue.jobs import ReviewJob
 from ruvopt.bot.receiver.events import PullRequestEvent
 from ruvopt.bot.receiver.routing import Delivery, Outcome, Router
 
@@ -33,10 +34,10 @@ async def review_head(delivery: Delivery, event: PullRequestEvent) -> Outcome:
     pull, repo = event.pull_request, event.repository.full_name
     head = intake.Head(pull.number, pull.head.sha, pull.base.sha, pull.updated_at)
     # Drafts are not reviewed, but their head is recorded: check events need the map.
-    accepted = await intake.accept_review(
-        delivery.queues, delivery.settings, delivery=delivery.id, installation=event.installation.id, repo=repo,
-        pr=pull.number, head_sha=pull.head.sha, base_sha=pull.base.sha, head=head, enqueue=not pull.draft,
-    )  # fmt: skip
+    job = ReviewJob(event.installation.id, repo, pull.number, pull.head.sha, pull.base.sha, delivery=delivery.id)
+    accepted = await intake.accept(
+        delivery.queues, delivery.settings, delivery=delivery.id, job=None if pull.draft else job, repo=repo, head=head
+    )
     if accepted.stale_head:
         return Outcome.ignored(f"{repo}#{pull.number}: a newer head than {pull.head.sha[:12]} is known")
     # The previous head's queued review, if any, went in the same script (intake._ACCEPT).

@@ -33,7 +33,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ruvopt.bot.credentials import CredentialsError, write_credentials
-from ruvopt.bot.registration_page import callback_page, error_page, setup_page
+from ruvopt.bot.receiver.registration_page import callback_page, error_page, setup_page
 from ruvopt.bot.settings import Settings
 
 STATE_TTL_S = 3600  # GitHub's manifest codes expire after an hour too

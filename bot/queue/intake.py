@@ -1,4 +1,9 @@
-"""What the receiver writes for one delivery, in one Redis round trip.
+"""The one way a review or command job is enqueued: with a delivery id, in one round trip.
+
+The receiver enqueues what a webhook delivery asks for; a ``/ruvopt recheck`` and the
+sweeper's resumed jobs come through here too, each with a delivery id of its own (the
+command's delivery + ``:recheck``, the job key + the resume count), so a retried command
+job or a second sweeper round cannot enqueue the same work twice.
 
 One Lua script claims the delivery id (``SET NX``, TTL ≥ 3 days), records the PR's head
 (newest wins, by ``updated_at``) with the head SHA → PR map, removes the previous head's
@@ -30,7 +35,9 @@ from saq.job import Status
 from saq.queue.redis import RedisQueue
 from saq.utils import now
 
+from ruvopt.bot import keys
 from ruvopt.bot.queue import contract as queue
+from ruvopt.bot.queue.jobs import CommandJob, ReviewJob
 from ruvopt.bot.settings import Settings
 
 # KEYS: 1 delivery  2 incomplete  3 job id  4 queued  5 abort id  6 pr head  7 sha → pr
@@ -86,9 +93,9 @@ class _Pipeliner:
         self.sha: str | None = None
         self.pending: list[tuple[list[str], list[Any], asyncio.Future[Any]]] = []
 
-    async def call(self, keys: list[str], args: list[Any]) -> Any:
+    async def call(self, script_keys: list[str], args: list[Any]) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.pending.append((keys, args, future))
+        self.pending.append((script_keys, args, future))
         if len(self.pending) == 1:
             task = asyncio.ensure_future(self._flush())
             _flushes.add(task)
@@ -119,8 +126,8 @@ class _Pipeliner:
         if self.sha is None:
             self.sha = await self.redis.script_load(_ACCEPT)
         async with self.redis.pipeline(transaction=False) as pipe:
-            for keys, args, _ in batch:
-                pipe.evalsha(self.sha, len(keys), *keys, *args)
+            for script_keys, args, _ in batch:
+                pipe.evalsha(self.sha, len(script_keys), *script_keys, *args)
             return list(await pipe.execute(raise_on_error=False))
 
 
@@ -147,95 +154,40 @@ class Head:
     updated_at: datetime | None
 
 
-def _job(q: RedisQueue, function: str, key: str, kwargs: dict[str, Any], options: dict[str, Any]) -> Job:
+def _saq_job(q: RedisQueue, job: ReviewJob | CommandJob, settings: Settings) -> Job:
     # What saq's Queue.enqueue sets before its script runs.
-    return Job(function=function, kwargs=kwargs, key=key, queue=q, queued=now(), status=Status.QUEUED, **options)
+    options = queue.job_options(settings, job.function)  # type: ignore[arg-type]
+    return Job(function=job.function, kwargs=job.to_kwargs(), key=job.key, queue=q, queued=now(),
+               status=Status.QUEUED, **options)  # fmt: skip
 
 
-async def _accept(
-    queues: queue.Queues, settings: Settings, delivery: str, repo: str, job: Job | None, head: Head | None
-) -> Accepted:
-    q = queues.review
-    keys = [queue.delivery_key(delivery), q.namespace("incomplete"), "-", q.namespace("queued"), "-", "-", "-"]
+async def accept(
+    queues: queue.Queues, settings: Settings, *, delivery: str, job: ReviewJob | CommandJob | None,
+    repo: str | None = None, head: Head | None = None,
+) -> Accepted:  # fmt: skip
+    """Claim ``delivery`` and enqueue ``job`` (none: only claim and record); with ``head``
+    (a pull_request event), also record it as the PR's head, superseding the previous
+    head's queued review. ``repo`` is needed when there is no job."""
+    q = queues.review  # reviews and commands share it; benches are queued by the command job
+    repo = job.repo if job is not None else repo
+    if repo is None:
+        raise ValueError("accept() needs a job or a repo")
+    script_keys = [keys.delivery(delivery), q.namespace("incomplete"), "-", q.namespace("queued"), "-", "-", "-"]
     args: list[Any] = [settings.delivery_ttl_seconds, "", 0, "", "", queue.PULL_MAP_TTL_S, "", ""]
     if job is not None:
-        keys[2], keys[4] = job.id, job.abort_id
-        args[1], args[2] = q.serialize(job), job.scheduled
+        saq_job = _saq_job(q, job, settings)
+        script_keys[2], script_keys[4] = saq_job.id, saq_job.abort_id
+        args[1], args[2] = q.serialize(saq_job), saq_job.scheduled
     if head is not None:
-        keys[5], keys[6] = queue.pr_head_key(repo, head.pr), queue.sha_pr_key(repo, head.sha)
+        script_keys[5], script_keys[6] = keys.pr_head(repo, head.pr), keys.sha_pr(repo, head.sha)
         stamp = head.updated_at.timestamp() if head.updated_at is not None else 0
         args[3], args[4] = f"{stamp:.0f}", head.sha
         args[6] = queue.dumps({"pr": head.pr, "base_sha": head.base_sha})
-        args[7] = q.job_id(queue.review_key(repo, ""))  # + the previous sha, in the script
+        args[7] = q.job_id(keys.review_job(repo, ""))  # + the previous sha, in the script
     pipeliner = _pipeliners.get(queues.redis)
     if pipeliner is None:
         pipeliner = _pipeliners[queues.redis] = _Pipeliner(queues.redis)
-    duplicate, enqueued, stale, previous, superseded = await pipeliner.call(keys, args)
+    duplicate, enqueued, stale, previous, superseded = await pipeliner.call(script_keys, args)
     prev = previous.decode() if previous else None
     return Accepted(bool(duplicate), bool(enqueued), bool(stale), prev if head is None or prev != head.sha else None,
                     bool(superseded))  # fmt: skip
-
-
-async def accept_review(
-    queues: queue.Queues,
-    settings: Settings,
-    *,
-    delivery: str,
-    installation: int,
-    repo: str,
-    pr: int,
-    head_sha: str,
-    base_sha: str,
-    force: bool = False,
-    head: Head | None = None,
-    enqueue: bool = True,
-) -> Accepted:
-    """Claim ``delivery`` and enqueue a review of (repo, head); with ``head``, also record
-    it as the PR's head. ``enqueue=False`` records the head only (a draft)."""
-    job = None
-    if enqueue:
-        kwargs = {"installation": installation, "repo": repo, "pr": pr, "head_sha": head_sha,
-                  "base_sha": base_sha, "force": force, "delivery": delivery}  # fmt: skip
-        options = queue.job_options(settings, "review")
-        job = _job(queues.review, "review", queue.review_key(repo, head_sha), kwargs, options)
-    return await _accept(queues, settings, delivery, repo, job, head)
-
-
-async def accept_command(
-    queues: queue.Queues,
-    settings: Settings,
-    *,
-    delivery: str,
-    installation: int,
-    repo: str,
-    pr: int,
-    comment_id: int,
-    author: str,
-    body: str,
-) -> Accepted:
-    """Claim ``delivery`` and enqueue the ``command`` job of one comment."""
-    kwargs = {"installation": installation, "repo": repo, "pr": pr, "comment_id": comment_id, "author": author,
-              "body": body, "delivery": delivery}  # fmt: skip
-    options = queue.job_options(settings, "command")
-    job = _job(queues.review, "command", queue.command_key(repo, comment_id), kwargs, options)
-    return await _accept(queues, settings, delivery, repo, job, None)
-
-
-async def accept_bench_button(
-    queues: queue.Queues,
-    settings: Settings,
-    *,
-    delivery: str,
-    installation: int,
-    repo: str,
-    pr: int,
-    head_sha: str,
-    sender: str,
-) -> Accepted:
-    """Claim ``delivery`` and enqueue the ``command`` job of a "Run bench" button pressed on
-    ``head_sha``'s check run (authorised and pinned by that job, as a comment would be)."""
-    kwargs = {"installation": installation, "repo": repo, "pr": pr, "comment_id": 0, "author": sender,
-              "body": "/ruvopt bench", "delivery": delivery, "head_sha": head_sha}  # fmt: skip
-    options = queue.job_options(settings, "command")
-    job = _job(queues.review, "command", queue.command_key(repo, f"button-{delivery}"), kwargs, options)
-    return await _accept(queues, settings, delivery, repo, job, None)
