@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +24,10 @@ from tests import payloads
 from tests.fakegithub import FakeGitHub
 from tests.plugins.redis_server import free_port
 from tests.review_support import PullWorld
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 _stamps = itertools.count(1_700_000_000, 60)
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``condition`` until it returns something truthy; AssertionError after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 class AppStack:

@@ -16,9 +16,10 @@ from typing import Any
 import httpx
 
 from tests import payloads
-from tests.app_stack import ROOT, wait_for
+from tests.app_stack import ROOT
 from tests.fakegithub import FakeGitHub
 from tests.plugins.redis_server import free_port
+from tests.waiting import wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

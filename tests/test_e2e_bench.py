@@ -20,13 +20,14 @@ import pytest
 
 from ruvopt.bot.queue import worker
 from tests import payloads
-from tests.app_stack import AppStack, comment_event, pull_request_event, wait_for
+from tests.app_stack import AppStack, comment_event, pull_request_event
 from tests.bench_support import bmf_crate, cargo_home
 from tests.fakegithub import FakeGitHub, FakeGitHubServer
 from tests.githttp import GitHttpServer
 from tests.plugins.redis_server import RedisServer
 from tests.queue_probe import BENCH, queued_jobs
 from tests.review_support import PullWorld
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -17,6 +17,7 @@ from ruvopt.checks.source import GitTree
 from tests.fakegithub import FakeGitHub
 from tests.githttp import GitHttpServer
 from tests.plugins.workspaces import commit_files, git, make_git_repo
+from tests.waiting import wait_for_async
 
 REPO = "octo-org/widgets"
 INSTALLATION = 71
@@ -91,7 +92,8 @@ async def test_concurrent_fetches_wait_for_the_mirror_lock(served: dict[str, Any
     mirror = Mirror.for_repo(served["cache"], REPO)
     async with mirror.locked():
         task = asyncio.create_task(mirror.fetch(served["url"], served["token"], [served["head"]]))
-        await asyncio.sleep(0.3)
+        # The fetch has opened the lock file too: it is at the flock, which we hold.
+        await wait_for_async(lambda: lock_holders(mirror.lock_path) == 2, 10, "the fetch to reach the mirror lock")
         assert not task.done() and git_http_server.requests == []  # blocked on the lock, not fetching
     other = Mirror.for_repo(served["cache"], REPO)
     await asyncio.gather(task, other.fetch(served["url"], served["token"], [served["base"], served["head"]]))
@@ -109,6 +111,19 @@ def silent_server() -> Iterator[str]:
     sock.close()
 
 
+def lock_holders(path: Path) -> int:
+    """How many descriptors of this process have ``path`` open."""
+    target = str(path.resolve())
+    return sum(1 for fd in Path("/proc/self/fd").iterdir() if _link(fd) == target)
+
+
+def _link(fd: Path) -> str | None:
+    try:
+        return str(fd.readlink())
+    except OSError:  # closed between listing and reading
+        return None
+
+
 def processes_mentioning(text: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -124,16 +139,11 @@ def processes_mentioning(text: str) -> list[int]:
 async def test_cancelling_a_fetch_kills_git_and_its_children(silent_server: str, tmp_path: Path):
     mirror = Mirror.for_repo(tmp_path, REPO)
     task = asyncio.create_task(mirror.fetch(silent_server, "t", ["1" * 40]))
-    for _ in range(200):
-        if len(processes_mentioning(silent_server)) >= 2:  # git fetch and git-remote-http
-            break
-        await asyncio.sleep(0.02)
-    assert len(processes_mentioning(silent_server)) >= 2
+    await wait_for_async(lambda: len(processes_mentioning(silent_server)) >= 2, 10, "git fetch and git-remote-http")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await asyncio.sleep(0.1)
-    assert processes_mentioning(silent_server) == []
+    await wait_for_async(lambda: processes_mentioning(silent_server) == [], 5, "git and its helper to be gone")
 
 
 @pytest.mark.parametrize("name", ["../escape", "octo/../x", "octo/.git", "octo", "octo/a b"])

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.app_stack import wait_for
 from tests.plugins.workspaces import make_git_repo
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_DISTRIBUTIONS = {"fastapi", "uvicorn", "saq", "redis", "pygithub", "pydantic-settings", "starlette"}

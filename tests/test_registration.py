@@ -14,7 +14,6 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -28,6 +27,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from tests.app_stack import ROOT
 from tests.fakegithub import FakeGitHub
 from tests.registration_support import Serve, chromium
+from tests.waiting import wait_for
 
 PERMISSIONS = {"checks": "write", "pull_requests": "write", "issues": "write", "contents": "read", "metadata": "read"}
 EVENTS = ["pull_request", "issue_comment", "check_run", "check_suite"]
@@ -156,29 +156,34 @@ def test_a_credentials_file_others_can_read_is_refused(serve):
     assert proc.returncode == 2 and f"chmod 600 {serve.credentials}" in proc.stderr, proc.stderr
 
 
-def _worker(serve: Serve, **env: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "ruvopt.cli.main", "worker", "--queues", "review"],
-                            env={**serve.env, **env}, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+def _worker(serve: Serve, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "ruvopt.cli.main", "worker", "--queues", "review"],
+                                env={**serve.env, **env}, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
 
 
-def test_a_worker_started_before_registration_stops_once_the_credentials_exist(serve):
-    worker = _worker(serve)
+def test_a_worker_started_before_registration_stops_once_the_credentials_exist(serve, tmp_path):
+    log = tmp_path / "worker.log"
+    worker = _worker(serve, log)
     try:
-        time.sleep(3)  # consuming, without credentials
+        wait_for(lambda: b"no App credentials" in log.read_bytes() and b"worker consuming" in log.read_bytes(), 30,
+                 "the worker to consume without credentials")  # fmt: skip
         assert worker.poll() is None
         serve.credentials.parent.mkdir(mode=0o700)
         fd = os.open(serve.credentials, os.O_WRONLY | os.O_CREAT, 0o600)
         os.write(fd, json.dumps({"app_id": 7, "pem": "k", "webhook_secret": "s"}).encode())
         os.close(fd)
-        output, _ = worker.communicate(timeout=30)
+        worker.wait(timeout=30)
     finally:
         worker.kill()
+    output = log.read_text(errors="replace")
     assert worker.returncode == 0, output
     assert f"the App's credentials appeared in {serve.credentials}" in output
 
 
-def test_a_worker_with_an_app_id_but_no_key_refuses_to_start(serve):
-    worker = _worker(serve, RUVOPT_APP_ID="7")
-    output, _ = worker.communicate(timeout=30)
+def test_a_worker_with_an_app_id_but_no_key_refuses_to_start(serve, tmp_path):
+    log = tmp_path / "worker.log"
+    worker = _worker(serve, log, RUVOPT_APP_ID="7")
+    worker.wait(timeout=30)
+    output = log.read_text(errors="replace")
     assert worker.returncode == 2 and "RUVOPT_PRIVATE_KEY or RUVOPT_PRIVATE_KEY_PATH not set" in output, output

@@ -20,11 +20,12 @@ import httpx
 import pytest
 
 from tests import payloads
-from tests.app_stack import AppStack, pull_request_event, wait_for
+from tests.app_stack import AppStack, pull_request_event
 from tests.fakegithub import FakeGitHub, FakeGitHubServer
 from tests.githttp import GitHttpServer
 from tests.plugins.redis_server import RedisServer
 from tests.review_support import CRATE, PullWorld, unsafe_reads
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 

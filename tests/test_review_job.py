@@ -355,8 +355,15 @@ async def test_two_heads_reviewed_at_once_comment_a_shared_finding_once(settings
 async def test_a_per_pr_lock_outlives_its_ttl_while_held_and_frees_itself_after_a_dead_holder(redis, monkeypatch):
     monkeypatch.setattr(review_job, "LOCK_TTL_S", 1)
     async with review_job.pr_lock(redis, "ruvopt:lock:test"):
-        await asyncio.sleep(2.5)  # past the TTL: renewed
-        assert await redis.exists("ruvopt:lock:test")
+        # Watch the key for 2.5 TTLs: it must never lapse, and its TTL must be seen to go
+        # back up (a renewal), twice.
+        renewals, last, held_since = 0, await redis.pttl("ruvopt:lock:test"), time.monotonic()
+        while time.monotonic() - held_since < 2.5 or renewals < 2:
+            ttl = await redis.pttl("ruvopt:lock:test")
+            assert ttl > 0, "the held lock lapsed"
+            renewals, last = renewals + (ttl > last), ttl
+            assert time.monotonic() - held_since < 10, "the held lock was never renewed"
+            await asyncio.sleep(0.05)
     await redis.lock("ruvopt:lock:test", timeout=1).acquire()  # a holder that dies without releasing
     start = time.monotonic()
     async with review_job.pr_lock(redis, "ruvopt:lock:test"):
