@@ -90,7 +90,8 @@ class Requests:
         body = json.dumps(payload)
         # Placeholders of the same length keep the template a plain substitution.
         self.template = body.replace(head, "H" * 40).replace('"number": 2', '"number": NNNNNNNN').encode()
-        assert self.template.count(b"H" * 40) >= 1 and b"NNNNNNNN" in self.template
+        assert self.template.count(b"H" * 40) >= 1
+        assert b"NNNNNNNN" in self.template
         self.host, self.port, self.run, self.count = host, port, run, 0
 
     def next(self) -> bytes:

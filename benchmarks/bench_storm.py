@@ -91,7 +91,7 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
 
 
 async def storm(host: str, port: int, rate: float, seconds: float, templates_path: str, secret: str) -> dict[str, Any]:
-    templates = json.loads(Path(templates_path).read_text())
+    templates = json.loads(await asyncio.to_thread(Path(templates_path).read_text))
     total = int(rate * seconds)
     plan = Storm(templates, total, seed=7)
     idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []

@@ -345,7 +345,8 @@ class GitTree(SourceTree):
     def read_blob(self, blob_id: str) -> bytes:
         with self._lock:
             proc = self._cat_file()
-            assert proc.stdin is not None and proc.stdout is not None
+            assert proc.stdin is not None
+            assert proc.stdout is not None
             proc.stdin.write(blob_id.encode() + b"\n")
             proc.stdin.flush()
             header = proc.stdout.readline().split()

@@ -58,7 +58,8 @@ class AppStack:
         self.url = f"http://127.0.0.1:{port}"
 
         def ready() -> bool:
-            assert self.receiver is not None and self.receiver.poll() is None, log.read_text(errors="replace")
+            assert self.receiver is not None, log.read_text(errors="replace")
+            assert self.receiver.poll() is None, log.read_text(errors="replace")
             try:
                 return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
             except httpx.HTTPError:

@@ -121,10 +121,10 @@ def checkout_like(parent: Path, history: History, sha: str, ref: str, *, persist
     return clone
 
 
-def blobless(parent: Path, history: History, *, name: str = "blobless", filter: str = "blob:none") -> Path:
-    """``git clone --filter=blob:none --no-checkout`` (``filter="tree:0"``: treeless)."""
+def blobless(parent: Path, history: History, *, name: str = "blobless", spec: str = "blob:none") -> Path:
+    """``git clone --filter=blob:none --no-checkout`` (``spec="tree:0"``: treeless)."""
     clone = parent / name
-    git_with_token(parent, "clone", "-q", f"--filter={filter}", "--no-checkout", history.url, str(clone))
+    git_with_token(parent, "clone", "-q", f"--filter={spec}", "--no-checkout", history.url, str(clone))
     git(clone, "config", "--local", f"http.{history.server.url}/.extraheader", auth_header())
     git_with_token(clone, "fetch", "-q", "origin", "+refs/heads/pr:refs/remotes/origin/pr")
     return clone

@@ -56,7 +56,8 @@ class Serve:
                                          env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
 
         def up() -> bool:
-            assert self.proc is not None and self.proc.poll() is None, self.log.read_text(errors="replace")
+            assert self.proc is not None, self.log.read_text(errors="replace")
+            assert self.proc.poll() is None, self.log.read_text(errors="replace")
             try:
                 return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
             except httpx.HTTPError:

@@ -112,14 +112,16 @@ def act(action_dir: Path, python_dir: Path, workspace: Path, event_name: str, ev
 def assert_fails_on_the_prs_finding(run: ActionRun, workspace: Path) -> None:
     assert run.returncode == 1, run.stderr
     annotations = [line for line in run.stdout.splitlines() if line.startswith("::")]
-    assert len(annotations) == 2 and annotations[0].startswith("::warning file=src/a.rs,line=3,")
+    assert len(annotations) == 2
+    assert annotations[0].startswith("::warning file=src/a.rs,line=3,")
     assert "RO201 undocumented-unsafe-block (new)" in annotations[0]
     assert annotations[1] == "::error title=ruvopt::1 finding(s) reported"  # the verdict
     results = json.loads((workspace / "ruvopt.sarif").read_text())["runs"][0]["results"]
     assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]) for r in results] == [
         ("RO201", "src/a.rs")
     ]
-    assert "src/a.rs" in run.summary and "src/b.rs" not in run.summary
+    assert "src/a.rs" in run.summary
+    assert "src/b.rs" not in run.summary
     assert run.outputs == {"sarif": "ruvopt.sarif", "findings": "1", "failed": "true"}
 
 
@@ -169,7 +171,8 @@ def test_the_default_branchs_first_push_checks_the_whole_workspace(
     run = act(action_dir, python_dir, workspace, "push", event, tmp_path)
     assert run.returncode == 1, run.stderr
     annotations = [line for line in run.stdout.splitlines() if line.startswith("::")]
-    assert len(annotations) == 2 and annotations[0].startswith("::warning file=src/b.rs,line=3,")
+    assert len(annotations) == 2
+    assert annotations[0].startswith("::warning file=src/b.rs,line=3,")
     assert "Checked first push of the default branch: the whole workspace." in run.summary
 
 
@@ -205,7 +208,8 @@ def test_asked_to_the_action_uploads_the_sarif_of_a_failing_check(
 def test_by_default_nothing_is_uploaded(action_dir: Path, python_dir: Path, history: History, tmp_path: Path) -> None:
     workspace = checkout_like(tmp_path, history, history.merge, "refs/remotes/pull/1/merge")
     run = act(action_dir, python_dir, workspace, "pull_request", pull_request_event(history), tmp_path)
-    assert run.uploads == [] and "Upload SARIF to code scanning" not in run.steps_run
+    assert run.uploads == []
+    assert "Upload SARIF to code scanning" not in run.steps_run
 
 
 def test_the_runner_runs_a_step_after_a_failure_only_when_its_condition_asks(tmp_path: Path,
@@ -224,13 +228,15 @@ def test_the_runner_runs_a_step_after_a_failure_only_when_its_condition_asks(tmp
     subprocess.run(["git", "-C", str(tmp_path / "ws"), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
                     "--allow-empty", "-m", "x"], check=True)  # fmt: skip
     run = run_action(action, tmp_path / "ws", "push", {}, python_dir=python_dir, temp=tmp_path / "t")
-    assert run.steps_run == ["fails", "always", "on-failure"] and run.returncode == 3
+    assert run.steps_run == ["fails", "always", "on-failure"]
+    assert run.returncode == 3
 
 
 def test_no_input_is_pasted_into_a_script() -> None:
     steps = yaml.safe_load((ROOT / "action.yml").read_text())["runs"]["steps"]
     scripts = [step["run"] for step in steps if "run" in step]
-    assert scripts and not any(EXPRESSION.search(script) for script in scripts)
+    assert scripts
+    assert not any(EXPRESSION.search(script) for script in scripts)
 
 
 def test_the_runner_refuses_a_pasted_expression(tmp_path: Path, python_dir: Path) -> None:
@@ -270,7 +276,8 @@ def test_actionlint_accepts_a_workflow_using_the_action(tmp_path: Path) -> None:
     done = lint_project(tmp_path, using_workflow(path=".", **{"fail-on": "new"}))
     assert done.returncode == 0, done.stdout + done.stderr
     wrong = lint_project(tmp_path, using_workflow(pathh="."))  # it does read action.yml's inputs
-    assert wrong.returncode == 1 and 'input "pathh" is not defined in action "ruvopt"' in wrong.stdout
+    assert wrong.returncode == 1
+    assert 'input "pathh" is not defined in action "ruvopt"' in wrong.stdout
 
 
 def composite_as_workflow(spec: dict[str, Any]) -> dict[str, Any]:
@@ -288,7 +295,8 @@ def test_actionlint_and_shellcheck_accept_the_composite_steps(tmp_path: Path) ->
     last_script = [step for step in spec["runs"]["steps"] if "run" in step][-1]
     last_script["run"] += 'echo $RUVOPT_PATH\n'  # shellcheck does run: SC2086
     broken = lint_project(tmp_path, composite_as_workflow(spec))
-    assert broken.returncode == 1 and "SC2086" in broken.stdout
+    assert broken.returncode == 1
+    assert "SC2086" in broken.stdout
 
 
 def test_events_without_a_base_check_the_whole_workspace() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +42,7 @@ class Repo:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Repo]:
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
     tmp = tmp_path_factory.mktemp("engine")
     home = cargo_home(tmp)
     base, slow = criterion_crate(BASE_WORK), criterion_crate(SLOW_WORK, padding=PADDING)
@@ -57,7 +56,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Repo]:
     work.mkdir()
     machine = Machine(work, home, Limits(900, 4096 << 20), dict(os.environ),
                       deps_cache=DependencyCache(tmp / "deps"))  # fmt: skip
-    yield Repo(path, dict(zip(commits, shas, strict=True)), machine)
+    return Repo(path, dict(zip(commits, shas, strict=True)), machine)
 
 
 def by_id(comparison: Comparison, metric_id: str):  # type: ignore[no-untyped-def]
@@ -72,18 +71,22 @@ def test_a_slower_and_bigger_head_is_a_regression_of_the_right_sign_and_size(rep
     mix = by_id(comparison, "bench/mix")
     assert len(mix.base) == len(mix.head) == 3
     # Four times the loop iterations: about +300 %, never an improvement.
-    assert mix.outcome == "regression" and 1.5 < (mix.change or 0) < 6.0, mix
+    assert mix.outcome == "regression", mix
+    assert 1.5 < (mix.change or 0) < 6.0, mix
     rlib = by_id(comparison, "size/release/engine.rlib")
     sizes = {side: (repo.machine.work_root / side / "target" / "release" / "libengine.rlib").stat().st_size
              for side in ("base", "head")}  # fmt: skip
     assert (rlib.base_median, rlib.head_median) == (sizes["base"], sizes["head"])
-    assert rlib.outcome == "regression" and rlib.change == pytest.approx(sizes["head"] / sizes["base"] - 1)
+    assert rlib.outcome == "regression"
+    assert rlib.change == pytest.approx(sizes["head"] / sizes["base"] - 1)
     assert comparison.regressions[0].metric.kind == "bench"  # regressions come first
     text = report.markdown(comparison)
     assert "❌ **2 regression(s)**" in text
     row = next(line for line in text.splitlines() if line.startswith("| `mix` |"))
-    assert row.endswith("| ❌ slower |") and f"| {report.percent(mix.change)} |" in row
-    assert "xychart-beta" in text and 'x-axis ["mix"]' in text
+    assert row.endswith("| ❌ slower |")
+    assert f"| {report.percent(mix.change)} |" in row
+    assert "xychart-beta" in text
+    assert 'x-axis ["mix"]' in text
 
 
 def test_an_identical_head_is_within_noise_and_passes(repo):
@@ -93,7 +96,8 @@ def test_an_identical_head_is_within_noise_and_passes(repo):
     assert comparison.conclusion == "success", report.text(comparison)
     assert by_id(comparison, "bench/mix").outcome in ("noise", "same")
     rlib = by_id(comparison, "size/release/engine.rlib")
-    assert rlib.change == 0 and rlib.outcome == "same"
+    assert rlib.change == 0
+    assert rlib.outcome == "same"
     assert {d.outcome for d in comparison.decisions} <= {"noise", "same"}
     assert report.headline(comparison).startswith("✅ **No regression**")
 
@@ -102,8 +106,10 @@ def test_instruction_counts_under_callgrind_see_the_slower_head(repo):
     comparison = repo.compare("base-instr", "slow-instr", runs=1)
     assert comparison.error is None, comparison.error
     mix = by_id(comparison, "instructions/mix")
-    assert mix.metric.unit == "Ir" and (mix.base_median or 0) > 1000
+    assert mix.metric.unit == "Ir"
+    assert (mix.base_median or 0) > 1000
     # Deterministic: one run each is enough for a verdict, and the ratio follows the work.
-    assert mix.outcome == "regression" and 2.0 < (mix.change or 0) < 5.0, mix
+    assert mix.outcome == "regression", mix
+    assert 2.0 < (mix.change or 0) < 5.0, mix
     assert not [d for d in comparison.decisions if d.metric.id == "bench/mix"]  # no wall-time run
     assert comparison.environment["metric"] == "callgrind instructions"

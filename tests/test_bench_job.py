@@ -70,16 +70,21 @@ async def test_a_bench_posts_one_check_run_with_the_table_and_a_section_of_the_s
     result = await run_bench(settings, redis, bench_job(world))
     run = bench_run(fake_github, world)
     assert (run.head_sha, run.status, run.conclusion) == (world.head, "completed", "failure")
-    assert run.title.startswith("❌ 1 regression(s), 💸 1 over budget") and run.actions == [RUN_BENCH]
+    assert run.title.startswith("❌ 1 regression(s), 💸 1 over budget")
+    assert run.actions == [RUN_BENCH]
     rows = {line.split(" | ")[0]: line for line in run.summary.splitlines() if line.startswith("| `")}
     assert rows["| `moe/cache_hit_rate`"].endswith("| 0.73 | 0.6 | 0.73 | 0.6 | -17.8% | ±0.0% | 💸 over budget |")
     assert rows["| `probe rlib (release)`"].endswith("| ❌ bigger |")
-    assert "Requested by @maintainer." in run.summary and "base `" in run.summary
+    assert "Requested by @maintainer." in run.summary
+    assert "base `" in run.summary
     assert "- `custom/moe/cache_hit_rate`: 💸 over budget — head's median breaks the budget `>= 0.70`" in run.text
     section = bench_section.extract(summary_comment(fake_github, world).body)
-    assert section is not None and f"### Bench: `{world.base[:12]}` → `{world.head[:12]}`" in section
-    assert "```mermaid\nxychart-beta" in section and 'x-axis ["moe/cache_hit_rate"]' in section
-    assert result["conclusion"] == "failure" and result["summary"]["action"] == "created"
+    assert section is not None
+    assert f"### Bench: `{world.base[:12]}` → `{world.head[:12]}`" in section
+    assert "```mermaid\nxychart-beta" in section
+    assert 'x-axis ["moe/cache_hit_rate"]' in section
+    assert result["conclusion"] == "failure"
+    assert result["summary"]["action"] == "created"
 
 
 async def test_the_review_keeps_the_bench_section_and_a_new_bench_replaces_it_in_place(settings, redis, make_world,
@@ -89,11 +94,13 @@ async def test_the_review_keeps_the_bench_section_and_a_new_bench_replaces_it_in
     first = summary_comment(fake_github, world)
     await run_review(settings, redis, world.job())
     reviewed = summary_comment(fake_github, world)
-    assert reviewed.id == first.id and "### Inline review" in reviewed.body  # the review wrote its part…
+    assert reviewed.id == first.id
+    assert "### Inline review" in reviewed.body
     assert bench_section.extract(reviewed.body) == bench_section.extract(first.body)  # …and kept the bench's
     await run_bench(settings, redis, bench_job(world, runs=1))
     again = summary_comment(fake_github, world)
-    assert again.id == first.id and again.body.count(bench_section.START) == 1
+    assert again.id == first.id
+    assert again.body.count(bench_section.START) == 1
     assert "1 run per side" in (bench_section.extract(again.body) or "")
     runs = fake_github.check_runs(world.repo, name="ruvopt/bench")
     assert [r.conclusion for r in runs] == ["success", "success"]  # one run per request
@@ -107,7 +114,8 @@ async def test_a_head_that_moved_after_the_request_is_said_and_the_pinned_head_i
     moved = world.push(crate(10))
     await run_bench(settings, redis, bench_job(world, head_sha=pinned))
     run = bench_run(fake_github, world)
-    assert run.head_sha == pinned and run.conclusion == "success"  # 0.75 ≥ 0.70: the pinned head passes
+    assert run.head_sha == pinned
+    assert run.conclusion == "success"
     said = f"the head of #{world.pr} moved to `{moved[:12]}` after this benchmark was requested"
     replies = [c.body for c in fake_github.issue_comments(world.repo, world.pr) if said in c.body]
     assert replies == [f"@maintainer {said}; `{pinned[:12]}` (the head when it was accepted) is what is measured."]
@@ -122,9 +130,12 @@ async def test_a_head_whose_build_never_ends_is_killed_and_reported_neutral(sett
     quick = settings.model_copy(update={"bench_command_timeout_seconds": 6})
     result = await run_bench(quick, redis, bench_job(world))
     run = bench_run(fake_github, world)
-    assert run.conclusion == "neutral" and run.title.startswith("⚠️ Not measured: On head")
-    assert "timed out after" in run.summary and "(limit 6 s) and was killed" in run.summary
-    assert result["error"] and bench_section.extract(summary_comment(fake_github, world).body)
+    assert run.conclusion == "neutral"
+    assert run.title.startswith("⚠️ Not measured: On head")
+    assert "timed out after" in run.summary
+    assert "(limit 6 s) and was killed" in run.summary
+    assert result["error"]
+    assert bench_section.extract(summary_comment(fake_github, world).body)
 
 
 async def test_a_head_that_allocates_past_the_memory_limit_is_stopped_and_reported_neutral(
@@ -135,7 +146,8 @@ async def test_a_head_that_allocates_past_the_memory_limit_is_stopped_and_report
     small = settings.model_copy(update={"bench_memory_mb": 1024})
     await run_bench(small, redis, bench_job(world))
     run = bench_run(fake_github, world)
-    assert run.conclusion == "neutral" and "ran out of memory (limit 1 GiB per process)" in run.summary
+    assert run.conclusion == "neutral"
+    assert "ran out of memory (limit 1 GiB per process)" in run.summary
 
 
 async def test_a_button_pressed_on_an_older_commit_is_measured_without_a_moved_head_reply(
@@ -147,6 +159,8 @@ async def test_a_button_pressed_on_an_older_commit_is_measured_without_a_moved_h
     # The command job's reply already said that `older` is not the head; the PR did not move since.
     await run_bench(settings, redis, bench_job(world, head_sha=older, pr_head=current, comment_id=None))
     run = bench_run(fake_github, world)
-    assert run.head_sha == older and run.conclusion == "success"
-    assert "with the **Run bench** button" in run.summary and "moved to" not in run.summary
+    assert run.head_sha == older
+    assert run.conclusion == "success"
+    assert "with the **Run bench** button" in run.summary
+    assert "moved to" not in run.summary
     assert [c for c in fake_github.issue_comments(world.repo, world.pr) if "moved to" in c.body] == []

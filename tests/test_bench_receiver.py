@@ -48,12 +48,14 @@ async def test_a_bench_request_from_the_checks_ui_becomes_a_command_job_for_that
     sha = payloads.new_sha()
     payload = make(sha)
     response = await post(client, payload, "delivery-button-1")
-    assert response.status_code == 202 and response.json()["status"] == "queued", response.text
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "queued", response.text
     assert response.json()["detail"].startswith("bench request for ")
     [job] = queued_jobs(redis_url, REVIEW)
     listed = payload["check_run"]["pull_requests"][0]
-    assert job["function"] == "command" and job["key"] == f"command:{payload['repository']['full_name']}:button-" \
-        "delivery-button-1"  # fmt: skip
+    assert job["function"] == "command"
+    assert job["key"] == f"command:{payload['repository']['full_name']}:button-" \
+        "delivery-button-1"
     kwargs = job["kwargs"]
     assert (kwargs["head_sha"], kwargs["pr"], kwargs["comment_id"]) == (sha, listed["number"], 0)
     assert (kwargs["author"], kwargs["body"]) == (payload["sender"]["login"], "/ruvopt bench")
@@ -65,4 +67,5 @@ async def test_rerun_of_the_review_check_run_still_reviews(client, redis_url):
     payload["check_run"]["name"] = "ruvopt"
     await post(client, payload, "delivery-rerun-1")
     [job] = queued_jobs(redis_url, REVIEW)
-    assert job["function"] == "review" and job["kwargs"]["force"] is True
+    assert job["function"] == "review"
+    assert job["kwargs"]["force"] is True

@@ -46,14 +46,17 @@ def test_the_table_has_one_row_per_metric_with_medians_ranges_change_floor_and_v
 def test_the_chart_draws_base_as_bars_and_head_as_a_line_in_a_shared_unit():
     chart = report.chart([bench("a", [1000] * 3, [1500] * 3), bench("b", [2000] * 3, [1000] * 3)])
     assert chart[:2] == ["```mermaid", "xychart-beta"]
-    assert '    x-axis ["a", "b"]' in chart and '    y-axis "µs" 0 --> 2.3' in chart
-    assert "    bar [1, 2]" in chart and "    line [1.5, 1]" in chart
+    assert '    x-axis ["a", "b"]' in chart
+    assert '    y-axis "µs" 0 --> 2.3' in chart
+    assert "    bar [1, 2]" in chart
+    assert "    line [1.5, 1]" in chart
 
 
 def test_benchmarks_of_very_different_scales_are_charted_as_percent_of_base():
     chart = report.chart([bench("tiny", [10] * 3, [20] * 3), bench("huge", [1e6] * 3, [0.5e6] * 3)])
     assert '    y-axis "% of base" 0 --> 230' in chart
-    assert "    bar [100, 100]" in chart and "    line [200, 50]" in chart
+    assert "    bar [100, 100]" in chart
+    assert "    line [200, 50]" in chart
 
 
 def test_the_headline_counts_regressions_and_budgets_and_names_the_worst():
@@ -61,7 +64,8 @@ def test_the_headline_counts_regressions_and_budgets_and_names_the_worst():
     assert text == "❌ **1 regression(s)**, worst +30.0% (`mix`) (3 runs per side)"
     failed = comparison()
     failed.error = "On head (`bbbb`), `cargo build` timed out after 60 s (limit 60 s) and was killed."
-    assert report.headline(failed).startswith("⚠️ **Not measured**: On head") and failed.conclusion == "neutral"
+    assert report.headline(failed).startswith("⚠️ **Not measured**: On head")
+    assert failed.conclusion == "neutral"
 
 
 def test_head_medians_export_as_bencher_metric_format():
@@ -80,9 +84,12 @@ SECTION = f"{bench_section.START}\n### Bench: `a` → `b`\n\n✅ **No regression
 def test_the_bench_section_is_replaced_in_place_or_appended():
     body = "<!-- ruvopt:summary -->\n## ruvopt\n\nreview text\n"
     first = bench_section.with_section(body, SECTION)
-    assert first.startswith(body.rstrip()) and first.count(bench_section.START) == 1
+    assert first.startswith(body.rstrip())
+    assert first.count(bench_section.START) == 1
     second = bench_section.with_section(first, SECTION.replace("No regression", "Still fine"))
-    assert second.count(bench_section.START) == 1 and "Still fine" in second and "No regression" not in second
+    assert second.count(bench_section.START) == 1
+    assert "Still fine" in second
+    assert "No regression" not in second
 
 
 def test_a_new_review_body_keeps_the_section_and_drops_it_to_its_headline_when_space_runs_out():
@@ -92,7 +99,9 @@ def test_a_new_review_body_keeps_the_section_and_drops_it_to_its_headline_when_s
     tight = bench_section.carry_over(old, "x" * (65_536 - 1000), 65_536)
     assert len(tight) <= 65_536
     kept = bench_section.extract(tight)
-    assert kept is not None and "| row" not in kept and "### Bench: `a` → `b`" in kept
+    assert kept is not None
+    assert "| row" not in kept
+    assert "### Bench: `a` → `b`" in kept
     assert bench_section.carry_over("no section", "new review", 65_536) == "new review"
 
 

@@ -44,4 +44,5 @@ def test_a_bench_worker_without_bwrap_refuses_to_start_and_takes_no_bench_job(tm
 
 def test_a_bench_worker_without_a_rust_toolchain_refuses_to_start(tmp_path, redis_url):
     done = start_worker(redis_url, path_without(tmp_path, "rustc"))
-    assert done.returncode == 2 and "`rustc` is not on PATH" in done.stderr
+    assert done.returncode == 2
+    assert "`rustc` is not on PATH" in done.stderr

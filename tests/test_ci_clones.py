@@ -87,8 +87,10 @@ def single_sentence_error(stderr: str) -> str:
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert "Traceback" not in stderr
     errors = [line for line in lines if not line.startswith("ruvopt: ")]
-    assert len(errors) == 1 and errors[0].startswith(("ruvopt check: ", "ruvopt review: ")), stderr
-    assert errors[0].count("; ") == 1 and not errors[0].rstrip("`").endswith("."), errors[0]  # one sentence
+    assert len(errors) == 1, stderr
+    assert errors[0].startswith(("ruvopt check: ", "ruvopt review: ")), stderr
+    assert errors[0].count("; ") == 1, errors[0]
+    assert not errors[0].rstrip("`").endswith("."), errors[0]  # one sentence
     return errors[0]
 
 
@@ -116,7 +118,8 @@ def test_shallow_checkout_fetches_the_base_and_deepens_to_the_merge_base(tmp_pat
     lacked = rule_blobs(history.source, history.fork, history.m2) - rule_blobs(history.source, history.p2)
     assert history.server.objects_sent(since) <= commits * 4 + len(lacked)
     untouched = asset_blobs(history.source, history.m2, history.fork) - asset_blobs(history.source, history.p2)
-    assert untouched and untouched <= missing_objects(clone, history.m2, history.fork)
+    assert untouched
+    assert untouched <= missing_objects(clone, history.m2, history.fork)
 
 
 def test_blobless_clone_fetches_only_rule_blobs_in_batches(tmp_path: Path, history: History) -> None:
@@ -133,7 +136,7 @@ def test_blobless_clone_fetches_only_rule_blobs_in_batches(tmp_path: Path, histo
 
 
 def test_treeless_clone_fetches_the_trees_then_only_rule_blobs(tmp_path: Path, history: History) -> None:
-    clone = blobless(tmp_path, history, filter="tree:0")
+    clone = blobless(tmp_path, history, spec="tree:0")
     since = len(history.server.requests)
     assert_pr_result(check_json(clone, history.m2, "origin/pr"))
     trees = len(git(history.source, "ls-tree", "-r", "-d", history.fork).split("\n")) + 1  # + the root
@@ -164,7 +167,8 @@ def test_a_missing_rust_blob_without_a_promisor_is_one_sentence(tmp_path: Path, 
         assert run.returncode == 2
         line = single_sentence_error(run.stderr)
         assert f"`src/m3.rs` (blob {lost[:12]}) is not in the clone's object store" in line
-        assert "no promisor remote" in line and "git fetch --refetch origin" in line
+        assert "no promisor remote" in line
+        assert "git fetch --refetch origin" in line
 
 
 def test_a_blobless_clone_with_no_fetch_names_the_first_missing_file(tmp_path: Path, history: History) -> None:
@@ -173,7 +177,8 @@ def test_a_blobless_clone_with_no_fetch_names_the_first_missing_file(tmp_path: P
     run = ruvopt(clone, "check", ".", "--base", history.m2, "--head", "origin/pr", "--no-fetch", "--no-cache")
     assert run.returncode == 2
     line = single_sentence_error(run.stderr)
-    assert "is not in the clone's object store and fetching is turned off" in line and "--no-fetch" in line
+    assert "is not in the clone's object store and fetching is turned off" in line
+    assert "--no-fetch" in line
     assert history.server.objects_sent(since) == 0
 
 

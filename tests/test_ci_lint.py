@@ -40,7 +40,8 @@ def test_hadolint_fails_a_dockerfile_with_a_warning(tmp_path: Path):
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM python:3.11-slim\nRUN cd /tmp && pip install ruvopt\n")  # DL3003, DL3013
     proc = run([tool("hadolint"), "--config", str(ROOT / ".hadolint.yaml"), "--failure-threshold", "warning", str(bad)])
-    assert proc.returncode != 0 and "DL3003" in proc.stdout
+    assert proc.returncode != 0
+    assert "DL3003" in proc.stdout
 
 
 def test_each_ignored_hadolint_rule_states_its_reason():
@@ -49,13 +50,15 @@ def test_each_ignored_hadolint_rule_states_its_reason():
     for rule in ignored:
         at = next(i for i, line in enumerate(lines) if line.strip() == f"- {rule}")
         reason = [line for line in lines[:at] if line.strip().startswith(f"# {rule}")]
-        assert reason and len(reason[0]) > 40, f"{rule} is ignored without a reason"
+        assert reason, f"{rule} is ignored without a reason"
+        assert len(reason[0]) > 40, f"{rule} is ignored without a reason"
 
 
 def test_every_user_in_the_dockerfile_is_numeric_and_the_images_end_unprivileged():
     text = (ROOT / "Dockerfile").read_text()
     users = re.findall(r"^USER (\S+)$", text, re.MULTILINE)
-    assert users and all(re.fullmatch(r"\d+(:\d+)?", u) for u in users), users
+    assert users, users
+    assert all(re.fullmatch(r"\d+(:\d+)?", u) for u in users), users
     for stage in re.split(r"^FROM ", text, flags=re.MULTILINE)[1:]:
         last = re.findall(r"^USER (\S+)$", stage, re.MULTILINE)
         if last:
@@ -75,16 +78,19 @@ def test_the_image_install_path_gives_a_working_ruvopt_outside_the_checkout(tmp_
     assert proc.returncode == 0, proc.stderr[-3000:]
     site = run([str(venv / "bin/python"), "-c", "import ruvopt.bot, ruvopt.checks; print(ruvopt.bot.__file__)"],
                cwd=tmp_path)  # fmt: skip
-    assert site.returncode == 0 and str(ROOT) not in site.stdout, site.stdout + site.stderr  # a copy, not the tree
+    assert site.returncode == 0, site.stdout + site.stderr
+    assert str(ROOT) not in site.stdout, site.stdout + site.stderr  # a copy, not the tree
     workspace = ROOT / "examples" / "sample-workspace"
     check = run([str(venv / "bin/ruvopt"), "check", str(workspace), "--format", "json", "--fail-on", "never"],
                 cwd=tmp_path)  # fmt: skip
-    assert check.returncode == 0 and '"RO501"' in check.stdout, check.stderr
+    assert check.returncode == 0, check.stderr
+    assert '"RO501"' in check.stdout, check.stderr
     manifest = run([str(venv / "bin/python"), "-c",
                     "from ruvopt.bot.receiver.registration import load_manifest_template as m;"
                     " print(m()['default_events'])"],
                    cwd=tmp_path)  # fmt: skip
-    assert manifest.returncode == 0 and "pull_request" in manifest.stdout, manifest.stderr
+    assert manifest.returncode == 0, manifest.stderr
+    assert "pull_request" in manifest.stdout, manifest.stderr
 
 
 # --- workflows and the Action ----------------------------------------------------------------
@@ -108,7 +114,8 @@ def test_actionlint_rejects_actions_on_the_deprecated_node20_runtime(tmp_path: P
     workflow.write_text("on: push\njobs:\n  t:\n    runs-on: ubuntu-24.04\n    steps:\n"
                         "      - uses: actions/checkout@v4\n")  # fmt: skip
     proc = actionlint(str(workflow), cwd=tmp_path)
-    assert proc.returncode != 0 and "node20" in proc.stdout
+    assert proc.returncode != 0
+    assert "node20" in proc.stdout
 
 
 def _action_repo(tmp_path: Path) -> Path:
@@ -178,10 +185,14 @@ def test_the_pre_commit_hook_runs_ruvopt_on_a_sample_repository(tmp_path: Path):
     env = {"PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
     failing = run([tool("pre-commit"), "run", "--all-files"], cwd=sample, env=env, timeout=600)
     assert failing.returncode == 1, failing.stdout + failing.stderr
-    assert "ruvopt" in failing.stdout and "Failed" in failing.stdout and "RO501" in failing.stdout
+    assert "ruvopt" in failing.stdout
+    assert "Failed" in failing.stdout
+    assert "RO501" in failing.stdout
     untouched = run([tool("pre-commit"), "run", "--files", "README.md"], cwd=sample, env=env)
-    assert untouched.returncode == 0 and "(no files to check)Skipped" in untouched.stdout, untouched.stdout
+    assert untouched.returncode == 0, untouched.stdout
+    assert "(no files to check)Skipped" in untouched.stdout, untouched.stdout
     config = sample / "ruvopt.toml"
     config.write_text(config.read_text().replace('fail-on = "any"', 'fail-on = "never"'))
     passing = run([tool("pre-commit"), "run", "--files", "ruvopt.toml"], cwd=sample, env=env)
-    assert passing.returncode == 0 and "Passed" in passing.stdout, passing.stdout + passing.stderr
+    assert passing.returncode == 0, passing.stdout + passing.stderr
+    assert "Passed" in passing.stdout, passing.stdout + passing.stderr

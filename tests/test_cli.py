@@ -151,7 +151,9 @@ def test_every_format_prints_a_parsable_report(tmp_path: Path, fmt: str, capsys:
     elif fmt == "markdown":
         assert out.startswith("<!-- ruvopt:summary -->")
     else:
-        assert "src/lib.rs" in out and "RO991" in out and "failed" in out
+        assert "src/lib.rs" in out
+        assert "RO991" in out
+        assert "failed" in out
 
 
 def test_output_file_gets_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -29,7 +29,9 @@ def test_a_bigger_head_prints_the_regression_as_json_and_exits_1(tmp_path):
     report = json.loads(done.stdout)
     assert (report["base_sha"], report["head_sha"], report["conclusion"], report["runs"]) == (base, head, "failure", 2)
     [rlib] = [m for m in report["metrics"] if m["id"] == "size/release/probe.rlib"]
-    assert rlib["outcome"] == "regression" and rlib["change"] > 0.5 and len(rlib["base"]) == len(rlib["head"]) == 2
+    assert rlib["outcome"] == "regression"
+    assert rlib["change"] > 0.5
+    assert len(rlib["base"]) == len(rlib["head"]) == 2
 
 
 def test_an_unchanged_crate_prints_the_table_and_exits_0(tmp_path):
@@ -37,13 +39,15 @@ def test_an_unchanged_crate_prints_the_table_and_exits_0(tmp_path):
     done = ruvopt_bench(tmp_path, repo, "--base", "HEAD~1", "--runs", "1", "-q")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("✅ No regression (max-regression 2.0%, 1 run per side)")
-    assert "Binary size" in done.stdout and "probe rlib (release)" in done.stdout
+    assert "Binary size" in done.stdout
+    assert "probe rlib (release)" in done.stdout
 
 
 def test_a_ref_that_is_not_a_commit_is_a_usage_error(tmp_path):
     repo, _ = make_git_repo(tmp_path, [plain_crate()])
     done = ruvopt_bench(tmp_path, repo, "--base", "no-such-branch", "-q")
-    assert done.returncode == 2 and "`no-such-branch` is not a commit" in done.stderr
+    assert done.returncode == 2
+    assert "`no-such-branch` is not a commit" in done.stderr
 
 
 def test_a_head_that_does_not_build_is_reported_and_exits_3(tmp_path):
@@ -51,5 +55,6 @@ def test_a_head_that_does_not_build_is_reported_and_exits_3(tmp_path):
     repo, _ = make_git_repo(tmp_path, [plain_crate(), broken])
     done = ruvopt_bench(tmp_path, repo, "--base", "HEAD~1", "--runs", "1", "--format", "markdown", "-q")
     assert done.returncode == 3
-    assert "⚠️ **Not measured**: On head" in done.stdout and "mismatched types" in done.stdout
+    assert "⚠️ **Not measured**: On head" in done.stdout
+    assert "mismatched types" in done.stdout
     assert done.stderr.startswith("ruvopt bench: On head")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,9 +39,9 @@ def both_runs(crate: Path, target: str) -> Runs:
 
 
 @pytest.fixture(scope="module")
-def placement(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Runs]]:
+def placement(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Runs]:
     crate = cs.copy_fixture_crate(PLACEMENT, tmp_path_factory.mktemp("placement"))
-    yield crate, both_runs(crate, "clippy-placement")
+    return crate, both_runs(crate, "clippy-placement")
 
 
 @pytest.fixture(scope="module")

@@ -154,16 +154,19 @@ def reactions(world: dict[str, Any], pr: int = 12) -> dict[str, list[str]]:
 async def test_recheck_by_a_writer_enqueues_a_forced_review_of_the_current_head(world, redis_url):
     await run(world, "/ruvopt recheck")
     [job] = queued_jobs(redis_url, REVIEW)
-    assert job["function"] == "review" and job["kwargs"]["force"] is True
+    assert job["function"] == "review"
+    assert job["kwargs"]["force"] is True
     assert (job["kwargs"]["head_sha"], job["kwargs"]["base_sha"]) == (world["head"], world["base"])
     [text] = replies(world)
-    assert text.startswith("@maintainer") and world["head"][:12] in text
+    assert text.startswith("@maintainer")
+    assert world["head"][:12] in text
 
 
 async def test_commands_from_someone_without_write_access_are_denied_and_enqueue_nothing(world, redis_url):
     await run(world, "/ruvopt bench", author="visitor")
     await run(world, "/ruvopt recheck", author="visitor")
-    assert queued_jobs(redis_url, REVIEW) == [] and queued_jobs(redis_url, BENCH) == []
+    assert queued_jobs(redis_url, REVIEW) == []
+    assert queued_jobs(redis_url, BENCH) == []
     texts = replies(world)
     assert len(texts) == 2
     assert all("needs write access" in t and "`read`" in t for t in texts)
@@ -173,14 +176,16 @@ async def test_commands_from_someone_without_write_access_are_denied_and_enqueue
 async def test_bench_pins_the_head_reacts_with_eyes_and_replies_with_its_queue_position(world, redis_url):
     await run(world, "/ruvopt bench profile=release,release-fast bench=moe_bench runs=3")
     [job] = queued_jobs(redis_url, BENCH)
-    assert job["function"] == "bench" and job["key"] == f"bench:{REPO}#12"
+    assert job["function"] == "bench"
+    assert job["key"] == f"bench:{REPO}#12"
     bench = BenchJob.from_kwargs(job["kwargs"])
     assert (bench.head_sha, bench.base_sha, bench.requested_by) == (world["head"], world["base"], "maintainer")
     assert (bench.profiles, bench.benches, bench.runs) == (("release", "release-fast"), ("moe_bench",), 3)
     assert reactions(world) == {"/ruvopt bench profile=release,release-fast bench=moe_bench runs=3": ["eyes"]}
     [text] = replies(world)
     assert text.startswith(f"@maintainer 👀 benchmark of `{world['head'][:12]}` against base `{world['base'][:12]}`")
-    assert "position 1 in the bench queue (0 running)" in text and "`ruvopt/bench` check run" in text
+    assert "position 1 in the bench queue (0 running)" in text
+    assert "`ruvopt/bench` check run" in text
     # A later push does not change what an accepted bench measures.
     world["fake"].push(REPO, 12, head_sha=new_sha(), diff="")
     assert queued_jobs(redis_url, BENCH)[0]["kwargs"]["head_sha"] == world["head"]
@@ -202,7 +207,8 @@ async def test_a_second_bench_command_replaces_the_one_queued_for_the_same_pull_
     [job] = queued_jobs(redis_url, BENCH)
     assert (job["kwargs"]["runs"], job["kwargs"]["requested_by"]) == (7, "reviewer")
     first, second = replies(world)
-    assert "position 1" in first and "position 1" in second
+    assert "position 1" in first
+    assert "position 1" in second
     assert f"It replaces the queued request for `{world['head'][:12]}` from @maintainer." in second
 
 
@@ -225,7 +231,8 @@ async def test_the_run_bench_button_pins_the_commit_it_was_pressed_on(world, red
     world["fake"].push(REPO, 12, head_sha=(moved := new_sha()), diff="")
     await run(world, "/ruvopt bench", comment_id=0, head_sha=pressed, delivery="button-delivery")
     [job] = queued_jobs(redis_url, BENCH)
-    assert job["kwargs"]["head_sha"] == pressed and job["kwargs"]["comment_id"] is None
+    assert job["kwargs"]["head_sha"] == pressed
+    assert job["kwargs"]["comment_id"] is None
     [text] = replies(world)
     assert f"`{pressed[:12]}` is no longer the head of #12 (now `{moved[:12]}`)" in text
     assert "<!-- ruvopt:reply-to:button-button-delivery -->" in text
@@ -237,8 +244,10 @@ async def test_the_run_bench_button_pins_the_commit_it_was_pressed_on(world, red
 async def test_a_malformed_command_gets_a_reply_with_the_problem_and_the_help(world, redis_url):
     await run(world, "/ruvopt bench --release")
     [text] = replies(world)
-    assert "`--release` is not an option" in text and "/ruvopt recheck" in text
-    assert queued_jobs(redis_url, REVIEW) == [] and queued_jobs(redis_url, BENCH) == []
+    assert "`--release` is not an option" in text
+    assert "/ruvopt recheck" in text
+    assert queued_jobs(redis_url, REVIEW) == []
+    assert queued_jobs(redis_url, BENCH) == []
 
 
 async def test_help_is_answered_for_anyone_without_asking_for_permission(world):

@@ -35,8 +35,11 @@ def error_of(tmp_path: Path, files: dict[str, str]) -> ConfigError:
 def test_no_configuration_gives_the_defaults(tmp_path: Path) -> None:
     config = config_of(tmp_path, {"Cargo.toml": PACKAGE})
     assert config == Config()
-    assert config.select == ("RO",) and config.ignore == () and config.fail_on == "new"
-    assert config.max_file_bytes == DEFAULT_MAX_FILE_BYTES and config.source == "defaults"
+    assert config.select == ("RO",)
+    assert config.ignore == ()
+    assert config.fail_on == "new"
+    assert config.max_file_bytes == DEFAULT_MAX_FILE_BYTES
+    assert config.source == "defaults"
 
 
 def test_ruvopt_toml_is_read(tmp_path: Path) -> None:
@@ -45,7 +48,8 @@ def test_ruvopt_toml_is_read(tmp_path: Path) -> None:
         "ruvopt.toml": 'ignore = ["RO601"]\nfail-on = "any"\n[rules.RO101]\nmax-lines = 800\n',
     })
     assert config.source == "ruvopt.toml"
-    assert config.ignore == ("RO601",) and config.fail_on == "any"
+    assert config.ignore == ("RO601",)
+    assert config.fail_on == "any"
     assert config.rule_option("RO101", "max-lines", 600) == 800
 
 
@@ -124,25 +128,29 @@ def test_unknown_key_in_a_metadata_table_names_that_table(tmp_path: Path) -> Non
 def test_unknown_bench_key_lists_the_bench_keys(tmp_path: Path) -> None:
     error = error_of(tmp_path, {"ruvopt.toml": "[bench]\nrun = 3\n"})
     assert error.key == ("bench", "run")
-    assert "`bench.run`" in error.message and "Did you mean `runs`?" in error.message
+    assert "`bench.run`" in error.message
+    assert "Did you mean `runs`?" in error.message
     assert f"Valid keys here: {', '.join(BENCH_KEYS)}" in error.message
 
 
 def test_unknown_rule_code_is_rejected_with_the_closest_code(tmp_path: Path) -> None:
     error = error_of(tmp_path, {"ruvopt.toml": "[rules.RO1O1]\nmax-lines = 10\n"})
     assert error.key == ("rules", "RO1O1")
-    assert "unknown key `rules.RO1O1`" in error.message and "Did you mean `RO101`?" in error.message
+    assert "unknown key `rules.RO1O1`" in error.message
+    assert "Did you mean `RO101`?" in error.message
 
 
 def test_unknown_rule_option_is_rejected_with_the_rules_options(tmp_path: Path) -> None:
     error = error_of(tmp_path, {"ruvopt.toml": "[rules.RO101]\nmax-line = 10\n"})
     assert error.key == ("rules", "RO101", "max-line")
-    assert "Did you mean `max-lines`?" in error.message and "Valid keys here: max-lines" in error.message
+    assert "Did you mean `max-lines`?" in error.message
+    assert "Valid keys here: max-lines" in error.message
 
 
 def test_option_of_a_rule_without_options_is_rejected(tmp_path: Path) -> None:
     error = error_of(tmp_path, {"ruvopt.toml": "[rules.RO401]\nlto = true\n"})
-    assert "unknown key `rules.RO401.lto`" in error.message and "(none)" in error.message
+    assert "unknown key `rules.RO401.lto`" in error.message
+    assert "(none)" in error.message
 
 
 @pytest.mark.parametrize(
@@ -212,7 +220,8 @@ def test_invalid_toml_reports_its_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config('select = ["RO"]\nignore = [\n', "ruvopt.toml")
     assert "not valid TOML" in caught.value.message
-    assert caught.value.line is not None and caught.value.line >= 2
+    assert caught.value.line is not None
+    assert caught.value.line >= 2
 
 
 # --- what the keys do ------------------------------------------------------------------
@@ -220,10 +229,13 @@ def test_invalid_toml_reports_its_line(tmp_path: Path) -> None:
 
 def test_the_longer_prefix_decides_between_select_and_ignore() -> None:
     config = Config(select=("RO",), ignore=("RO6", "RO501"))
-    assert config.enabled("RO101") and config.enabled("RO502")
-    assert not config.enabled("RO601") and not config.enabled("RO501")
+    assert config.enabled("RO101")
+    assert config.enabled("RO502")
+    assert not config.enabled("RO601")
+    assert not config.enabled("RO501")
     narrow = Config(select=("RO2",), ignore=("RO",))
-    assert narrow.enabled("RO201") and not narrow.enabled("RO101")
+    assert narrow.enabled("RO201")
+    assert not narrow.enabled("RO101")
 
 
 def test_ignore_wins_over_select_for_the_same_prefix() -> None:

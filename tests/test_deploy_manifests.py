@@ -50,7 +50,8 @@ def test_kubernetes_validate_strict_rejects_an_unknown_field(tmp_path: Path):
     path = tmp_path / "broken.yaml"
     path.write_text(yaml.safe_dump(broken))
     code, output = kubernetes_validate([path])
-    assert code != 0 and "readinessProbes" in output, output
+    assert code != 0, output
+    assert "readinessProbes" in output, output
 
 
 def test_scaled_objects_and_monitors_pass_their_crd_schemas():
@@ -98,8 +99,10 @@ def test_each_deployment_has_probes_limits_a_budget_and_runs_as_a_numeric_non_ro
     probe_port = container["readinessProbe"]["httpGet"]["port"]
     assert probe_port in {p["name"] for p in container["ports"]}
     resources = container["resources"]
-    assert {"cpu", "memory"} <= set(resources["requests"]) and {"cpu", "memory"} <= set(resources["limits"])
-    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 10001
+    assert {"cpu", "memory"} <= set(resources["requests"])
+    assert {"cpu", "memory"} <= set(resources["limits"])
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 10001
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
     assert pod["automountServiceAccountToken"] is False
     labels = pod_labels(deployment).items()
@@ -178,7 +181,8 @@ def test_the_compose_schema_rejects_an_unknown_service_key(tmp_path: Path):
     path = tmp_path / "docker-compose.yml"
     path.write_text(yaml.safe_dump(compose))
     proc = _check_compose(path)
-    assert proc.returncode != 0 and "intervall" in proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "intervall" in proc.stdout + proc.stderr
 
 
 def test_every_ruvopt_service_in_compose_shares_the_credentials_the_registration_writes():
@@ -189,7 +193,8 @@ def test_every_ruvopt_service_in_compose_shares_the_credentials_the_registration
         directory = str(Path(service["environment"]["RUVOPT_CREDENTIALS_FILE"]).parent)
         mounts = [v for v in service["volumes"] if v.split(":")[:2] == ["credentials", directory]]
         writable = name == "receiver"  # only the receiver writes it (one-click registration)
-        assert mounts and mounts[0].endswith(":ro") != writable, f"{name}: {service['volumes']}"
+        assert mounts, f"{name}: {service['volumes']}"
+        assert mounts[0].endswith(":ro") != writable, f"{name}: {service['volumes']}"
 
 
 def test_compose_prometheus_scrapes_the_services_and_ports_compose_runs():

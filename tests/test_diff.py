@@ -55,10 +55,13 @@ def test_parse_reports_added_deleted_renamed_and_binary_files(tmp_path: Path) ->
          "blob.bin": b"\x00\x01\x02"},
     ])
     files = git_diff(repo, base, head).files
-    assert files["new.rs"].status == "renamed" and files["new.rs"].old_path == "old.rs"
+    assert files["new.rs"].status == "renamed"
+    assert files["new.rs"].old_path == "old.rs"
     assert files["new.rs"].added == {21}
-    assert files["gone.rs"].status == "deleted" and files["gone.rs"].commentable == set()
-    assert files["fresh.rs"].status == "added" and files["fresh.rs"].old_path is None
+    assert files["gone.rs"].status == "deleted"
+    assert files["gone.rs"].commentable == set()
+    assert files["fresh.rs"].status == "added"
+    assert files["fresh.rs"].old_path is None
     assert files["fresh.rs"].added == {1, 2}
     assert files["blob.bin"].binary
     assert "keep.rs" not in files

@@ -46,7 +46,8 @@ def test_a_renamed_and_edited_file_reports_only_what_the_edit_added(tmp_path: Pa
 def test_a_copy_under_a_new_name_is_new_while_the_original_stays(tmp_path: Path) -> None:
     # Not a rename: the old file is still there, so the copy's findings are its own.
     result = new_and_fixed(tmp_path, {"src/copy.rs": RAW, "src/lib.rs": "pub mod raw;\npub mod copy;\n"})
-    assert "src/copy.rs" in result.diff.files and result.diff.files["src/copy.rs"].status == "added"
+    assert "src/copy.rs" in result.diff.files
+    assert result.diff.files["src/copy.rs"].status == "added"
     assert len([f for f in result.new_findings if f.path == "src/copy.rs"]) == 8
     assert not any(f.new for f in result.findings if f.path == "src/raw.rs")
 
@@ -59,5 +60,7 @@ def test_a_moved_crate_keeps_its_manifest_findings(tmp_path: Path) -> None:
             "crates/new/Cargo.toml": MANIFEST, "crates/new/src/lib.rs": RAW}  # fmt: skip
     result = new_and_fixed(tmp_path, head, base)
     codes = {(f.code, f.path) for f in result.findings}
-    assert ("RO601", "crates/new/Cargo.toml") in codes and ("RO201", "crates/new/src/lib.rs") in codes
-    assert result.new_findings == [] and result.fixed == []
+    assert ("RO601", "crates/new/Cargo.toml") in codes
+    assert ("RO201", "crates/new/src/lib.rs") in codes
+    assert result.new_findings == []
+    assert result.fixed == []

@@ -39,18 +39,18 @@ _names = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def git_server(
-    _fake_github_server: FakeGitHubServer, tmp_path_factory: pytest.TempPathFactory
+    fake_github_server: FakeGitHubServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GitHttpServer]:
-    server = GitHttpServer(tmp_path_factory.mktemp("git"), token_ok=_fake_github_server.fake.token_valid).start()
+    server = GitHttpServer(tmp_path_factory.mktemp("git"), token_ok=fake_github_server.fake.token_valid).start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
 def stack(
-    _fake_github_server: FakeGitHubServer, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+    fake_github_server: FakeGitHubServer, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppStack]:
-    app = AppStack(_fake_github_server.fake, redis_server.url, tmp_path_factory.mktemp("e2e"),
+    app = AppStack(fake_github_server.fake, redis_server.url, tmp_path_factory.mktemp("e2e"),
                    RUVOPT_WRITE_SPACING_SECONDS="0.2")  # fmt: skip
     app.start_receiver()
     app.start_worker()
@@ -69,7 +69,8 @@ def world(fake_github: FakeGitHub, redis_url: str, git_server: GitHttpServer, st
 
 def open_and_wait(stack: AppStack, world: PullWorld, action: str = "opened", guid: str | None = None) -> None:
     response = stack.post("pull_request", pull_request_event(world, action), guid=guid)
-    assert response.status_code == 202 and response.json()["status"] == "queued", response.text
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "queued", response.text
     wait_for(lambda: stack.reviewed(world), REVIEW_TIMEOUT_S, f"the review of {world.head[:12]}")
 
 
@@ -103,14 +104,17 @@ def test_a_new_push_updates_everything_without_duplicates(stack, world, fake_git
     pr.push({"src/lib.rs": LIB + KEPT + ADDED})
     open_and_wait(stack, pr, "synchronize")
     runs = {r.head_sha: r for r in fake_github.check_runs(pr.repo)}
-    assert set(runs) == {first_head, pr.head} and runs[pr.head].status == "completed"
+    assert set(runs) == {first_head, pr.head}
+    assert runs[pr.head].status == "completed"
     reviews = sorted(fake_github.reviews(pr.repo, pr.pr), key=lambda r: r.id)
     assert [r.commit_id for r in reviews] == [first_head, pr.head]
     bodies = [c.body for c in fake_github.review_comments(pr.repo, pr.pr)]
     fingerprints = [m.group(1) for b in bodies if (m := re.search(r"ruvopt:fp=([0-9a-f]+)", b))]
     assert len(fingerprints) == 3 == len(set(fingerprints))  # kept, fixed, added: each once
     (edited,) = fake_github.issue_comments(pr.repo, pr.pr)
-    assert edited.id == summary_id and pr.head[:12] in edited.body and edited.body != first_body
+    assert edited.id == summary_id
+    assert pr.head[:12] in edited.body
+    assert edited.body != first_body
     (resolved,) = [t for t in fake_github.threads(pr.repo, pr.pr) if t.resolved]
     assert "p.add(1)" in fake_github.world.review_comments[resolved.comment_ids[0]].body
 
@@ -120,15 +124,18 @@ def test_a_redelivery_with_the_same_delivery_id_changes_nothing(stack, world, fa
     open_and_wait(stack, pr, guid="delivery-once")
     before = writes(fake_github, pr.repo)
     record = job(stack.redis_url, REVIEW, f"review:{pr.repo}@{pr.head}")
-    assert record is not None and record["status"] == "complete"
+    assert record is not None
+    assert record["status"] == "complete"
     again = stack.post("pull_request", pull_request_event(pr, "opened"), guid="delivery-once")
-    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    assert again.status_code == 200
+    assert again.json()["status"] == "duplicate"
     # The receiver enqueues before it answers: anything a duplicate set off would be in
     # the queue, or in the job's record, by now.
     assert queued_jobs(stack.redis_url) == []
     assert job(stack.redis_url, REVIEW, f"review:{pr.repo}@{pr.head}") == record
     assert writes(fake_github, pr.repo) == before
-    assert len(fake_github.check_runs(pr.repo)) == 1 and len(fake_github.reviews(pr.repo, pr.pr)) == 1
+    assert len(fake_github.check_runs(pr.repo)) == 1
+    assert len(fake_github.reviews(pr.repo, pr.pr)) == 1
 
 
 def test_recheck_from_a_writer_runs_the_review_again(stack, world, fake_github):
@@ -146,7 +153,9 @@ def test_recheck_from_a_writer_runs_the_review_again(stack, world, fake_github):
     wait_for(lambda: job(stack.redis_url, REVIEW, f"review:{pr.repo}@{pr.head}")["status"] == "complete",
              REVIEW_TIMEOUT_S, "the forced review to finish")  # fmt: skip
     (again,) = fake_github.check_runs(pr.repo)
-    assert again.id == run.id and again.status == "completed" and len(again.annotations) == 2
+    assert again.id == run.id
+    assert again.status == "completed"
+    assert len(again.annotations) == 2
     assert len(fake_github.reviews(pr.repo, pr.pr)) == 1
     assert len([c for c in fake_github.issue_comments(pr.repo, pr.pr) if "ruvopt:summary" in c.body]) == 1
 
@@ -160,5 +169,6 @@ def test_recheck_from_a_non_writer_gets_a_short_denial(stack, world, fake_github
     assert response.status_code == 202, response.text
     denial = wait_for(lambda: [c for c in fake_github.issue_comments(pr.repo, pr.pr) if "drive-by-user" in c.body],
                       REVIEW_TIMEOUT_S, "the denial")  # fmt: skip
-    assert "needs write access" in denial[0].body and len(denial[0].body) < 200
+    assert "needs write access" in denial[0].body
+    assert len(denial[0].body) < 200
     assert fake_github.check_runs(pr.repo)[0].patches == patches

@@ -38,21 +38,21 @@ _names = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def git_server(
-    _fake_github_server: FakeGitHubServer, tmp_path_factory: pytest.TempPathFactory
+    fake_github_server: FakeGitHubServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GitHttpServer]:
-    server = GitHttpServer(tmp_path_factory.mktemp("git"), token_ok=_fake_github_server.fake.token_valid).start()
+    server = GitHttpServer(tmp_path_factory.mktemp("git"), token_ok=fake_github_server.fake.token_valid).start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
 def stack(
-    _fake_github_server: FakeGitHubServer, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+    fake_github_server: FakeGitHubServer, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppStack]:
     work = tmp_path_factory.mktemp("e2e-bench")
     env = {"RUVOPT_WRITE_SPACING_SECONDS": "0.2", "RUVOPT_BENCH_CARGO_HOME": str(cargo_home(work)),
            "RUVOPT_BENCH_COMMAND_TIMEOUT_SECONDS": "300"}
-    app = AppStack(_fake_github_server.fake, redis_server.url, work, **env)
+    app = AppStack(fake_github_server.fake, redis_server.url, work, **env)
     app.start_receiver()
     app.start_worker(queues="review,bench")
     yield app
@@ -103,7 +103,8 @@ def test_a_writers_bench_command_yields_one_completed_ruvopt_bench_run(stack, wo
     assert ack.startswith(f"@{WRITER} 👀 benchmark of `{pr.head[:12]}` against base `{pr.base[:12]}` (runs=1) queued")
     [run] = wait_for(lambda: bench_runs(fake_github, pr), TIMEOUT_S, "the ruvopt/bench run to complete")
     assert (run.head_sha, run.conclusion) == (pr.head, "failure")
-    assert "| `moe/cache_hit_rate` | 0.73 | 0.5 |" in run.summary and "💸 over budget" in run.summary
+    assert "| `moe/cache_hit_rate` | 0.73 | 0.5 |" in run.summary
+    assert "💸 over budget" in run.summary
     [summary] = wait_for(lambda: [c for c in fake_github.issue_comments(pr.repo, pr.pr)
                                   if "<!-- ruvopt:bench -->" in c.body], TIMEOUT_S, "the summary section")  # fmt: skip
     assert "xychart-beta" in summary.body
@@ -115,7 +116,8 @@ def test_a_readers_bench_command_is_refused_and_nothing_is_measured(stack, world
     [denial] = wait_for(lambda: replies(fake_github, pr, "needs write access"), TIMEOUT_S, "the denial")
     assert denial.startswith(f"@{READER} `/ruvopt bench` needs write access to this repository (you have `read`).")
     assert fake_github.world.issue_comments[said].reactions == []
-    assert queued_jobs(stack.redis_url, BENCH) == [] and bench_runs(fake_github, pr, None) == []
+    assert queued_jobs(stack.redis_url, BENCH) == []
+    assert bench_runs(fake_github, pr, None) == []
 
 
 def test_a_bots_bench_command_is_ignored_at_the_door(stack, world, fake_github):
@@ -123,8 +125,10 @@ def test_a_bots_bench_command_is_ignored_at_the_door(stack, world, fake_github):
     posted = fake_github.add_issue_comment(pr.repo, pr.pr, "/ruvopt bench", user="some-app[bot]")
     response = stack.post("issue_comment", payloads.from_bot(comment_event(pr, "/ruvopt bench", "some-app[bot]",
                                                                            comment_id=posted.id)))  # fmt: skip
-    assert response.status_code == 202 and response.json()["status"] == "ignored"
-    assert queued_jobs(stack.redis_url, BENCH) == [] and replies(fake_github, pr, "") == []
+    assert response.status_code == 202
+    assert response.json()["status"] == "ignored"
+    assert queued_jobs(stack.redis_url, BENCH) == []
+    assert replies(fake_github, pr, "") == []
 
 
 def test_a_second_command_replaces_the_queued_one_and_only_it_is_measured(stack, world, fake_github):
@@ -136,7 +140,8 @@ def test_a_second_command_replaces_the_queued_one_and_only_it_is_measured(stack,
     [second] = wait_for(lambda: replies(fake_github, pr, "It replaces"), TIMEOUT_S, "the second acknowledgement")
     assert f"It replaces the queued request for `{pr.head[:12]}` from @{WRITER}." in second
     [run] = wait_for(lambda: bench_runs(fake_github, pr), TIMEOUT_S, "the ruvopt/bench run")
-    assert run.conclusion == "success" and ", 1 run per side)" in run.summary  # the second request's runs=1
+    assert run.conclusion == "success"
+    assert ", 1 run per side)" in run.summary
     assert len(bench_runs(fake_github, pr, None)) == 1
 
 
@@ -149,7 +154,8 @@ def test_a_head_that_moves_while_queued_is_said_and_the_pinned_head_is_measured(
     moved = pr.push(bmf_crate(10))
     stack.post("pull_request", pull_request_event(pr, "synchronize"))
     [run] = wait_for(lambda: bench_runs(fake_github, pr), TIMEOUT_S, "the ruvopt/bench run")
-    assert run.head_sha == pinned and run.conclusion == "success"  # 0.90: the pinned head, not the new 0.10
+    assert run.head_sha == pinned
+    assert run.conclusion == "success"
     [said] = replies(fake_github, pr, "moved to")
     assert f"moved to `{moved[:12]}` after this benchmark was requested; `{pinned[:12]}`" in said
 
@@ -168,8 +174,10 @@ def test_the_run_bench_button_of_the_ruvopt_check_run_benches_its_commit(stack, 
     press["installation"] = {"id": pr.installation, "node_id": "I_1"}
     press["sender"] = {**press["sender"], "login": WRITER, "type": "User"}
     response = stack.post("check_run", press)
-    assert response.status_code == 202 and "bench request" in response.json()["detail"], response.text
+    assert response.status_code == 202, response.text
+    assert "bench request" in response.json()["detail"], response.text
     [run] = wait_for(lambda: bench_runs(fake_github, pr), TIMEOUT_S, "the ruvopt/bench run")
-    assert run.head_sha == pr.head and "with the **Run bench** button" in run.summary
+    assert run.head_sha == pr.head
+    assert "with the **Run bench** button" in run.summary
     [ack] = replies(fake_github, pr, "👀 benchmark of")
     assert ack.startswith(f"@{WRITER} 👀 benchmark of `{pr.head[:12]}`")

@@ -207,7 +207,8 @@ def test_review_comment_outside_the_diff_rejects_the_whole_review(fake_github: F
     reply = _review(api, head, [good, bad])
     assert reply.status_code == 422
     assert "must be part of the diff" in reply.json()["errors"][0]
-    assert fake_github.reviews(REPO, 7) == [] and fake_github.review_comments(REPO, 7) == []
+    assert fake_github.reviews(REPO, 7) == []
+    assert fake_github.review_comments(REPO, 7) == []
 
 
 def test_review_comment_on_a_file_outside_the_pr_is_rejected(api: httpx.Client, pull):

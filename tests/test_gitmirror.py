@@ -47,7 +47,8 @@ def has(mirror_path: Path, sha: str) -> bool:
 async def test_fetch_brings_exactly_the_requested_commits(served: dict[str, Any]):
     path = await fetch(served["cache"], REPO, served["url"], served["token"], [served["base"], served["head"]])
     assert path == served["cache"] / "mirrors" / "octo-org" / "widgets.git"
-    assert has(path, served["base"]) and has(path, served["head"])
+    assert has(path, served["base"])
+    assert has(path, served["head"])
     assert not has(path, served["other"])  # another branch's commit was not asked for
     assert GitTree(path, served["head"]).read("src/lib.rs") == b"pub fn a() {}\npub fn b() {}\n"
 
@@ -56,7 +57,8 @@ async def test_fetch_needs_a_valid_token(served: dict[str, Any], fake_github: Fa
     fake_github.expire_tokens()
     with pytest.raises(MirrorError, match="git fetch"):
         await fetch(served["cache"], REPO, served["url"], served["token"], [served["head"]])
-    assert git_http_server.requests and all(r.status == 401 for r in git_http_server.requests)
+    assert git_http_server.requests
+    assert all(r.status == 401 for r in git_http_server.requests)
 
 
 async def test_warm_mirror_does_not_touch_the_network(served: dict[str, Any], git_http_server: GitHttpServer):
@@ -80,12 +82,14 @@ async def test_token_is_in_no_argv_config_or_file(served: dict[str, Any], monkey
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     path = await fetch(served["cache"], REPO, served["url"], token, [served["head"]])
     fetches = [env for argv, env in spawned if "fetch" in argv]
-    assert fetches and basic in fetches[0]["GIT_CONFIG_VALUE_0"]  # it went through the environment
+    assert fetches
+    assert basic in fetches[0]["GIT_CONFIG_VALUE_0"]
     assert all(token not in arg and basic not in arg for argv, _ in spawned for arg in argv)
     for file in path.parent.rglob("*"):
         if file.is_file():
             data = file.read_bytes()
-            assert token.encode() not in data and basic.encode() not in data, file
+            assert token.encode() not in data, file
+            assert basic.encode() not in data, file
 
 
 async def test_concurrent_fetches_wait_for_the_mirror_lock(served: dict[str, Any], git_http_server: GitHttpServer):
@@ -94,7 +98,8 @@ async def test_concurrent_fetches_wait_for_the_mirror_lock(served: dict[str, Any
         task = asyncio.create_task(mirror.fetch(served["url"], served["token"], [served["head"]]))
         # The fetch has opened the lock file too: it is at the flock, which we hold.
         await wait_for_async(lambda: lock_holders(mirror.lock_path) == 2, 10, "the fetch to reach the mirror lock")
-        assert not task.done() and git_http_server.requests == []  # blocked on the lock, not fetching
+        assert not task.done()
+        assert git_http_server.requests == []
     other = Mirror.for_repo(served["cache"], REPO)
     await asyncio.gather(task, other.fetch(served["url"], served["token"], [served["base"], served["head"]]))
     git(mirror.path, "fsck", "--no-progress")

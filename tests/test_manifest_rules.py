@@ -61,14 +61,16 @@ def test_toml_lines_finds_keys_in_every_form() -> None:
     assert index.line("dependencies", "c", "version") == 13
     assert index.line("target", "cfg(unix)", "dependencies", "d-e") == 15
     assert index.line("bin", 1, "name") == 19
-    assert index.duplicates == [] and index.unterminated is None
+    assert index.duplicates == []
+    assert index.unterminated is None
 
 
 def test_toml_lines_reports_duplicates_and_unclosed_values() -> None:
     assert TomlLines('[a]\nx = 1\ny = 2\nx = 3\n').duplicates == [(("a", "x"), 4)]
     assert TomlLines("[a.b]\nx = 1\n[a]\ny = 2\n").duplicates == []  # defining a parent later is valid
     unclosed = TomlLines('[a]\nx = [\n  "y",\nz = 1\n')
-    assert unclosed.unterminated == 2 and unclosed.unterminated_kind == "array"
+    assert unclosed.unterminated == 2
+    assert unclosed.unterminated_kind == "array"
 
 
 # --- RO001 -------------------------------------------------------------------------------
@@ -102,7 +104,8 @@ def test_config_error_in_cargo_metadata_is_reported_in_the_manifest(tmp_path: Pa
 
 def test_invalid_toml_in_ruvopt_toml_is_reported(tmp_path: Path) -> None:
     found = findings(tmp_path, {"Cargo.toml": PACKAGE, "ruvopt.toml": 'ignore = ["RO601"\n'}, "RO001")
-    assert [f.path for f in found] == ["ruvopt.toml"] and "not valid TOML" in found[0].message
+    assert [f.path for f in found] == ["ruvopt.toml"]
+    assert "not valid TOML" in found[0].message
 
 
 def test_a_valid_workspace_has_no_ro001_finding(tmp_path: Path) -> None:
@@ -169,7 +172,8 @@ def test_ro301_resolves_workspace_inherited_dependencies(tmp_path: Path) -> None
         "a/src/lib.rs": "",
     }
     [finding] = findings(tmp_path, files, "RO301")
-    assert finding.path == "a/Cargo.toml" and "crate `candle-core`" in finding.message
+    assert finding.path == "a/Cargo.toml"
+    assert "crate `candle-core`" in finding.message
 
 
 def test_ro301_finding_is_silenced_by_a_toml_suppression_comment(tmp_path: Path) -> None:
@@ -194,7 +198,8 @@ def test_ro302_finds_renamed_dependencies_in_target_tables(tmp_path: Path) -> No
         'tk = { package = "tokenizers", version = "0.20", default-features = false, features = ["onig"] }\n'
     )
     [finding] = findings(tmp_path, lib(manifest), "RO302")
-    assert finding.start_line == 6 and "`onig`" in finding.message
+    assert finding.start_line == 6
+    assert "`onig`" in finding.message
 
 
 def test_ro302_reports_a_workspace_dependency_once_however_many_members_inherit_it(tmp_path: Path) -> None:
@@ -235,7 +240,8 @@ def ro303(tmp_path: Path, **sources: str) -> list[str]:
 def test_ro303_suggests_the_most_specific_enabling_feature(tmp_path: Path) -> None:
     manifest = OPTIONAL.replace("[features]\n", '[features]\neverything = ["text", "other", "strong"]\n')
     [finding] = findings(tmp_path, lib(manifest, src__lib="use tokenizers::A;\n"), "RO303")
-    assert finding.fix_title is not None and '#[cfg(feature = "text")]' in finding.fix_title
+    assert finding.fix_title is not None
+    assert '#[cfg(feature = "text")]' in finding.fix_title
 
 
 def test_ro303_inner_cfg_gates_the_whole_file(tmp_path: Path) -> None:
@@ -245,9 +251,11 @@ def test_ro303_inner_cfg_gates_the_whole_file(tmp_path: Path) -> None:
 def test_ro303_follows_inline_modules_and_path_attributes(tmp_path: Path) -> None:
     lib_rs = 'mod outer { mod inner; }\n#[path = "gen/x.rs"]\nmod x;\n'
     messages = ro303(tmp_path, src__lib=lib_rs, src__outer__inner="use tokenizers::A;\n", src__gen__x="")
-    assert len(messages) == 1 and "`src/outer/inner.rs:1`" in messages[0]
+    assert len(messages) == 1
+    assert "`src/outer/inner.rs:1`" in messages[0]
     messages = ro303(tmp_path, src__lib=lib_rs, src__outer__inner="", src__gen__x="fn f() { tokenizers::f(); }\n")
-    assert len(messages) == 1 and "`src/gen/x.rs:1`" in messages[0]
+    assert len(messages) == 1
+    assert "`src/gen/x.rs:1`" in messages[0]
 
 
 def test_ro303_file_reachable_through_an_ungated_route_is_ungated(tmp_path: Path) -> None:
@@ -352,7 +360,8 @@ def test_ro401_settings_inherited_from_release_count(tmp_path: Path) -> None:
 
 def test_ro401_suggestion_adds_a_profile_that_satisfies_the_rule(tmp_path: Path) -> None:
     [finding] = ro401(tmp_path, SLOW)
-    assert finding.start_line == 5 and finding.suggestion is not None
+    assert finding.start_line == 5
+    assert finding.suggestion is not None
     manifest = apply(PACKAGE + SLOW, finding.suggestion)
     fast = tomlkit.parse(manifest)["profile"]["release-fast"]
     assert fast == {"inherits": "release", "lto": "thin", "codegen-units": 16}
@@ -362,8 +371,10 @@ def test_ro401_suggestion_adds_a_profile_that_satisfies_the_rule(tmp_path: Path)
 def test_ro401_suggests_only_the_settings_that_differ(tmp_path: Path) -> None:
     [finding] = ro401(tmp_path, "[profile.release]\ncodegen-units = 1\n")
     assert finding.suggestion is not None
-    assert "lto" not in finding.suggestion.replacement and "codegen-units = 16" in finding.suggestion.replacement
-    assert "one codegen unit" in finding.message and "fat LTO" not in finding.message
+    assert "lto" not in finding.suggestion.replacement
+    assert "codegen-units = 16" in finding.suggestion.replacement
+    assert "one codegen unit" in finding.message
+    assert "fat LTO" not in finding.message
 
 
 def test_ro401_profiles_in_cargo_config_count(tmp_path: Path) -> None:
@@ -374,7 +385,8 @@ def test_ro401_profiles_in_cargo_config_count(tmp_path: Path) -> None:
 def test_ro401_a_slow_release_in_cargo_config_is_reported_there(tmp_path: Path) -> None:
     [finding] = ro401(tmp_path, "", **{".cargo__config.toml": "[build]\njobs = 2\n\n" + SLOW})
     assert (finding.path, finding.start_line) == (".cargo/config.toml", 4)
-    assert finding.suggestion is not None and finding.suggestion.path == ".cargo/config.toml"
+    assert finding.suggestion is not None
+    assert finding.suggestion.path == ".cargo/config.toml"
 
 
 def test_ro401_an_inherits_cycle_does_not_hang(tmp_path: Path) -> None:
@@ -422,7 +434,9 @@ def test_ro601_many_undocumented_features_are_one_finding(tmp_path: Path) -> Non
     names = [f"api{i}" for i in range(30)]
     manifest = PACKAGE + "[features]\n" + "".join(f"{name} = []\n" for name in names)
     [finding] = findings(tmp_path, lib(manifest), "RO601")
-    assert finding.start_line == 5 and "the 30 features" in finding.message and "`api0`" in finding.message
+    assert finding.start_line == 5
+    assert "the 30 features" in finding.message
+    assert "`api0`" in finding.message
 
 
 # --- RO303 against rustc ---------------------------------------------------------------
@@ -514,7 +528,8 @@ def unresolved_without(crate: Path, dependency: str) -> bool:
 
 
 def test_ro303_flags_exactly_the_dependencies_rustc_cannot_do_without(tmp_path: Path) -> None:
-    assert shutil.which("cargo") and REGISTRY.is_dir(), "cargo and Debian's crate registry are test requirements"
+    assert shutil.which("cargo"), "cargo and Debian's crate registry are test requirements"
+    assert REGISTRY.is_dir(), "cargo and Debian's crate registry are test requirements"
     crate = make_workspace(tmp_path, RUSTC_CRATE)
     flagged = {f.message.split("`")[1] for f in findings(tmp_path, RUSTC_CRATE, "RO303")}
     rustc = {dep for dep in ENABLING if unresolved_without(crate, dep)}

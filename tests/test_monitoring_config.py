@@ -36,7 +36,8 @@ def dashboard_queries() -> list[str]:
 
 def test_the_scrape_config_and_its_rule_files_pass_promtool():
     proc = promtool("check", "config", str(PROMETHEUS / "prometheus.yml"))
-    assert proc.returncode == 0 and "1 rule files found" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 rule files found" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
 
 
 def test_the_alerting_rules_pass_promtool():
@@ -63,7 +64,8 @@ def test_every_dashboard_query_parses_as_promql(tmp_path: Path):
     path = tmp_path / "dashboard-queries.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
     proc = promtool("check", "rules", str(path))
-    assert proc.returncode == 0 and f"{len(queries)} rules found" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{len(queries)} rules found" in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_the_dashboard_shows_queue_depth_latency_job_outcomes_and_rate_limit():

@@ -33,17 +33,17 @@ _names = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def git_server(_fake_github_server: FakeGitHubServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    server = GitHttpServer(tmp_path_factory.mktemp("git"), token_ok=_fake_github_server.fake.token_valid).start()
+def git_server(fake_github_server: FakeGitHubServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    server = GitHttpServer(tmp_path_factory.mktemp("git"), token_ok=fake_github_server.fake.token_valid).start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
 def stack(
-    _fake_github_server: FakeGitHubServer, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+    fake_github_server: FakeGitHubServer, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppStack]:
-    app = AppStack(_fake_github_server.fake, redis_server.url, tmp_path_factory.mktemp("observability"),
+    app = AppStack(fake_github_server.fake, redis_server.url, tmp_path_factory.mktemp("observability"),
                    RUVOPT_WRITE_SPACING_SECONDS="0.2", RUVOPT_LOG_FORMAT="json")  # fmt: skip
     app.metrics_port = free_port()  # type: ignore[attr-defined]
     try:
@@ -59,7 +59,8 @@ def stack(
 def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample of a /metrics page: (name, sorted labels) → value."""
     reply = httpx.get(url, timeout=10)
-    assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/plain"), reply.text[:300]
+    assert reply.status_code == 200, reply.text[:300]
+    assert reply.headers["content-type"].startswith("text/plain"), reply.text[:300]
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(reply.text)
@@ -138,10 +139,10 @@ def _after_job(worker: str, before: dict[Any, float]) -> dict[Any, float] | None
     return after if done - value(before, "ruvopt_jobs_total", kind="review", outcome="complete") == 1 else None
 
 
-def test_worker_probes_follow_redis(tmp_path, _fake_github_server):
+def test_worker_probes_follow_redis(tmp_path, fake_github_server):
     redis = RedisServer(tmp_path / "redis")
     redis.start()
-    app = AppStack(_fake_github_server.fake, redis.url, tmp_path)
+    app = AppStack(fake_github_server.fake, redis.url, tmp_path)
     port = free_port()
     try:
         app.start_worker("--metrics-port", str(port))
@@ -158,7 +159,8 @@ def test_worker_probes_follow_redis(tmp_path, _fake_github_server):
 def _json_lines(text: str) -> list[dict[str, Any]]:
     lines = [line for line in text.splitlines() if line.strip()]
     parsed = [json.loads(line) for line in lines]  # raises on any line that is not JSON
-    assert parsed and all(isinstance(p, dict) and {"time", "level", "logger", "message"} <= p.keys() for p in parsed)
+    assert parsed
+    assert all(isinstance(p, dict) and {"time", "level", "logger", "message"} <= p.keys() for p in parsed)
     return parsed
 
 
@@ -167,12 +169,14 @@ def test_json_logs_carry_the_delivery_and_job_context(stack, fake_github, git_se
     assert stack.post("pull_request", pull_request_event(world, "opened"), guid="logged-delivery").status_code == 202
     wait_for(lambda: stack.reviewed(world), 60, "the review")
     received = [r for r in _json_lines(stack.log("receiver")) if r.get("delivery") == "logged-delivery"]
-    assert received and received[-1]["message"].startswith("delivery logged-delivery pull_request.opened: queued")
+    assert received
+    assert received[-1]["message"].startswith("delivery logged-delivery pull_request.opened: queued")
     assert {k: received[-1][k] for k in ("installation", "repository", "pr", "event")} == {
         "installation": world.installation, "repository": world.repo, "pr": world.pr, "event": "pull_request",
     }  # fmt: skip
     worked = [r for r in _json_lines(stack.log(stack.workers[0])) if r.get("delivery") == "logged-delivery"]
-    assert worked and all(r["job"] == f"review:{world.repo}@{world.head}" and r["kind"] == "review" for r in worked)
+    assert worked
+    assert all(r["job"] == f"review:{world.repo}@{world.head}" and r["kind"] == "review" for r in worked)
     contexts = {(r["installation"], r["repository"], r["pr"]) for r in worked}
     assert contexts == {(world.installation, world.repo, world.pr)}
 
@@ -207,4 +211,5 @@ def test_every_metric_the_dashboard_and_the_alerts_use_is_served(stack):
     deploy = Path(__file__).resolve().parent.parent / "deploy"
     for config in (deploy / "prometheus" / "alerts.yml", deploy / "grafana" / "ruvopt-dashboard.json"):
         used = set(re.findall(r"\bruvopt_[a-z_]+", config.read_text()))
-        assert used and used <= served, f"{config.name} uses metrics nobody serves: {sorted(used - served)}"
+        assert used, f"{config.name} uses metrics nobody serves: {sorted(used - served)}"
+        assert used <= served, f"{config.name} uses metrics nobody serves: {sorted(used - served)}"

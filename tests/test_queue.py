@@ -262,7 +262,9 @@ async def test_a_review_is_keyed_by_repo_and_head_so_it_is_queued_once(queues, r
     sha = payloads.new_sha()
     first = await intake.accept(queues, DEFAULTS, delivery="d-1", job=review_job(sha))
     forced = await intake.accept(queues, DEFAULTS, delivery="d-2", job=review_job(sha, force=True))
-    assert first.enqueued and not forced.enqueued and not forced.duplicate
+    assert first.enqueued
+    assert not forced.enqueued
+    assert not forced.duplicate
     assert len(queued_jobs(redis_url, REVIEW)) == 1
 
 
@@ -294,7 +296,9 @@ async def test_bench_jobs_go_to_their_own_queue(queues, redis_url):
     job = BenchJob(installation=1, repo="o/r", pr=4, head_sha=payloads.new_sha(), base_sha=payloads.new_sha(),
                          requested_by="me", comment_id=9, profiles=("release",), runs=3)  # fmt: skip
     ticket = await queue.enqueue_bench(queues, DEFAULTS, job)
-    assert ticket.position == 1 and ticket.replaced is None and ticket.running_job is None
+    assert ticket.position == 1
+    assert ticket.replaced is None
+    assert ticket.running_job is None
     [stored] = queued_jobs(redis_url, BENCH)
     assert BenchJob.from_kwargs(stored["kwargs"]) == job  # what the worker rebuilds is what was queued
     assert [j["function"] for j in queued_jobs(redis_url, BENCH)] == ["bench"]

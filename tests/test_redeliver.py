@@ -40,7 +40,8 @@ async def test_failed_unprocessed_deliveries_are_redelivered_once(fake_github: F
     result = await run_redeliver(fake.settings(), redis)
 
     assert redeliveries(fake) == ["failed"]
-    assert result["redelivered"] == ["failed"] and result["accepted"] == ["accepted-late"]
+    assert result["redelivered"] == ["failed"]
+    assert result["accepted"] == ["accepted-late"]
     assert fake.calls("POST", f"/app/hook/deliveries/{failed.id}/attempts")[0].auth == "app"
 
 
@@ -56,7 +57,8 @@ async def test_a_guid_is_not_asked_for_again_while_cooling_down(fake_github: Fak
     fake_github.add_delivery(status_code=502, guid="down", age_s=60)
     first = await run_redeliver(fake_github.settings(), redis)
     second = await run_redeliver(fake_github.settings(), redis)
-    assert first["redelivered"] == ["down"] and second["cooling"] == ["down"]
+    assert first["redelivered"] == ["down"]
+    assert second["cooling"] == ["down"]
     assert redeliveries(fake_github) == ["down"]
 
 
@@ -65,7 +67,8 @@ async def test_gives_up_after_max_redeliveries(fake_github: FakeGitHub, redis: R
     for i in range(MAX_REDELIVERIES):
         fake_github.add_delivery(status_code=400, guid="poison", age_s=DAY - 60 * (i + 1), redelivery=True)
     result = await run_redeliver(fake_github.settings(), redis)
-    assert result["given_up"] == ["poison"] and redeliveries(fake_github) == []
+    assert result["given_up"] == ["poison"]
+    assert redeliveries(fake_github) == []
 
 
 async def test_walks_every_page_of_the_delivery_log(fake_github: FakeGitHub, redis: Redis):

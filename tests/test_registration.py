@@ -68,10 +68,12 @@ def test_registering_in_a_browser_stores_the_apps_credentials_and_turns_on_the_r
     assert urlparse(browser.current_url).path == "/setup/callback"
 
     (app,) = fake_github.created_apps()
-    assert app.redeemed and app.owner == "octocat"
+    assert app.redeemed
+    assert app.owner == "octocat"
     assert app.manifest["hook_attributes"]["url"] == f"{serve.url}/webhook"
     assert app.manifest["redirect_url"] == f"{serve.url}/setup/callback"
-    assert app.manifest["default_permissions"] == PERMISSIONS and app.manifest["default_events"] == EVENTS
+    assert app.manifest["default_permissions"] == PERMISSIONS
+    assert app.manifest["default_events"] == EVENTS
     assert stat.S_IMODE(serve.credentials.stat().st_mode) == 0o600
     assert stat.S_IMODE(serve.credentials.parent.stat().st_mode) == 0o700
     stored = json.loads(serve.credentials.read_text())
@@ -112,7 +114,8 @@ def test_a_callback_whose_state_this_server_did_not_issue_is_refused(serve, fake
     page = httpx.get(f"{serve.url}/", timeout=5).text
     issued = parse_qs(urlparse(page.split('action="')[1].split('"')[0].replace("&amp;", "&")).query)["state"][0]
     forged = httpx.get(f"{serve.url}/setup/callback", params={"code": "abc", "state": issued + "x"}, timeout=5)
-    assert forged.status_code == 400 and "did not start on this server" in forged.text
+    assert forged.status_code == 400
+    assert "did not start on this server" in forged.text
     assert not serve.credentials.exists()
     assert fake_github.calls("POST", "/app-manifests/*") == []  # the code was never sent to GitHub
 
@@ -122,9 +125,11 @@ def test_a_code_github_does_not_know_leaves_setup_mode_on(serve, fake_github):
     page = httpx.get(f"{serve.url}/", timeout=5).text
     state = parse_qs(urlparse(page.split('action="')[1].split('"')[0].replace("&amp;", "&")).query)["state"][0]
     reply = httpx.get(f"{serve.url}/setup/callback", params={"code": "expired-code", "state": state}, timeout=10)
-    assert reply.status_code == 502 and "refused the registration code" in reply.text
+    assert reply.status_code == 502
+    assert "refused the registration code" in reply.text
     (call,) = fake_github.calls("POST", "/app-manifests/*")
-    assert call.status == 404 and call.operation_id == "apps/create-from-manifest"
+    assert call.status == 404
+    assert call.operation_id == "apps/create-from-manifest"
     assert not serve.credentials.exists()
     assert httpx.get(f"{serve.url}/", timeout=5).status_code == 200  # still in setup mode
 
@@ -139,13 +144,15 @@ def test_a_code_github_does_not_know_leaves_setup_mode_on(serve, fake_github):
 def test_serve_refuses_partial_credentials_and_names_what_is_missing(serve, env, missing):
     serve.env.update(env)
     proc = serve.run()
-    assert proc.returncode == 2 and missing in proc.stderr, proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    assert missing in proc.stderr, proc.stderr
 
 
 def test_setup_mode_without_a_public_url_says_which_setting_it_needs(serve):
     del serve.env["RUVOPT_PUBLIC_URL"]
     proc = serve.run()
-    assert proc.returncode == 2 and "set RUVOPT_PUBLIC_URL" in proc.stderr, proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    assert "set RUVOPT_PUBLIC_URL" in proc.stderr, proc.stderr
 
 
 def test_a_credentials_file_others_can_read_is_refused(serve):
@@ -153,7 +160,8 @@ def test_a_credentials_file_others_can_read_is_refused(serve):
     serve.credentials.write_text(json.dumps({"app_id": 1, "pem": "k", "webhook_secret": "s"}))
     serve.credentials.chmod(0o644)
     proc = serve.run()
-    assert proc.returncode == 2 and f"chmod 600 {serve.credentials}" in proc.stderr, proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    assert f"chmod 600 {serve.credentials}" in proc.stderr, proc.stderr
 
 
 def _worker(serve: Serve, log: Path, **env: str) -> subprocess.Popen[bytes]:
@@ -186,4 +194,5 @@ def test_a_worker_with_an_app_id_but_no_key_refuses_to_start(serve, tmp_path):
     worker = _worker(serve, log, RUVOPT_APP_ID="7")
     worker.wait(timeout=30)
     output = log.read_text(errors="replace")
-    assert worker.returncode == 2 and "RUVOPT_PRIVATE_KEY or RUVOPT_PRIVATE_KEY_PATH not set" in output, output
+    assert worker.returncode == 2, output
+    assert "RUVOPT_PRIVATE_KEY or RUVOPT_PRIVATE_KEY_PATH not set" in output, output

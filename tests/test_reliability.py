@@ -37,9 +37,9 @@ _names = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def receiver(
-    _fake_github_server: FakeGitHubServer, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+    fake_github_server: FakeGitHubServer, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppStack]:
-    app = AppStack(_fake_github_server.fake, redis_server.url, tmp_path_factory.mktemp("reliability"),
+    app = AppStack(fake_github_server.fake, redis_server.url, tmp_path_factory.mktemp("reliability"),
                    RUVOPT_WRITE_SPACING_SECONDS="0.2", **FAST_RECOVERY)  # fmt: skip
     app.start_receiver()
     yield app
@@ -80,7 +80,8 @@ class HeldGit:
 
 def sent(stack: AppStack, world: PullWorld, action: str = "opened", **kwargs: Any) -> None:
     response = stack.post("pull_request", pull_request_event(world, action, **kwargs))
-    assert response.status_code == 202 and response.json()["status"] == "queued", response.text
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "queued", response.text
 
 
 def one_of_each(fake: FakeGitHub, world: PullWorld) -> Any:
@@ -109,8 +110,11 @@ def test_a_worker_killed_mid_review_is_replaced_and_still_one_check_run(stack, w
         hold.released.set()
         server.stop()
     run, review, _ = one_of_each(fake_github, pr)
-    assert run.id == started.id and run.status == "completed" and len(run.annotations) == 3
-    assert len(fake_github.review_comments(pr.repo, pr.pr)) == 3 and review.commit_id == pr.head
+    assert run.id == started.id
+    assert run.status == "completed"
+    assert len(run.annotations) == 3
+    assert len(fake_github.review_comments(pr.repo, pr.pr)) == 3
+    assert review.commit_id == pr.head
     for proc in (first, second):  # both attempts got as far as the check run: the same one
         assert f"(check run {started.id}," in stack.log(proc), stack.log(proc)
 
@@ -163,7 +167,8 @@ def test_twenty_concurrent_deliveries_for_five_prs_make_five_reviews(stack, worl
             (pull_request_event(w, "reopened"), None),
         ]  # fmt: skip
     statuses = asyncio.run(post_all(stack, deliveries))
-    assert len(statuses) == 20 and set(statuses) <= {200, 202}
+    assert len(statuses) == 20
+    assert set(statuses) <= {200, 202}
     wait_for(lambda: all(stack.reviewed(w) for w in worlds), TIMEOUT_S, "five reviews")
     for w, old in zip(worlds, old_heads, strict=True):
         run, review, _ = one_of_each(fake_github, w)

@@ -129,7 +129,8 @@ def test_sarif_rules_carry_full_docs_and_results_the_fingerprint(plain_view: Vie
     assert rule["helpUri"] == help_uri("RO991")
     assert rule["shortDescription"]["text"] == "Flags every `perf_todo!(...)` call."
     [result] = run["results"]
-    assert result["ruleId"] == "RO991" and result["level"] == "error"
+    assert result["ruleId"] == "RO991"
+    assert result["level"] == "error"
     assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "RO991"
     region = result["locations"][0]["physicalLocation"]["region"]
     assert (region["startLine"], region["startColumn"]) == (2, 5)
@@ -180,7 +181,8 @@ def test_github_render_lists_every_finding(diff_view: View) -> None:
 def test_markdown_summary_has_marker_checklist_and_before_after(diff_view: View) -> None:
     body = markdown.render(diff_view)
     assert body.startswith("<!-- ruvopt:summary -->\n")
-    assert "| `a` |" in body and "| `b` |" in body
+    assert "| `a` |" in body
+    assert "| `b` |" in body
     checklist_head = next(line for line in body.splitlines() if line.startswith("| crate |"))
     assert "seed P0" in checklist_head
     a_row = next(line for line in body.splitlines() if line.startswith("| `a` |"))

@@ -78,7 +78,8 @@ def test_annotations_go_out_50_per_request_most_severe_first(tmp_path: Path):
     assert Counter(a["annotation_level"] for a in flat) == {"failure": 1, "warning": 60, "notice": 1}
     ranks = [LEVEL_RANK[a["annotation_level"]] for a in flat]
     assert ranks == sorted(ranks, reverse=True)
-    assert flat[0]["path"] == "b/Cargo.toml" and flat[0]["start_line"] == 3
+    assert flat[0]["path"] == "b/Cargo.toml"
+    assert flat[0]["start_line"] == 3
 
 
 def test_a_resumed_run_sends_only_the_annotations_after_those_already_posted(tmp_path: Path):
@@ -91,10 +92,13 @@ def test_output_over_65535_characters_is_summarised_per_rule_never_dropped(tmp_p
     head = {"src/lib.rs": CRATE["src/lib.rs"] + unsafe_reads("read", 1500) + hot("hot", 300)}
     result = analyse(tmp_path, CRATE, head)
     reported = Counter(f.code for f in result.report.findings)
-    assert reported["RO201"] == 1500 and reported["RO501"] == 300
+    assert reported["RO201"] == 1500
+    assert reported["RO501"] == 300
     plan = build_plan(result)
     run = plan.check_run
-    assert len(run.text) <= 65_535 and len(run.summary) <= 65_535 and len(plan.summary) <= 65_536
+    assert len(run.text) <= 65_535
+    assert len(run.summary) <= 65_535
+    assert len(plan.summary) <= 65_536
     for body in (run.text, plan.summary):
         more = next(line for line in body.splitlines() if re.match(r"- … \d+ more findings", line))
         assert listed_findings(body) + overflow_counts(more) == reported
@@ -126,8 +130,10 @@ def test_invalid_base_configuration_is_an_error_the_caller_turns_into_action_req
         analyse(tmp_path, base, {"README.md": "x\n"})
     plan = config_error_plan(caught.value, "f" * 40)
     assert plan.check_run.conclusion == "action_required"
-    assert "fail-of" in plan.check_run.summary and "base branch" in plan.check_run.summary
-    assert plan.summary.startswith(MARKER) and plan.review is None
+    assert "fail-of" in plan.check_run.summary
+    assert "base branch" in plan.check_run.summary
+    assert plan.summary.startswith(MARKER)
+    assert plan.review is None
 
 
 # --- review ----------------------------------------------------------------------------------
@@ -135,7 +141,8 @@ def test_invalid_base_configuration_is_an_error_the_caller_turns_into_action_req
 
 def test_at_most_30_inline_comments_the_rest_listed_in_the_summary(tmp_path: Path):
     plan = build_plan(analyse(tmp_path, CRATE, {"src/lib.rs": CRATE["src/lib.rs"] + unsafe_reads("read", 45)}))
-    assert plan.review is not None and len(plan.review.comments) == 30
+    assert plan.review is not None
+    assert len(plan.review.comments) == 30
     assert [why for _, why in plan.selection.summary_only] == [OVER_CAP] * 15
     for finding, _ in plan.selection.summary_only:
         assert f"`src/lib.rs:{finding.start_line}` **RO201**" in plan.summary
@@ -153,7 +160,8 @@ def test_inline_comments_sit_only_on_right_side_lines_inside_the_hunks(tmp_path:
     commentable = result.diff.files["src/lib.rs"].commentable
     for comment in plan.review.comments:
         api = comment.to_api()
-        assert api["side"] == "RIGHT" and api["line"] in commentable
+        assert api["side"] == "RIGHT"
+        assert api["line"] in commentable
         assert api.get("start_line", api["line"]) in commentable
     outside = [(f.code, f.start_line, why) for f, why in plan.selection.summary_only]
     assert outside == [("RO101", 601, OUTSIDE)]
@@ -164,7 +172,8 @@ def test_mechanical_fixes_become_suggestion_blocks_over_exactly_the_edited_lines
     assert plan.review is not None
     for comment in plan.review.comments:
         edit = comment.finding.suggestion
-        assert edit is not None and comment.suggestion
+        assert edit is not None
+        assert comment.suggestion
         assert (comment.start_line or comment.line, comment.line) == (edit.start_line, edit.end_line)
         assert f"```suggestion\n{edit.replacement}\n```" in comment.body
         assert "// SAFETY:" in edit.replacement
@@ -181,7 +190,9 @@ def test_a_suggestion_reaching_outside_the_hunk_is_posted_without_the_block(tmp_
     plan = build_plan(result)
     assert plan.review is not None
     (comment,) = plan.review.comments
-    assert not comment.suggestion and comment.start_line is None and comment.line == finding.start_line
+    assert not comment.suggestion
+    assert comment.start_line is None
+    assert comment.line == finding.start_line
     assert "```suggestion" not in comment.body
     assert f"Suggested replacement for lines 1–{finding.start_line}" in comment.body
 
@@ -192,8 +203,10 @@ def test_only_new_findings_are_commented_inline(tmp_path: Path):
     moved = "//! Engine.\n\n" + unsafe_reads("read", 3) + "\npub fn add(a: u32, b: u32) -> u32 {\n    a + b\n}\n"
     head = {"src/lib.rs": moved}
     plan = build_plan(analyse(tmp_path, base, head, filter_mode="file"))
-    assert plan.counts.reported == 3 and plan.counts.new == 0
-    assert plan.review is None and plan.check_run.conclusion == "success"
+    assert plan.counts.reported == 3
+    assert plan.counts.new == 0
+    assert plan.review is None
+    assert plan.check_run.conclusion == "success"
 
 
 def test_findings_already_commented_on_are_not_commented_again(tmp_path: Path):
@@ -235,9 +248,11 @@ def test_counts_agree_across_check_run_review_and_summary(tmp_path: Path):
     assert counts.reported == len(plan.check_run.annotations) == 37
     assert counts.inline == len(plan.review.comments) == 30
     assert counts.summary_only == len(plan.selection.summary_only) == 7
-    assert counts.new == 37 and counts.fixed == 2
+    assert counts.new == 37
+    assert counts.fixed == 2
     assert sum(listed_findings(plan.summary).values()) == counts.reported
-    assert f"**{counts.new} new**" in plan.summary and f"{counts.fixed} fixed" in plan.summary
+    assert f"**{counts.new} new**" in plan.summary
+    assert f"{counts.fixed} fixed" in plan.summary
     assert re.search(rf"{counts.summary_only} new finding\(s\) not commented inline", plan.summary)
 
 
@@ -253,9 +268,11 @@ def test_ruvopt_review_prints_what_the_app_would_post(tmp_path: Path, capsys: py
     code = main(review_cli(repo, base, head))
     out = capsys.readouterr().out
     assert code == 1  # the new RO001 error fails the check run
-    assert "conclusion: failure" in out and "title: Failing: b/Cargo.toml:3: Fix this TOML" in out
+    assert "conclusion: failure" in out
+    assert "title: Failing: b/Cargo.toml:3: Fix this TOML" in out
     assert "annotations: 62 in 2 request(s)" in out
-    assert "request 1 of 2: 50 annotation(s)" in out and "request 2 of 2: 12 annotation(s)" in out
+    assert "request 1 of 2: 50 annotation(s)" in out
+    assert "request 2 of 2: 12 annotation(s)" in out
     assert f"review: COMMENT on {head}, 30 inline comment(s)" in out
     assert "--- b/Cargo.toml line 3 (RIGHT) ---" in out  # the error first, then 29 warnings
     unsafe_lines = [n for n, line in enumerate(("pub fn f() {}\n" + unsafe_reads("read", 60)).split("\n"), 1)
@@ -263,7 +280,8 @@ def test_ruvopt_review_prints_what_the_app_would_post(tmp_path: Path, capsys: py
     shown = [int(n) for n in re.findall(r"^--- a/src/lib\.rs line (\d+) \(RIGHT\), with a suggestion ---$", out, re.M)]
     assert shown == unsafe_lines[:29]
     assert out.count("```suggestion") == 29
-    assert "summary comment (" in out and MARKER in out
+    assert "summary comment (" in out
+    assert MARKER in out
 
 
 def test_ruvopt_review_json_lists_the_requests_the_app_sends(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
@@ -273,7 +291,9 @@ def test_ruvopt_review_json_lists_the_requests_the_app_sends(tmp_path: Path, cap
     assert [len(r["annotations"]) for r in data["check_run"]["requests"]] == [50, 1]
     assert all(r["summary"] == data["check_run"]["summary"] for r in data["check_run"]["requests"])
     review = data["review"]
-    assert review["event"] == "COMMENT" and review["commit_id"] == head and len(review["comments"]) == 30
+    assert review["event"] == "COMMENT"
+    assert review["commit_id"] == head
+    assert len(review["comments"]) == 30
     assert all(c["side"] == "RIGHT" for c in review["comments"])
     assert data["counts"] == {"reported": 51, "new": 51, "inline": 30, "summary_only": 21, "fixed": 0}
     assert data["summary_comment"].startswith(MARKER)
@@ -285,14 +305,16 @@ def test_ruvopt_review_prints_the_action_required_run_for_an_invalid_base_config
     repo, (base, head) = make_git_repo(tmp_path, [{**CRATE, "ruvopt.toml": "selcet = ['RO']\n"}, {"README.md": "x\n"}])
     assert main(review_cli(repo, base, head)) == 2
     captured = capsys.readouterr()
-    assert "conclusion: action_required" in captured.out and "selcet" in captured.out
+    assert "conclusion: action_required" in captured.out
+    assert "selcet" in captured.out
     assert "selcet" in captured.err
 
 
 def test_severity_order_puts_errors_before_warnings(tmp_path: Path):
     plan = build_plan(analyse(tmp_path, *two_crates()))
     severities = [c.finding.severity for c in plan.review.comments] if plan.review else []
-    assert severities[0] == Severity.ERROR and set(severities[1:]) == {Severity.WARNING}
+    assert severities[0] == Severity.ERROR
+    assert set(severities[1:]) == {Severity.WARNING}
 
 
 def github_files(repo: Path, base: str, head: str, hunks: int | None = None) -> list[dict[str, object]]:
@@ -321,4 +343,5 @@ def test_comments_go_only_on_lines_githubs_own_diff_also_holds(tmp_path: Path):
     assert all(c.line < 20 for c in plan.review.comments)
     assert [(f.start_line > 40, why) for f, why in plan.selection.summary_only] == [(True, OUTSIDE)] * 2
     full = build_plan(result, placement=github_diff(github_files(repo, first, second)))
-    assert full.review is not None and len(full.review.comments) == 4
+    assert full.review is not None
+    assert len(full.review.comments) == 4

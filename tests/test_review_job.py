@@ -87,8 +87,10 @@ async def test_a_review_posts_one_completed_check_run_one_review_and_one_summary
     assert sorted((c.path, c.line) for c in comments) == expected
     assert all(c.side == "RIGHT" and re.search(r"<!-- ruvopt:fp=[0-9a-f]+ -->$", c.body) for c in comments)
     (summary,) = fake_github.issue_comments(world.repo, world.pr)
-    assert summary.body.startswith(MARKER) and "**3** finding(s) reported, **3** new" in summary.body
-    assert outcome["check_run"] == run.id and outcome["summary"] == {"id": summary.id, "action": "created"}
+    assert summary.body.startswith(MARKER)
+    assert "**3** finding(s) reported, **3** new" in summary.body
+    assert outcome["check_run"] == run.id
+    assert outcome["summary"] == {"id": summary.id, "action": "created"}
 
 
 async def test_a_retried_review_reuses_its_check_run_and_posts_nothing_twice(settings, redis, make_world,
@@ -96,12 +98,14 @@ async def test_a_retried_review_reuses_its_check_run_and_posts_nothing_twice(set
     world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 3)})
     first = await review(settings, redis, world)
     second = await review(settings, redis, world)
-    assert len(fake_github.check_runs(world.repo)) == 1 and second["check_run"] == first["check_run"]
+    assert len(fake_github.check_runs(world.repo)) == 1
+    assert second["check_run"] == first["check_run"]
     assert len(annotation_lines(fake_github, world)) == 3
     assert len(fake_github.reviews(world.repo, world.pr)) == 1
     assert len(fake_github.review_comments(world.repo, world.pr)) == 3
     assert len(fake_github.issue_comments(world.repo, world.pr)) == 1
-    assert second["summary"]["action"] == "unchanged" and second["review"] is None
+    assert second["summary"]["action"] == "unchanged"
+    assert second["review"] is None
 
 
 async def test_a_check_run_an_earlier_attempt_left_half_annotated_is_finished_not_duplicated(
@@ -117,7 +121,8 @@ async def test_a_check_run_an_earlier_attempt_left_half_annotated_is_finished_no
         gh.close()
     await review(settings, redis, world)
     (finished,) = fake_github.check_runs(world.repo)
-    assert finished.id == run.id and finished.status == "completed"
+    assert finished.id == run.id
+    assert finished.status == "completed"
     assert finished.annotations == plan.check_run.annotations  # 120, each once, in order
 
 
@@ -144,13 +149,16 @@ async def test_a_new_push_edits_the_summary_skips_posted_findings_and_resolves_f
     second = await review(settings, redis, world)
     assert len(fake_github.reviews(world.repo, world.pr)) == 2
     bodies = [c.body for c in fake_github.review_comments(world.repo, world.pr)]
-    assert len(bodies) == 3 and sum("unsafe { *p }" in b for b in bodies) == 1  # `kept` once
+    assert len(bodies) == 3
+    assert sum("unsafe { *p }" in b for b in bodies) == 1
     threads = {t.node_id: t for t in fake_github.threads(world.repo, world.pr)}
     resolved = [t for t in threads.values() if t.resolved]
-    assert len(resolved) == 1 and second["resolved"] == [first_fp(fake_github, world, resolved[0].comment_ids[0])]
+    assert len(resolved) == 1
+    assert second["resolved"] == [first_fp(fake_github, world, resolved[0].comment_ids[0])]
     assert "p.add(1)" in fake_github.world.review_comments[resolved[0].comment_ids[0]].body
     (summary,) = fake_github.issue_comments(world.repo, world.pr)
-    assert second["summary"] == {"id": summary.id, "action": "edited"} and world.head[:12] in summary.body
+    assert second["summary"] == {"id": summary.id, "action": "edited"}
+    assert world.head[:12] in summary.body
 
 
 def first_fp(fake: FakeGitHub, world: PullWorld, comment_id: int) -> str:
@@ -161,7 +169,7 @@ def first_fp(fake: FakeGitHub, world: PullWorld, comment_id: int) -> str:
 
 async def test_a_thread_that_cannot_be_resolved_gets_one_fixed_in_reply(settings, redis, make_world, fake_github,
                                                                         monkeypatch):  # fmt: skip
-    def refuse(self: Any, _info: Any, input: dict[str, Any]) -> Any:
+    def refuse(self: Any, _info: Any, input_: dict[str, Any]) -> Any:
         raise fake_graphql._TypedError("FORBIDDEN", "Resource not accessible by integration")
 
     monkeypatch.setattr(fake_graphql._Root, "resolveReviewThread", refuse)
@@ -171,8 +179,10 @@ async def test_a_thread_that_cannot_be_resolved_gets_one_fixed_in_reply(settings
     outcome = await review(settings, redis, world)
     await review(settings, redis, world, force=True)  # asked again: no second reply
     replies = [c for c in fake_github.review_comments(world.repo, world.pr) if c.in_reply_to_id is not None]
-    assert len(replies) == 1 and replies[0].body.startswith(f"Fixed in {fix}.")
-    assert outcome["replied_fixed"] and not outcome["resolved"]
+    assert len(replies) == 1
+    assert replies[0].body.startswith(f"Fixed in {fix}.")
+    assert outcome["replied_fixed"]
+    assert not outcome["resolved"]
 
 
 async def test_a_superseded_head_gets_no_check_run_and_an_unfinished_one_is_closed_neutral(
@@ -192,7 +202,8 @@ async def test_a_superseded_head_gets_no_check_run_and_an_unfinished_one_is_clos
     assert (run.status, run.conclusion, run.title) == ("completed", "neutral", f"Superseded by {newer[:12]}")
     await review(settings, redis, world, head_sha=new_sha())  # never seen: nothing is created
     assert len(fake_github.check_runs(world.repo)) == 1
-    assert not fake_github.reviews(world.repo, world.pr) and not fake_github.issue_comments(world.repo, world.pr)
+    assert not fake_github.reviews(world.repo, world.pr)
+    assert not fake_github.issue_comments(world.repo, world.pr)
 
 
 async def test_giving_up_after_the_last_attempt_completes_the_run_left_in_progress(
@@ -208,7 +219,8 @@ async def test_giving_up_after_the_last_attempt_completes_the_run_left_in_progre
     (run,) = fake_github.check_runs(world.repo)
     assert closed == left.id
     assert (run.status, run.conclusion, run.title) == ("completed", "neutral", review_job.GAVE_UP_TITLE)
-    assert "delivery `d-9`" in run.summary and "/ruvopt recheck" in run.summary
+    assert "delivery `d-9`" in run.summary
+    assert "/ruvopt recheck" in run.summary
     again = await review_job.give_up_review(settings, world.job(delivery="d-9"))
     assert again is None  # nothing left in progress: nothing written twice
 
@@ -228,7 +240,8 @@ async def test_a_token_github_refuses_is_dropped_so_the_retry_mints_a_new_one(se
     await review(settings, redis, world)  # the retry
     (run,) = fake_github.check_runs(world.repo)
     assert run.status == "completed"
-    assert fake_github.token_valid(gh_token(settings, world)) and not fake_github.token_valid(refused)
+    assert fake_github.token_valid(gh_token(settings, world))
+    assert not fake_github.token_valid(refused)
 
 
 def gh_token(settings: Any, world: PullWorld) -> str:
@@ -245,9 +258,12 @@ async def test_an_invalid_base_configuration_completes_the_run_action_required(s
     outcome = await review(settings, redis, world)
     (run,) = fake_github.check_runs(world.repo)
     assert (run.status, run.conclusion) == ("completed", "action_required")
-    assert "ignore" in run.summary and "base branch" in run.summary and "ruvopt.toml" in outcome["config_error"]
+    assert "ignore" in run.summary
+    assert "base branch" in run.summary
+    assert "ruvopt.toml" in outcome["config_error"]
     (summary,) = fake_github.issue_comments(world.repo, world.pr)
-    assert summary.body.startswith(MARKER) and "Not reviewed" in summary.body
+    assert summary.body.startswith(MARKER)
+    assert "Not reviewed" in summary.body
     assert not fake_github.reviews(world.repo, world.pr)
 
 
@@ -262,7 +278,8 @@ async def test_a_crash_in_the_analysis_completes_the_run_neutral_naming_the_deli
     outcome = await review(settings, redis, world, delivery="d-123")
     (run,) = fake_github.check_runs(world.repo)
     assert (run.conclusion, run.title) == ("neutral", "ruvopt hit an internal error")
-    assert "delivery `d-123`" in run.summary and outcome["error"] == "internal error"
+    assert "delivery `d-123`" in run.summary
+    assert outcome["error"] == "internal error"
 
 
 async def test_a_forced_recheck_of_a_reviewed_head_completes_the_same_run_again(settings, redis, make_world,
@@ -271,8 +288,10 @@ async def test_a_forced_recheck_of_a_reviewed_head_completes_the_same_run_again(
     first = await review(settings, redis, world)
     again = await review(settings, redis, world, force=True)
     (run,) = fake_github.check_runs(world.repo)
-    assert again["check_run"] == first["check_run"] == run.id and len(run.annotations) == 2
-    assert run.patches == 2 and run.conclusion == "failure"
+    assert again["check_run"] == first["check_run"] == run.id
+    assert len(run.annotations) == 2
+    assert run.patches == 2
+    assert run.conclusion == "failure"
 
 
 async def test_the_summary_is_left_to_the_newer_head_github_names(settings, redis, make_world, fake_github):
@@ -280,7 +299,8 @@ async def test_the_summary_is_left_to_the_newer_head_github_names(settings, redi
     old_head = world.head
     world.push({"src/lib.rs": LIB + unsafe_reads("read", 2)})  # a re-check pinned old_head before this push
     outcome = await review(settings, redis, world, head_sha=old_head, force=True)
-    assert outcome["summary"] is None and not fake_github.issue_comments(world.repo, world.pr)
+    assert outcome["summary"] is None
+    assert not fake_github.issue_comments(world.repo, world.pr)
     assert len(fake_github.reviews(world.repo, world.pr)) == 1
 
 
@@ -292,7 +312,8 @@ async def test_the_current_head_writes_the_summary_even_when_redis_names_an_olde
     await redis.set(keys.pr_head(world.repo, world.pr), f"{int(time.time())} {new_sha()}")  # contract.py format
     outcome = await review(settings, redis, world, force=True)
     (summary,) = fake_github.issue_comments(world.repo, world.pr)
-    assert outcome["summary"] == {"id": summary.id, "action": "created"} and world.head[:12] in summary.body
+    assert outcome["summary"] == {"id": summary.id, "action": "created"}
+    assert world.head[:12] in summary.body
 
 
 async def test_the_event_loop_keeps_turning_while_a_large_review_runs(settings, redis, make_world, fake_github):

@@ -97,8 +97,10 @@ def test_a_commit_is_read_as_it_was_not_as_the_work_tree_is(tmp_path: Path) -> N
     repo, (first, second) = make_git_repo(tmp_path, [{"a.rs": "one\n"}, {"a.rs": "two\n", "b.rs": "new\n"}])
     (repo / "a.rs").write_text("uncommitted\n")
     old, new = GitTree(repo, first), GitTree(repo, second)
-    assert old.read("a.rs") == b"one\n" and not old.exists("b.rs")
-    assert new.read("a.rs") == b"two\n" and new.read("b.rs") == b"new\n"
+    assert old.read("a.rs") == b"one\n"
+    assert not old.exists("b.rs")
+    assert new.read("a.rs") == b"two\n"
+    assert new.read("b.rs") == b"new\n"
     assert DirectoryTree(repo).read("a.rs") == b"uncommitted\n"
 
 
@@ -128,7 +130,8 @@ def test_commit_skips_symlinks_and_submodules(tmp_path: Path) -> None:
     }
     repo, (sha,) = make_git_repo(tmp_path, [files])
     listing = git(repo, "ls-tree", "-r", sha)
-    assert "120000" in listing and "160000" in listing  # the commit really holds both kinds
+    assert "120000" in listing
+    assert "160000" in listing
     assert sorted(GitTree(repo, sha).entries()) == ["a.rs"]
 
 

@@ -56,13 +56,17 @@ def test_a_dead_review_of_the_current_head_is_resumed_without_touching_its_run_y
 
 def test_past_the_deadline_a_resumed_review_also_completes_its_run(settings):
     decision = decide(orphan(age=601), NOW, settings)
-    assert decision is not None and decision.resume and decision.close is not None
-    assert decision.close[0] == ORPHAN_TITLE and "Re-check" in decision.close[1]
+    assert decision is not None
+    assert decision.resume
+    assert decision.close is not None
+    assert decision.close[0] == ORPHAN_TITLE
+    assert "Re-check" in decision.close[1]
 
 
 def test_a_review_running_past_the_deadline_unblocks_the_pr_and_keeps_its_record(settings):
     decision = decide(orphan(alive=True, age=601), NOW, settings)
-    assert decision is not None and decision.close is not None
+    assert decision is not None
+    assert decision.close is not None
     assert (decision.resume, decision.drop, decision.close[0]) == (False, False, LATE_TITLE)
 
 
@@ -71,21 +75,26 @@ def test_a_superseded_head_gets_its_run_closed_as_superseded(settings):
     assert decision == Decision(False, (f"Superseded by {NEWER[:12]}", f"A newer push (`{NEWER}`) is reviewed "
                                         "instead."), True)  # fmt: skip
     forced = decide(orphan(latest=NEWER, force=True), NOW, settings)  # a re-check asked for this head
-    assert forced is not None and forced.resume
+    assert forced is not None
+    assert forced.resume
 
 
 def test_after_the_last_resume_the_run_is_completed_neutral_and_the_record_dropped(settings):
     decision = decide(orphan(resumes=2), NOW, settings)
-    assert decision is not None and (decision.resume, decision.drop) == (False, True)
-    assert decision.close is not None and "Every attempt failed" in decision.close[1]
+    assert decision is not None
+    assert (decision.resume, decision.drop) == (False, True)
+    assert decision.close is not None
+    assert "Every attempt failed" in decision.close[1]
 
 
 def test_a_dead_command_is_resumed_until_handled(settings):
     assert decide(orphan("command"), NOW, settings) == Decision(True, None, False)
     handled = decide(orphan("command", done=True), NOW, settings)
     given_up = decide(orphan("command", resumes=2), NOW, settings)
-    assert handled is not None and (handled.resume, handled.drop) == (False, True)
-    assert given_up is not None and (given_up.resume, given_up.drop) == (False, True)
+    assert handled is not None
+    assert (handled.resume, handled.drop) == (False, True)
+    assert given_up is not None
+    assert (given_up.resume, given_up.drop) == (False, True)
 
 
 # --- rounds ---------------------------------------------------------------------------------------
@@ -131,7 +140,8 @@ async def test_a_round_completes_the_run_of_a_review_that_died_for_good(redis, s
     (stored,) = fake_github.check_runs(REPO)
     assert (stored.id, stored.status, stored.conclusion, stored.title) == (run.id, "completed", "neutral",
                                                                            ORPHAN_TITLE)  # fmt: skip
-    assert "d-1" in (stored.summary or "") and stored.actions == [RECHECK]
+    assert "d-1" in (stored.summary or "")
+    assert stored.actions == [RECHECK]
     assert await redis.zcard(sweeper.OPEN) == 0
 
 
@@ -139,9 +149,12 @@ async def test_a_round_enqueues_again_a_review_whose_job_died_and_keeps_watching
     queues = queue.make_queues(redis)
     await dead_review(redis, queues, settings, Status.FAILED)
     done = await Sweeper(settings, redis, queues).round(time.time() + 10)
-    assert done["resumed"] == [f"review:{REPO}@{HEAD}"] and not done["closed"]
+    assert done["resumed"] == [f"review:{REPO}@{HEAD}"]
+    assert not done["closed"]
     job = await queues.review.job(keys.review_job(REPO, HEAD))
-    assert job is not None and job.status == Status.QUEUED and job.kwargs["delivery"] == "d-1"
+    assert job is not None
+    assert job.status == Status.QUEUED
+    assert job.kwargs["delivery"] == "d-1"
     assert await redis.zscore(sweeper.OPEN, f"review:{REPO}@{HEAD}") is not None
     again = await Sweeper(settings, redis, queues).round(time.time() + 10)  # the job is queued: alive
     assert not any(again.values())
@@ -153,7 +166,8 @@ async def test_a_completed_job_leaves_no_record(redis, settings):
     await sweeper.track(redis, job)
     await queues.review.finish(job, Status.COMPLETE)
     await sweeper.settle(redis, job)
-    assert await redis.zcard(sweeper.OPEN) == 0 and not await redis.keys("ruvopt:unfinished:*")
+    assert await redis.zcard(sweeper.OPEN) == 0
+    assert not await redis.keys("ruvopt:unfinished:*")
 
 
 async def test_a_round_skips_records_younger_than_one_round(redis, settings, github):
@@ -180,9 +194,12 @@ async def test_a_dead_bench_is_run_again_on_the_bench_queue(redis, settings, git
     queues = queue.make_queues(redis)
     await dead_bench(redis, queues, settings)
     done = await Sweeper(settings, redis, queues).round(time.time() + 10)
-    assert done["resumed"] == [keys.bench_job(REPO, PR)] and not done["closed"]
+    assert done["resumed"] == [keys.bench_job(REPO, PR)]
+    assert not done["closed"]
     job = await queues.bench.job(keys.bench_job(REPO, PR))
-    assert job is not None and job.status == Status.QUEUED and job.kwargs["head_sha"] == HEAD
+    assert job is not None
+    assert job.status == Status.QUEUED
+    assert job.kwargs["head_sha"] == HEAD
     assert BenchJob.from_kwargs(job.kwargs).delivery == "d-7"  # the same request, pinned head and all
 
 
@@ -196,5 +213,6 @@ async def test_a_bench_that_died_for_good_gets_its_bench_run_completed(redis, se
     (stored,) = fake_github.check_runs(REPO)
     assert (stored.id, stored.name, stored.status, stored.conclusion) == (run_id, "ruvopt/bench", "completed",
                                                                           "neutral")  # fmt: skip
-    assert stored.title == BENCH_ORPHAN_TITLE and "Run bench" in (stored.summary or "")
+    assert stored.title == BENCH_ORPHAN_TITLE
+    assert "Run bench" in (stored.summary or "")
     assert "d-7" in (stored.summary or "")

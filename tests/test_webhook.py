@@ -134,7 +134,8 @@ async def test_events_without_a_handler_are_ignored_and_enqueue_nothing(client, 
     response = await post(client, event, payloads.example(event, action, installed=False))
     assert response.status_code == 202
     assert response.json()["status"] == "ignored"
-    assert queued_jobs(redis_url, REVIEW) == [] and queued_jobs(redis_url, BENCH) == []
+    assert queued_jobs(redis_url, REVIEW) == []
+    assert queued_jobs(redis_url, BENCH) == []
 
 
 async def test_deliveries_sent_by_a_bot_are_ignored(client, redis_url):
@@ -143,7 +144,8 @@ async def test_deliveries_sent_by_a_bot_are_ignored(client, redis_url):
     assert real["sender"]["type"] == "Bot"
     real["check_suite"]["app"]["id"] = APP_ID
     response = await post(client, "check_suite", real)
-    assert response.status_code == 202 and response.json()["status"] == "ignored"
+    assert response.status_code == 202
+    assert response.json()["status"] == "ignored"
     response = await post(client, "pull_request", payloads.from_bot(payloads.pull_request()))
     assert response.json()["status"] == "ignored"
     assert queued_jobs(redis_url) == []
@@ -151,7 +153,8 @@ async def test_deliveries_sent_by_a_bot_are_ignored(client, redis_url):
 
 async def test_check_run_of_another_app_is_ignored(client, redis_url):
     response = await post(client, "check_run", payloads.check_run("rerequested", app_id=APP_ID + 1))
-    assert response.status_code == 202 and response.json()["status"] == "ignored"
+    assert response.status_code == 202
+    assert response.json()["status"] == "ignored"
     assert "another app" in response.json()["detail"]
     assert queued_jobs(redis_url) == []
 
@@ -203,7 +206,8 @@ async def test_a_refused_payload_does_not_burn_its_delivery_id(client, redis_url
     del broken["pull_request"]["base"]
     assert (await post(client, "pull_request", broken, guid="fixed-later")).status_code == 422
     response = await post(client, "pull_request", payloads.pull_request("opened"), guid="fixed-later")
-    assert response.status_code == 202 and response.json()["status"] == "queued"
+    assert response.status_code == 202
+    assert response.json()["status"] == "queued"
     assert len(review_jobs(redis_url)) == 1
 
 
@@ -215,7 +219,8 @@ async def test_new_pull_request_head_enqueues_one_review_of_that_head(client, re
     payload = payloads.pull_request(action, number=7)
     pr, guid = payload["pull_request"], "guid-" + action.replace("_", "-")
     response = await post(client, "pull_request", payload, guid=guid)
-    assert response.status_code == 202 and response.json()["status"] == "queued"
+    assert response.status_code == 202
+    assert response.json()["status"] == "queued"
     [job] = queued_jobs(redis_url, REVIEW)
     assert job["function"] == "review"
     assert job["key"] == f"review:Codertocat/Hello-World@{pr['head']['sha']}"
@@ -229,20 +234,24 @@ async def test_new_pull_request_head_enqueues_one_review_of_that_head(client, re
         "delivery": guid,
     }
     # saq's defaults would lose a killed job: DESIGN requires these.
-    assert job["retries"] >= 2 and job["heartbeat"] > 0 and job["timeout"] > 0
+    assert job["retries"] >= 2
+    assert job["heartbeat"] > 0
+    assert job["timeout"] > 0
     assert queued_jobs(redis_url, BENCH) == []
 
 
 async def test_command_comment_on_a_pull_request_enqueues_a_command_job(client, redis_url):
     payload = payloads.pr_comment("Thanks!\n/ruvopt bench profile=release", number=3)
     response = await post(client, "issue_comment", payload)
-    assert response.status_code == 202 and response.json()["status"] == "queued"
+    assert response.status_code == 202
+    assert response.json()["status"] == "queued"
     [job] = queued_jobs(redis_url, REVIEW)
     assert job["function"] == "command"
     kwargs = job["kwargs"]
     assert (kwargs["repo"], kwargs["pr"]) == ("Codertocat/Hello-World", 3)
     assert kwargs["comment_id"] == payload["comment"]["id"]
-    assert kwargs["author"] == "Codertocat" and kwargs["body"] == payload["comment"]["body"]
+    assert kwargs["author"] == "Codertocat"
+    assert kwargs["body"] == payload["comment"]["body"]
     assert queued_jobs(redis_url, BENCH) == []  # the bench itself is queued by the command job
 
 
@@ -259,9 +268,11 @@ async def test_rerun_requests_from_the_checks_ui_enqueue_a_forced_review(client,
             payload["requested_action"]["identifier"] = "recheck"
         listed = payload["check_run"]["pull_requests"][0]
     response = await post(client, event, payload)
-    assert response.status_code == 202 and response.json()["status"] == "queued"
+    assert response.status_code == 202
+    assert response.json()["status"] == "queued"
     [job] = queued_jobs(redis_url, REVIEW)
-    assert job["function"] == "review" and job["kwargs"]["force"] is True
+    assert job["function"] == "review"
+    assert job["kwargs"]["force"] is True
     assert job["kwargs"]["head_sha"] == sha
     assert (job["kwargs"]["pr"], job["kwargs"]["base_sha"]) == (listed["number"], listed["base"]["sha"])
     assert job["kwargs"]["repo"] == payload["repository"]["full_name"]
@@ -274,10 +285,12 @@ async def test_fork_check_suite_with_no_pull_requests_finds_its_pr_through_the_h
     first = review_jobs(redis_url)
     assert len(first) == 1
     response = await post(client, "check_suite", payloads.check_suite_rerequested(head_sha=sha, pulls=False))
-    assert response.status_code == 202 and response.json()["status"] == "queued"
+    assert response.status_code == 202
+    assert response.json()["status"] == "queued"
     # The first review is still queued under the same key: saq keeps one job per key.
     [job] = review_jobs(redis_url)
-    assert job["kwargs"]["pr"] == 41 and job["kwargs"]["base_sha"] == fork["pull_request"]["base"]["sha"]
+    assert job["kwargs"]["pr"] == 41
+    assert job["kwargs"]["base_sha"] == fork["pull_request"]["base"]["sha"]
 
 
 async def test_check_run_with_no_pull_requests_and_an_unknown_head_is_ignored(client, redis_url):
@@ -295,7 +308,8 @@ async def test_redelivery_with_the_same_delivery_id_enqueues_nothing_twice(clien
     redis = client._transport.app.state.queues.redis  # type: ignore[attr-defined]
     await redis.delete("saq:ruvopt:review:queued", "saq:ruvopt:review:incomplete")
     again = await post(client, "pull_request", payload, guid="same-guid")
-    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    assert again.status_code == 200
+    assert again.json()["status"] == "duplicate"
     assert queued_jobs(redis_url) == []
 
 
@@ -356,7 +370,8 @@ async def test_deliveries_are_still_queued_after_redis_forgets_the_intake_script
     assert (await post(client, "pull_request", payloads.pull_request("opened", number=1))).status_code == 202
     assert redis_server.command("SCRIPT", "FLUSH") == "+OK"
     response = await post(client, "pull_request", payloads.pull_request("opened", number=2))
-    assert response.status_code == 202 and response.json()["status"] == "queued"
+    assert response.status_code == 202
+    assert response.json()["status"] == "queued"
     assert sorted(j["kwargs"]["pr"] for j in review_jobs(redis_url)) == [1, 2]
 
 
@@ -387,8 +402,10 @@ async def test_a_delivery_whose_handler_failed_is_handled_when_redelivered(redis
         first = await post(c, "pull_request", payloads.pull_request(), guid="flaky")
         second = await post(c, "pull_request", payloads.pull_request(), guid="flaky")
     await app.state.queues.redis.aclose()
-    assert first.status_code == 500 and "flaky" in first.json()["error"]
-    assert second.status_code == 202 and calls == ["flaky", "flaky"]
+    assert first.status_code == 500
+    assert "flaky" in first.json()["error"]
+    assert second.status_code == 202
+    assert calls == ["flaky", "flaky"]
 
 
 def test_app_refuses_to_start_without_a_webhook_secret(redis_url):

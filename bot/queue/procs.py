@@ -47,7 +47,6 @@ async def run(
     *,
     cwd: Path | str | None = None,
     env: Mapping[str, str] | None = None,
-    input: bytes | None = None,
     timeout: float | None = None,
     on_start: Callable[[int], None] | None = None,
     kill_grace: float = KILL_GRACE_S,
@@ -59,7 +58,7 @@ async def run(
         *argv,
         cwd=cwd,
         env=dict(env) if env is not None else None,
-        stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         process_group=0,  # pgid = child's pid: one killpg reaches cargo's rustc children too
@@ -68,7 +67,7 @@ async def run(
     if on_start is not None:
         on_start(proc.pid)
     try:
-        stdout, stderr = await asyncio.wait_for(proc.communicate(input), timeout)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout)
     except BaseException:
         await kill_group(proc, kill_grace)
         raise

@@ -142,9 +142,16 @@ async def sleep_job(ctx: dict[str, Any], *, seconds: float, marker: str, spawn: 
     await redis.incr(keys.diag(marker, "started"))
     if spawn:
         pids: list[int] = []
-        child = asyncio.create_task(procs.run(["sleep", str(seconds)], on_start=pids.append))
-        while not pids and not child.done():
-            await asyncio.sleep(0.01)
+        spawned = asyncio.Event()
+
+        def started(pid: int) -> None:
+            pids.append(pid)
+            spawned.set()
+
+        child = asyncio.create_task(procs.run(["sleep", str(seconds)], on_start=started))
+        waiting = asyncio.create_task(spawned.wait())
+        await asyncio.wait({child, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
         if pids:
             await redis.set(keys.diag(marker, "pid"), pids[0])
         await child
@@ -215,7 +222,8 @@ async def _stop_when_registered(settings: Settings, stop: Callable[[], None]) ->
     credentials file appears it stops, so its process manager (Compose, Kubernetes)
     starts it again with them."""
     log.warning("no App credentials: jobs that call GitHub fail until %s exists", settings.credentials_file)
-    while not settings.credentials_file.exists():
+    # A file appearing has no event to await (inotify would be a dependency for one file).
+    while not settings.credentials_file.exists():  # noqa: ASYNC110
         await asyncio.sleep(CREDENTIALS_POLL_S)
     log.warning("the App's credentials appeared in %s: stopping so this worker restarts with them",
                 settings.credentials_file)  # fmt: skip

@@ -87,7 +87,8 @@ def diff(text: str) -> None:
         inside = set()
         for first, last in fd.hunks:
             inside.update(range(first, last + 1))
-        assert fd.added <= inside and fd.context <= inside, f"{fd.path}: a line outside every hunk"
+        assert fd.added <= inside, f"{fd.path}: a line outside every hunk"
+        assert fd.context <= inside, f"{fd.path}: a line outside every hunk"
 
 
 def rules(source: bytes, manifest: bytes = MANIFEST) -> Any:

@@ -34,15 +34,15 @@ from tests.githttp import GitHttpServer
 
 
 @pytest.fixture(scope="session")
-def _fake_github_server() -> Iterator[FakeGitHubServer]:
+def fake_github_server() -> Iterator[FakeGitHubServer]:
     server = FakeGitHubServer(FakeGitHub(AppKey.generate())).start()
     yield server
     server.stop()
 
 
 @pytest.fixture
-def fake_github(_fake_github_server: FakeGitHubServer) -> Iterator[FakeGitHub]:
-    fake = _fake_github_server.fake
+def fake_github(fake_github_server: FakeGitHubServer) -> Iterator[FakeGitHub]:
+    fake = fake_github_server.fake
     fake.reset()
     yield fake
     try:
