@@ -56,8 +56,11 @@ def one_request(stack: AppStack, fake: FakeGitHub, world: PullWorld) -> dict[str
     total = time.perf_counter() - start
     run = fake.check_runs(world.repo, name="ruvopt/bench")[-1]
     assert run.conclusion == "failure", run.summary  # the head is slower: the bench must say so
-    result = wait_for(lambda: (job(stack.redis_url, BENCH, f"bench:{world.repo}#{world.pr}") or {}).get("result"),
-                      60, "the job's result")  # fmt: skip
+    result = wait_for(
+        lambda: (job(stack.redis_url, BENCH, f"bench:{world.repo}#{world.pr}") or {}).get("result"),
+        60,
+        "the job's result",
+    )
     return {"total": total, "ack": acked, "engine": float(result["seconds"])}
 
 
@@ -98,23 +101,30 @@ def measure(warm: int) -> tuple[dict[str, float], list[dict[str, float]]]:
 
 def section(cold: dict[str, float], rows: list[dict[str, float]]) -> str:
     med = {key: statistics.median(r[key] for r in rows) for key in rows[0]}
-    return "\n".join([
-        TITLE, "",
-        f"Command: `.venv/bin/python benchmarks/bench_bench_e2e.py --warm {len(rows)} --write-docs` "
-        f"({environment()}).", "",
-        "Real `redis-server`, `ruvopt serve`, `ruvopt worker --queues review,bench` with production settings "
-        "(writes ≥ 1 s apart per installation), the FakeGitHub, the repository over smart HTTP. The pull request: "
-        "the tests' criterion crate (one benchmark, criterion 1 s warm-up + 1 s measurement, 10 samples), a head "
-        "doing 4× the work, `runs = 3`. Clock: the signed `issue_comment` webhook → the head's `ruvopt/bench` "
-        "check run `completed` (`failure`: the slower head is found every time). *Engine* is the comparison "
-        "itself (both sides built and measured, 6 interleaved runs); the rest is queueing, the mirror fetch and "
-        "posting.", "",
-        "| request | comment → 👀 | comment → completed check run | engine |", "|---|---|---|---|",
-        f"| cold (criterion and its dependencies built) | {cold['ack']:.2f} s | {cold['total']:.1f} s "
-        f"| {cold['engine']:.1f} s |",
-        f"| warm, median of {len(rows)} (dependency cache) | {med['ack']:.2f} s | {med['total']:.1f} s "
-        f"| {med['engine']:.1f} s |", "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            TITLE,
+            "",
+            f"Command: `.venv/bin/python benchmarks/bench_bench_e2e.py --warm {len(rows)} --write-docs` "
+            f"({environment()}).",
+            "",
+            "Real `redis-server`, `ruvopt serve`, `ruvopt worker --queues review,bench` with production settings "
+            "(writes ≥ 1 s apart per installation), the FakeGitHub, the repository over smart HTTP. The pull request: "
+            "the tests' criterion crate (one benchmark, criterion 1 s warm-up + 1 s measurement, 10 samples), a head "
+            "doing 4× the work, `runs = 3`. Clock: the signed `issue_comment` webhook → the head's `ruvopt/bench` "
+            "check run `completed` (`failure`: the slower head is found every time). *Engine* is the comparison "
+            "itself (both sides built and measured, 6 interleaved runs); the rest is queueing, the mirror fetch and "
+            "posting.",
+            "",
+            "| request | comment → 👀 | comment → completed check run | engine |",
+            "|---|---|---|---|",
+            f"| cold (criterion and its dependencies built) | {cold['ack']:.2f} s | {cold['total']:.1f} s "
+            f"| {cold['engine']:.1f} s |",
+            f"| warm, median of {len(rows)} (dependency cache) | {med['ack']:.2f} s | {med['total']:.1f} s "
+            f"| {med['engine']:.1f} s |",
+            "",
+        ]
+    )
 
 
 def main() -> int:

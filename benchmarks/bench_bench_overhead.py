@@ -49,13 +49,19 @@ async def bwrap_cost(samples: int = 30) -> float:
 async def bare_vs_sandboxed(work: Path, rounds: int = 7) -> tuple[float, float]:
     """Median clean ``cargo build --release`` of a small crate, bare and in the sandbox."""
     toolchain = await find_toolchain()
-    crate = make_workspace(work, plain_crate(lib="".join(f"pub fn f{i}(x: u64) -> u64 {{ x ^ {i} }}\n"
-                                                        for i in range(400))), name="bare")  # fmt: skip
+    crate = make_workspace(
+        work, plain_crate(lib="".join(f"pub fn f{i}(x: u64) -> u64 {{ x ^ {i} }}\n" for i in range(400))), name="bare"
+    )
     target, home = work / "bare-target", work / "bare-home"
     target.mkdir()
     home.mkdir()
-    env = {"PATH": f"{toolchain.bin_dir}:/usr/bin:/bin", "HOME": str(home), "CARGO_HOME": str(home),
-           "CARGO_TARGET_DIR": str(target), "RUSTC": str(toolchain.rustc)}  # fmt: skip
+    env = {
+        "PATH": f"{toolchain.bin_dir}:/usr/bin:/bin",
+        "HOME": str(home),
+        "CARGO_HOME": str(home),
+        "CARGO_TARGET_DIR": str(target),
+        "RUSTC": str(toolchain.rustc),
+    }
     argv = [str(toolchain.cargo), "build", "--release", "--offline"]
     sandbox = Sandbox(Mounts(writable=(crate, target, home), readonly=toolchain.readonly_paths()), Limits(300))
     bare, boxed = [], []
@@ -64,8 +70,9 @@ async def bare_vs_sandboxed(work: Path, rounds: int = 7) -> tuple[float, float]:
             await procs.run([str(toolchain.cargo), "clean", "--offline"], cwd=crate, env=env)
             target.mkdir(exist_ok=True)  # the sandbox binds it: it must exist
             started = time.monotonic()
-            done = await (procs.run(argv, cwd=crate, env=env) if kind == "bare" else sandbox.run(argv, cwd=crate,
-                                                                                                  env=env))  # fmt: skip
+            done = await (
+                procs.run(argv, cwd=crate, env=env) if kind == "bare" else sandbox.run(argv, cwd=crate, env=env)
+            )
             assert done.returncode == 0, done.stderr[-2000:]
             (bare if kind == "bare" else boxed).append(time.monotonic() - started)
     return statistics.median(bare), statistics.median(boxed)
@@ -77,9 +84,16 @@ def breakdown(comparison: Comparison, bwrap: float) -> dict[str, float]:
     startup = bwrap * comparison.sandboxed_commands
     overhead = comparison.seconds - cargo + startup
     copies, removal = comparison.housekeeping["copy target directories"], comparison.housekeeping["remove work trees"]
-    return {"total": comparison.seconds, "cargo": cargo - startup, "overhead": overhead, "bwrap": startup,
-            "archive": archive, "copies": copies, "removal": removal,
-            "python": overhead - startup - archive - copies - removal}  # fmt: skip
+    return {
+        "total": comparison.seconds,
+        "cargo": cargo - startup,
+        "overhead": overhead,
+        "bwrap": startup,
+        "archive": archive,
+        "copies": copies,
+        "removal": removal,
+        "python": overhead - startup - archive - copies - removal,
+    }
 
 
 def run(comparisons: int) -> tuple[list[dict[str, float]], float, tuple[float, float], int]:
@@ -103,26 +117,39 @@ def section(rows: list[dict[str, float]], bwrap: float, builds: tuple[float, flo
     med = {key: statistics.median(r[key] for r in rows) for key in rows[0]}
     share = med["overhead"] / med["total"]
     verdict = "meets" if share <= 0.05 else "misses"
-    return "\n".join([
-        TITLE, "",
-        f"Command: `.venv/bin/python benchmarks/bench_bench_overhead.py --comparisons {len(rows)} --write-docs` "
-        f"({environment()}).", "",
-        "The tests' small criterion crate, base vs an identical head, 5 runs per side (the default), dependency "
-        "cache warm. "
-        "*Cargo* is the time of the cargo commands and bench binaries themselves (`cargo fetch`, and every "
-        f"sandboxed command minus bwrap's start-up); everything else is the job's own. Medians of {len(rows)} "
-        "comparisons:", "",
-        "| comparison | cargo commands | own overhead | goal |", "|---|---|---|---|",
-        f"| {med['total']:.2f} s | {med['cargo']:.2f} s | {med['overhead']:.2f} s ({share:.1%}) | ≤ 5 % ({verdict}) |",
-        "", "Where the overhead goes:", "",
-        "| bwrap start-up | git archive + extract | copying target directories (dependencies) | removing the work "
-        "trees | the rest (toolchain lookup, parsing, statistics) |", "|---|---|---|---|---|",
-        f"| {med['bwrap']:.2f} s ({commands} × {bwrap * 1000:.1f} ms) | {med['archive']:.2f} s | {med['copies']:.2f} s "
-        f"| {med['removal']:.2f} s | {med['python']:.2f} s |", "",
-        f"Inside the sandbox cargo runs at the same speed: a clean `cargo build --release` of a 400-function crate "
-        f"took {builds[0]:.3f} s bare and {builds[1]:.3f} s in bwrap (medians of 7, interleaved; "
-        f"{builds[1] / builds[0] - 1:+.1%}).", "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            TITLE,
+            "",
+            f"Command: `.venv/bin/python benchmarks/bench_bench_overhead.py --comparisons {len(rows)} --write-docs` "
+            f"({environment()}).",
+            "",
+            "The tests' small criterion crate, base vs an identical head, 5 runs per side (the default), dependency "
+            "cache warm. "
+            "*Cargo* is the time of the cargo commands and bench binaries themselves (`cargo fetch`, and every "
+            f"sandboxed command minus bwrap's start-up); everything else is the job's own. Medians of {len(rows)} "
+            "comparisons:",
+            "",
+            "| comparison | cargo commands | own overhead | goal |",
+            "|---|---|---|---|",
+            f"| {med['total']:.2f} s | {med['cargo']:.2f} s | {med['overhead']:.2f} s ({share:.1%}) "
+            f"| ≤ 5 % ({verdict}) |",
+            "",
+            "Where the overhead goes:",
+            "",
+            "| bwrap start-up | git archive + extract | copying target directories (dependencies) | removing the work "
+            "trees | the rest (toolchain lookup, parsing, statistics) |",
+            "|---|---|---|---|---|",
+            f"| {med['bwrap']:.2f} s ({commands} × {bwrap * 1000:.1f} ms) | {med['archive']:.2f} s "
+            f"| {med['copies']:.2f} s "
+            f"| {med['removal']:.2f} s | {med['python']:.2f} s |",
+            "",
+            f"Inside the sandbox cargo runs at the same speed: a clean `cargo build --release` of a 400-function crate "
+            f"took {builds[0]:.3f} s bare and {builds[1]:.3f} s in bwrap (medians of 7, interleaved; "
+            f"{builds[1] / builds[0] - 1:+.1%}).",
+            "",
+        ]
+    )
 
 
 def main() -> int:

@@ -104,9 +104,15 @@ def cold(root: Path, runs: int) -> dict[str, float]:
         floor.append(timed(lambda: pool_floor(files)))
     ratio = statistics.median(o / b for o, b in zip(ours, bare, strict=True))
     floor_ratio = statistics.median(f / b for f, b in zip(floor, bare, strict=True))
-    return {"files": len(files), "lines": lines, "bare": statistics.median(bare),
-            "ruvopt": statistics.median(ours), "ratio": ratio, "floor": statistics.median(floor),
-            "floor_ratio": floor_ratio}
+    return {
+        "files": len(files),
+        "lines": lines,
+        "bare": statistics.median(bare),
+        "ruvopt": statistics.median(ours),
+        "ratio": ratio,
+        "floor": statistics.median(floor),
+        "floor_ratio": floor_ratio,
+    }
 
 
 def edit_sources(repo: Path, run: int) -> None:
@@ -130,8 +136,10 @@ def warm(repo: Path, base: str, runs: int, tmp: Path) -> dict[str, list[tuple[fl
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
     reset = ["git", "-C", str(repo), "reset", "-q", "--hard", base]
     for run in range(runs):
-        for edit, names in ((edit_sources, ("check_head", "check_diff")), (edit_manifest, ("check_manifest",
-                                                                                           "diff_manifest"))):
+        for edit, names in (
+            (edit_sources, ("check_head", "check_diff")),
+            (edit_manifest, ("check_manifest", "diff_manifest")),
+        ):
             edit(repo, run)
             head = git_commit_all(repo, f"edit {run}")
             for name in names:
@@ -173,14 +181,18 @@ def breakdown(root: Path, count: int) -> dict[str, float]:
 
 def cold_figures(repo: Path, args: argparse.Namespace) -> None:
     c = cold(repo, args.runs)
-    print(f"cold, monorepo: {c['files']:,} files, {c['lines']:,} lines; bare parse {c['bare']:.2f} s, "
-          f"ruvopt check {c['ruvopt']:.2f} s, ratio {c['ratio']:.2f} (goal <= 1.0); parse + node query "
-          f"in a {os.cpu_count()}-process pool {c['floor']:.2f} s, ratio {c['floor_ratio']:.2f}")
+    print(
+        f"cold, monorepo: {c['files']:,} files, {c['lines']:,} lines; bare parse {c['bare']:.2f} s, "
+        f"ruvopt check {c['ruvopt']:.2f} s, ratio {c['ratio']:.2f} (goal <= 1.0); parse + node query "
+        f"in a {os.cpu_count()}-process pool {c['floor']:.2f} s, ratio {c['floor_ratio']:.2f}"
+    )
     if args.corpus.is_dir():
         k = cold(args.corpus, args.runs)
-        print(f"cold, Debian corpus: {k['files']:,} files, {k['lines']:,} lines; bare parse {k['bare']:.2f} s, "
-              f"ruvopt check {k['ruvopt']:.2f} s, ratio {k['ratio']:.2f}; parse + node query in the pool "
-              f"{k['floor']:.2f} s, ratio {k['floor_ratio']:.2f}")
+        print(
+            f"cold, Debian corpus: {k['files']:,} files, {k['lines']:,} lines; bare parse {k['bare']:.2f} s, "
+            f"ruvopt check {k['ruvopt']:.2f} s, ratio {k['ratio']:.2f}; parse + node query in the pool "
+            f"{k['floor']:.2f} s, ratio {k['floor_ratio']:.2f}"
+        )
 
 
 def main() -> None:
@@ -196,24 +208,35 @@ def main() -> None:
         repo = tmp / "monorepo"
         counts = generate(repo, args.scale)
         base = git_commit_all(repo, "base")
-        print(f"generated monorepo: {', '.join(f'{k} {v:,}' for k, v in counts.items())}; {os.cpu_count()} cores, "
-              f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(
+            f"generated monorepo: {', '.join(f'{k} {v:,}' for k, v in counts.items())}; {os.cpu_count()} cores, "
+            f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        )
         if not args.warm_only:
             cold_figures(repo, args)
         if args.breakdown:
             cost = breakdown(repo, args.breakdown)
-            parts = ", ".join(f"{k} {v / cost['parse']:.2f}" for k, v in sorted(cost.items(), key=lambda kv: -kv[1])
-                              if v / cost["parse"] >= 0.01)  # fmt: skip
-            print(f"per-file pass, one process, {args.breakdown} files, x parse: {parts}; "
-                  f"total {sum(cost.values()) / cost['parse']:.2f}")
+            parts = ", ".join(
+                f"{k} {v / cost['parse']:.2f}"
+                for k, v in sorted(cost.items(), key=lambda kv: -kv[1])
+                if v / cost["parse"] >= 0.01
+            )
+            print(
+                f"per-file pass, one process, {args.breakdown} files, x parse: {parts}; "
+                f"total {sum(cost.values()) / cost['parse']:.2f}"
+            )
         w = warm(repo, base, args.runs, tmp)
-        for name, label in (("check_head", f"check(head), {CHANGED_FILES} .rs files changed"),
-                            ("check_diff", f"check_diff(base, head), {CHANGED_FILES} .rs files changed"),
-                            ("check_manifest", "check(head), one member Cargo.toml changed"),
-                            ("diff_manifest", "check_diff(base, head), one member Cargo.toml changed")):
+        for name, label in (
+            ("check_head", f"check(head), {CHANGED_FILES} .rs files changed"),
+            ("check_diff", f"check_diff(base, head), {CHANGED_FILES} .rs files changed"),
+            ("check_manifest", "check(head), one member Cargo.toml changed"),
+            ("diff_manifest", "check_diff(base, head), one member Cargo.toml changed"),
+        ):
             wall, cpu = [v[0] for v in w[name]], [v[1] for v in w[name]]
-            print(f"warm {label}: median {statistics.median(wall):.2f} s, max {max(wall):.2f} s (goal <= 1 s); "
-                  f"CPU median {statistics.median(cpu):.2f} s")
+            print(
+                f"warm {label}: median {statistics.median(wall):.2f} s, max {max(wall):.2f} s (goal <= 1 s); "
+                f"CPU median {statistics.median(cpu):.2f} s"
+            )
         print(f"load average when done: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

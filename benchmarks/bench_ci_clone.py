@@ -63,8 +63,7 @@ def build(repo: Path, assets: int) -> tuple[str, str]:
 
 def blobs(repo: Path, commit: str, keep: tuple[str, ...] | None) -> set[str]:
     out = git("-C", str(repo), "ls-tree", "-r", commit)
-    return {line.split()[2] for line in out.splitlines()
-            if keep is None or line.split("\t", 1)[1].endswith(keep)}  # fmt: skip
+    return {line.split()[2] for line in out.splitlines() if keep is None or line.split("\t", 1)[1].endswith(keep)}
 
 
 def missing(clone: Path, *commits: str) -> set[str]:
@@ -82,15 +81,36 @@ def make_clone(mode: str, url: str, server_url: str, target: Path, head: str) ->
         target.mkdir()
         git("init", "-q", cwd=target)
         git("remote", "add", "origin", url, cwd=target)
-        git("fetch", "-q", "--no-tags", "--depth=1", "origin", f"+{head}:refs/remotes/origin/pr", cwd=target,
-            header=True)  # fmt: skip
+        git(
+            "fetch",
+            "-q",
+            "--no-tags",
+            "--depth=1",
+            "origin",
+            f"+{head}:refs/remotes/origin/pr",
+            cwd=target,
+            header=True,
+        )
         git("checkout", "-q", "--force", "refs/remotes/origin/pr", cwd=target)
     git("config", "--local", f"http.{server_url}/.extraheader", auth_header(), cwd=target)
 
 
 def check(clone: Path, base: str, head: str, cache: Path) -> float:
-    argv = [sys.executable, "-m", "ruvopt.cli.main", "check", ".", "--base", base, "--head", head,
-            "--format", "json", "--cache-dir", str(cache)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "ruvopt.cli.main",
+        "check",
+        ".",
+        "--base",
+        base,
+        "--head",
+        head,
+        "--format",
+        "json",
+        "--cache-dir",
+        str(cache),
+    ]
     env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
     start = time.perf_counter()
     proc = subprocess.run(argv, cwd=clone, capture_output=True, text=True, env=env, check=False)
@@ -117,7 +137,7 @@ def main() -> None:
         fetched: dict[str, int] = {}
         packs: dict[str, int] = {}
         for run in range(args.runs):  # interleaved and rotated, so drift and order hit every mode alike
-            for index, mode in enumerate(MODES[run % len(MODES):] + MODES[:run % len(MODES)]):
+            for index, mode in enumerate(MODES[run % len(MODES) :] + MODES[: run % len(MODES)]):
                 clone = tmp / f"clone-{run}-{index}"
                 make_clone(mode, url, server.url, clone, head)
                 since = len(server.requests)
@@ -130,13 +150,17 @@ def main() -> None:
                         raise SystemExit(f"{mode}: {fetched[mode]} objects fetched, {len(leaked)} of them assets")
         server.stop()
     full = statistics.median(times["full"])
-    print(f"workspace: {files} files in the head commit ({len(assets)} assets of {ASSET_BYTES // 1024} KiB); "
-          f"PR touches 10 .rs files; {os.cpu_count()} cores; medians of {args.runs} runs")
+    print(
+        f"workspace: {files} files in the head commit ({len(assets)} assets of {ASSET_BYTES // 1024} KiB); "
+        f"PR touches 10 .rs files; {os.cpu_count()} cores; medians of {args.runs} runs"
+    )
     print(f"rule-file blobs of base and head (the most a clone may fetch): {len(allowed)}")
     for mode in MODES:
         median = statistics.median(times[mode])
-        print(f"{mode:28} check {median:6.2f} s (max {max(times[mode]):.2f})  ratio to full {median / full:4.2f}  "
-              f"objects fetched {fetched[mode]:5} in {packs[mode]} pack(s)")
+        print(
+            f"{mode:28} check {median:6.2f} s (max {max(times[mode]):.2f})  ratio to full {median / full:4.2f}  "
+            f"objects fetched {fetched[mode]:5} in {packs[mode]} pack(s)"
+        )
 
 
 if __name__ == "__main__":

@@ -48,8 +48,10 @@ CHANGED_FILES = 10
 
 
 def module(i: int, extra: str = "") -> str:
-    body = "".join(f"pub fn f{i}_{k}(x: u64) -> u64 {{\n    x.wrapping_mul({k + 3}).rotate_left({k % 7})\n}}\n\n"
-                   for k in range(20))  # fmt: skip
+    body = "".join(
+        f"pub fn f{i}_{k}(x: u64) -> u64 {{\n    x.wrapping_mul({k + 3}).rotate_left({k % 7})\n}}\n\n"
+        for k in range(20)
+    )
     return f"//! Module {i}.\n\n{body}{extra}"
 
 
@@ -93,8 +95,10 @@ def monorepo(scale: float) -> Workload:
         picked = [sources[(k * step + run * 7) % len(sources)] for k in range(CHANGED_FILES)]
         return {p: base[p] + EXTRA.format(run=run) for p in picked}
 
-    label = (f"The generated monorepo ({counts['crates']} crates, {counts['manifests']} manifests, "
-             f"{counts['rs_files']:,} `.rs` files, {counts['lines']:,} lines)")  # fmt: skip
+    label = (
+        f"The generated monorepo ({counts['crates']} crates, {counts['manifests']} manifests, "
+        f"{counts['rs_files']:,} `.rs` files, {counts['lines']:,} lines)"
+    )
     return Workload(base, edit, label)
 
 
@@ -135,8 +139,7 @@ def measure(runs: int, workload: Workload, spacing: float) -> tuple[list[float],
             violations = fake.unexpected_violations()
             assert not violations, f"GitHub contract violations: {violations}"
             (last,) = [r for r in fake.check_runs(world.repo) if r.head_sha == world.head]
-            posted = {"annotations": len(last.annotations),
-                      "comments": len(fake.review_comments(world.repo, world.pr))}  # fmt: skip
+            posted = {"annotations": len(last.annotations), "comments": len(fake.review_comments(world.repo, world.pr))}
             return times, posted
         finally:
             stack.stop()
@@ -153,26 +156,34 @@ def quantile(values: list[float], q: float) -> float:
 def report(times: list[float], posted: dict[str, int], command: str, workload: Workload) -> str:
     p50 = statistics.median(times)
     verdict = "meets" if p50 <= 2.0 else "misses"
-    return "\n".join([
-        SECTION, "",
-        f"Command: `{command}`",
-        f"({platform.machine()}, {platform.python_version()}, {time.strftime('%Y-%m-%d')}).", "",
-        "Real `redis-server`, `ruvopt serve` and `ruvopt worker` processes with production settings "
-        "(writes ≥ 1 s apart per installation), the FakeGitHub on loopback and the repository over smart "
-        f"HTTP with the installation token. {workload.label}; each run pushes a commit after which "
-        "the pull request changes "
-        f"{CHANGED_FILES} files (a new undocumented `unsafe` read in each), sends the signed "
-        "`pull_request.synchronize` webhook and times until the head's `ruvopt` check run is `completed`, "
-        "on a warm mirror (the worker fetches the one new commit).", "",
-        "| runs | p50 | p90 | min | max | goal |", "|---|---|---|---|---|---|",
-        f"| {len(times)} | {p50:.2f} s | {quantile(times, 0.9):.2f} s | {min(times):.2f} s | {max(times):.2f} s "
-        f"| p50 ≤ 2 s ({verdict}) |", "",
-        f"Each run's check run carried {posted['annotations']} annotations; the PR had {posted['comments']} inline "
-        "comments after all runs (10 per review), and each review also resolved the previous run's 10 threads, "
-        "whose findings the next push removes. The floor is the write spacing: the check run is created "
-        "`in_progress` at once and completed by a second write, which GitHub asks to be ≥ 1 s later; the "
-        "review, the sticky summary and the thread resolutions follow the completed check run.", "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            f"Command: `{command}`",
+            f"({platform.machine()}, {platform.python_version()}, {time.strftime('%Y-%m-%d')}).",
+            "",
+            "Real `redis-server`, `ruvopt serve` and `ruvopt worker` processes with production settings "
+            "(writes ≥ 1 s apart per installation), the FakeGitHub on loopback and the repository over smart "
+            f"HTTP with the installation token. {workload.label}; each run pushes a commit after which "
+            "the pull request changes "
+            f"{CHANGED_FILES} files (a new undocumented `unsafe` read in each), sends the signed "
+            "`pull_request.synchronize` webhook and times until the head's `ruvopt` check run is `completed`, "
+            "on a warm mirror (the worker fetches the one new commit).",
+            "",
+            "| runs | p50 | p90 | min | max | goal |",
+            "|---|---|---|---|---|---|",
+            f"| {len(times)} | {p50:.2f} s | {quantile(times, 0.9):.2f} s | {min(times):.2f} s | {max(times):.2f} s "
+            f"| p50 ≤ 2 s ({verdict}) |",
+            "",
+            f"Each run's check run carried {posted['annotations']} annotations; the PR had {posted['comments']} inline "
+            "comments after all runs (10 per review), and each review also resolved the previous run's 10 threads, "
+            "whose findings the next push removes. The floor is the write spacing: the check run is created "
+            "`in_progress` at once and completed by a second write, which GitHub asks to be ≥ 1 s later; the "
+            "review, the sticky summary and the thread resolutions follow the completed check run.",
+            "",
+        ]
+    )
 
 
 def write_docs(section: str) -> None:
@@ -203,9 +214,15 @@ def main() -> int:
     if args.runs < 10:
         parser.error("p50 needs at least 10 runs")
     workload = single_crate(args.files) if args.files else monorepo(args.scale)
-    command = " ".join(["--runs", str(args.runs), *(["--files", str(args.files)] if args.files else []),
-                        *(["--write-spacing", f"{args.write_spacing:g}"] if args.write_spacing != 1.0 else []),
-                        *([] if args.write_spacing != 1.0 else ["--write-docs"])])  # fmt: skip
+    command = " ".join(
+        [
+            "--runs",
+            str(args.runs),
+            *(["--files", str(args.files)] if args.files else []),
+            *(["--write-spacing", f"{args.write_spacing:g}"] if args.write_spacing != 1.0 else []),
+            *([] if args.write_spacing != 1.0 else ["--write-docs"]),
+        ]
+    )
     times, posted = measure(args.runs, workload, args.write_spacing)
     section = report(times, posted, f".venv/bin/python benchmarks/bench_e2e.py {command}", workload)
     print(section)

@@ -32,12 +32,16 @@ from benchmarks.bench_helpers import ROOT, environment, identical_pair, machine,
 from ruvopt.bot.bench import report
 from ruvopt.bot.bench.runner import Request, compare
 
-TITLES = {"time": "## /ruvopt bench: false regressions (base vs identical head)",
-          "instructions": "## /ruvopt bench: false regressions with instruction counts"}  # fmt: skip
+TITLES = {
+    "time": "## /ruvopt bench: false regressions (base vs identical head)",
+    "instructions": "## /ruvopt bench: false regressions with instruction counts",
+}
 
 
 def out_file(metric: str) -> Path:
     return ROOT / "benchmarks" / "out" / f"false_regressions{'' if metric == 'time' else '-' + metric}.json"
+
+
 NAIVE_THRESHOLD = 0.02
 
 
@@ -84,30 +88,48 @@ def section(results: list[dict[str, object]], runs: int, metric: str) -> str:
                 floors.setdefault(m["id"], []).append(m["noise_floor"])
     rate = len(false) / n
     verdict = "meets" if rate <= 0.01 else "misses"
-    rows = [f"| `{metric}` | {statistics.median(v):.1%} | {max(v):.1%} |" for metric, v in sorted(floors.items())
-            if not metric.startswith("size/")]  # fmt: skip
+    rows = [
+        f"| `{metric}` | {statistics.median(v):.1%} | {max(v):.1%} |"
+        for metric, v in sorted(floors.items())
+        if not metric.startswith("size/")
+    ]
     flag = "" if metric == "time" else f"--metric {metric} "
-    judged = ("the criterion benchmark (wall time: 1 s warm-up, 1 s measurement, 10 samples)" if metric == "time"
-              else "the criterion benchmark's instruction count under callgrind")  # fmt: skip
-    return "\n".join([
-        TITLES[metric], "",
-        f"Command: `.venv/bin/python benchmarks/bench_false_regressions.py {flag}--comparisons {n} --runs {runs} "
-        f"--write-docs` ({environment()}; a machine shared with other work, as CI runners are).", "",
-        "The tests' small criterion crate against a head that changes only README.md, compared by the real "
-        f"engine {n} times, {runs} runs per side. Each comparison judges the clean build time, the incremental "
-        f"rebuild time, the rlib size and {judged}; any regression it reports is false.", "",
-        "| comparisons | with a false regression | rate | goal | naive rule (median Δ > 2 %) |",
-        "|---|---|---|---|---|",
-        f"| {n} | {len(false)} | {rate:.1%} | ≤ 1 % ({verdict}) | {len(naive)} ({len(naive) / n:.0%}) |", "",
-        f"Noise floors the comparisons measured (largest base-vs-base difference among the {runs} base runs):", "",
-        "| metric | median floor | largest floor |", "|---|---|---|", *rows, "",
-        "A change no larger than the floor is never called, so the floor is also the smallest regression a "
-        "comparison on this machine could show for that metric: the price of not crying wolf on a busy machine. "
-        "Instruction counts (`metric = \"instructions\"`) do not pay it.", "",
-        "The naive column judges the same samples by the rule many CI scripts use — median Δ beyond 2 %, no "
-        "noise floor, no test — to show what the floor and the Mann–Whitney test remove. Raw samples: "
-        f"`{out_file(metric).relative_to(ROOT)}` (not committed).", "",
-    ])  # fmt: skip
+    judged = (
+        "the criterion benchmark (wall time: 1 s warm-up, 1 s measurement, 10 samples)"
+        if metric == "time"
+        else "the criterion benchmark's instruction count under callgrind"
+    )
+    return "\n".join(
+        [
+            TITLES[metric],
+            "",
+            f"Command: `.venv/bin/python benchmarks/bench_false_regressions.py {flag}--comparisons {n} --runs {runs} "
+            f"--write-docs` ({environment()}; a machine shared with other work, as CI runners are).",
+            "",
+            "The tests' small criterion crate against a head that changes only README.md, compared by the real "
+            f"engine {n} times, {runs} runs per side. Each comparison judges the clean build time, the incremental "
+            f"rebuild time, the rlib size and {judged}; any regression it reports is false.",
+            "",
+            "| comparisons | with a false regression | rate | goal | naive rule (median Δ > 2 %) |",
+            "|---|---|---|---|---|",
+            f"| {n} | {len(false)} | {rate:.1%} | ≤ 1 % ({verdict}) | {len(naive)} ({len(naive) / n:.0%}) |",
+            "",
+            f"Noise floors the comparisons measured (largest base-vs-base difference among the {runs} base runs):",
+            "",
+            "| metric | median floor | largest floor |",
+            "|---|---|---|",
+            *rows,
+            "",
+            "A change no larger than the floor is never called, so the floor is also the smallest regression a "
+            "comparison on this machine could show for that metric: the price of not crying wolf on a busy machine. "
+            'Instruction counts (`metric = "instructions"`) do not pay it.',
+            "",
+            "The naive column judges the same samples by the rule many CI scripts use — median Δ beyond 2 %, no "
+            "noise floor, no test — to show what the floor and the Mann–Whitney test remove. Raw samples: "
+            f"`{out_file(metric).relative_to(ROOT)}` (not committed).",
+            "",
+        ]
+    )
 
 
 def main() -> int:

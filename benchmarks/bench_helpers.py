@@ -37,15 +37,24 @@ def identical_pair(work: Path, *, runs: int = 5, config: str = "") -> tuple[Path
 
 def machine(work: Path, home: Path) -> Machine:
     (work / "bench-work").mkdir(exist_ok=True)
-    return Machine(work / "bench-work", home, Limits(1800, 8192 << 20), dict(os.environ),
-                   deps_cache=DependencyCache(work / "deps"), cache_scope="benchmark")  # fmt: skip
+    return Machine(
+        work / "bench-work",
+        home,
+        Limits(1800, 8192 << 20),
+        dict(os.environ),
+        deps_cache=DependencyCache(work / "deps"),
+        cache_scope="benchmark",
+    )
 
 
 def environment() -> str:
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError, StopIteration):
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))  # fmt: skip
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}"
 
 

@@ -190,9 +190,15 @@ async def closed_loop(host: str, port: int, seconds: float, run: str) -> dict[st
 def summary(latencies: list[float], elapsed: float, errors: int) -> dict[str, Any]:
     ordered = sorted(latencies)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
-    return {"requests": len(ordered), "errors": errors, "throughput": len(ordered) / elapsed,
-            "p50_ms": pick(0.50), "p99_ms": pick(0.99), "max_ms": ordered[-1] * 1000,
-            "mean_ms": statistics.fmean(ordered) * 1000}  # fmt: skip
+    return {
+        "requests": len(ordered),
+        "errors": errors,
+        "throughput": len(ordered) / elapsed,
+        "p50_ms": pick(0.50),
+        "p99_ms": pick(0.99),
+        "max_ms": ordered[-1] * 1000,
+        "mean_ms": statistics.fmean(ordered) * 1000,
+    }
 
 
 def load_main(argv: list[str]) -> None:
@@ -238,20 +244,45 @@ def start_servers(redis_url: str, logs: Path) -> dict[str, tuple[subprocess.Pope
     # serve refuses partial App credentials; the receiver never uses the key itself.
     from tests.fakegithub.auth import AppKey
 
-    env = {**os.environ, "RUVOPT_WEBHOOK_SECRET": SECRET, "RUVOPT_REDIS_URL": redis_url, "RUVOPT_APP_ID": "1",
-           "RUVOPT_PRIVATE_KEY": AppKey.generate().private_pem}  # fmt: skip
+    env = {
+        **os.environ,
+        "RUVOPT_WEBHOOK_SECRET": SECRET,
+        "RUVOPT_REDIS_URL": redis_url,
+        "RUVOPT_APP_ID": "1",
+        "RUVOPT_PRIVATE_KEY": AppKey.generate().private_pem,
+    }
     common = ["--host", "127.0.0.1", "--log-level", "info"]
     servers = {}
     port = free_port()
     cmd = [sys.executable, "-m", "ruvopt.cli.main", "serve", "--port", str(port), *common]
-    servers["ruvopt"] = (subprocess.Popen(cmd, env=env, stdout=(logs / "ruvopt.log").open("wb"),
-                                          stderr=subprocess.STDOUT, cwd=ROOT), port)  # fmt: skip
+    servers["ruvopt"] = (
+        subprocess.Popen(cmd, env=env, stdout=(logs / "ruvopt.log").open("wb"), stderr=subprocess.STDOUT, cwd=ROOT),
+        port,
+    )
     for name, factory in (("bare", "bare_app"), ("bare-json", "bare_json_app")):
         port = free_port()
-        cmd = [sys.executable, "-m", "uvicorn", f"benchmarks.bench_ingest:{factory}", "--factory", "--port", str(port),
-               "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--no-server-header", *common]  # fmt: skip
-        servers[name] = (subprocess.Popen(cmd, env=env, stdout=(logs / f"{name}.log").open("wb"),
-                                          stderr=subprocess.STDOUT, cwd=ROOT), port)  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"benchmarks.bench_ingest:{factory}",
+            "--factory",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--no-server-header",
+            *common,
+        ]
+        servers[name] = (
+            subprocess.Popen(
+                cmd, env=env, stdout=(logs / f"{name}.log").open("wb"), stderr=subprocess.STDOUT, cwd=ROOT
+            ),
+            port,
+        )
     for _, port in servers.values():
         wait_http(port)
     return servers
@@ -314,51 +345,56 @@ def markdown(results: dict[str, Any], command: str) -> str:
     for key in ("open/ruvopt", "open/bare", "closed/ruvopt", "closed/bare", "closed/bare-json"):
         r = results[key]
         cpu = f"{r['server_cpu_us']:.0f} + {r['redis_cpu_us']:.0f}" if "server_cpu_us" in r else ""
-        rows.append(f"| {key} | {r['requests']} | {r['errors']} | {r['throughput']:.0f} | {r['p50_ms']:.2f} | "
-                    f"{r['p99_ms']:.2f} | {r['max_ms']:.1f} | {cpu} |")  # fmt: skip
+        rows.append(
+            f"| {key} | {r['requests']} | {r['errors']} | {r['throughput']:.0f} | {r['p50_ms']:.2f} | "
+            f"{r['p99_ms']:.2f} | {r['max_ms']:.1f} | {cpu} |"
+        )
     o = results["open/ruvopt"]
     met = lambda ok: "met" if ok else "**not met**"  # noqa: E731
     busy = " (other processes were using the CPUs)" if results["loadavg"] > 0.5 else ""
     rounds = "; ".join(f"{name} {', '.join(map(str, tps))}" for name, tps in results["closed_rounds"].items())
-    return "\n".join([
-        "## Webhook ingest",
-        "",
-        f"`{command}` — {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, load average "
-        f"{results['loadavg']:.1f} when it started{busy}, Python {platform.python_version()}. "
-        "The servers, redis-server and the load generator share the machine.",
-        "",
-        "Each request: a distinct, signed ~25 KB `pull_request.opened` delivery → signature check, parse, "
-        f"dedupe, PR head bookkeeping, one review job in Redis (appendonly, {results['appendfsync']}). Both "
-        "baselines run under "
-        "the same uvicorn options (`--loop uvloop --http httptools`, no access log): `bare` reads the body and "
-        "answers 202; `bare-json` also parses it (`await request.json()`), as a plain FastAPI webhook would.",
-        "",
-        "| run | requests | errors | req/s | p50 ms | p99 ms | max ms | CPU µs/request (server + redis) |",
-        "|---|---|---|---|---|---|---|---|",
-        *rows,
-        "",
-        f"- Open loop at {o['rate']:.0f} req/s (latency from each request's due time): p99 {o['p99_ms']:.2f} ms "
-        f"— goal ≤ 20 ms {met(o['p99_ms'] <= 20 and o['errors'] == 0)}.",
-        f"- Closed loop, {CONNECTIONS_CLOSED} connections, median of paired rounds: ruvopt sustains "
-        f"{results['ratio']:.2f}× `bare` — goal ≥ 0.70 {met(results['ratio'] >= 0.7)} — and "
-        f"{results['ratio_json']:.2f}× `bare-json`. Rounds (req/s): {rounds}.",
-        f"- Where the gap comes from: the receiver spends {results['closed/ruvopt']['server_cpu_us']:.0f} µs of CPU "
-        f"per delivery (+ {results['closed/ruvopt']['redis_cpu_us']:.0f} µs in Redis) against "
-        f"{results['closed/bare']['server_cpu_us']:.0f} µs for `bare` and "
-        f"{results['closed/bare-json']['server_cpu_us']:.0f} µs for `bare-json`: the HMAC over the body, the "
-        "parse, and a durable enqueue are work the baselines skip, and the load generator, the servers and "
-        "Redis compete for the same 2 cores.",
-        "- What the receiver does per delivery to get here: one Lua script claims the delivery id, records the "
-        "PR head and enqueues the saq job atomically (`bot/queue/intake.py`), and the scripts of concurrent "
-        "deliveries "
-        "share one pipelined write (auto-pipelining); pydantic parses only the fields it needs straight from the "
-        "bytes, once per delivery (the event's full view, envelope included); `POST /webhook` is answered before "
-        "the middleware stack; redis-py parses replies with hiredis; log lines are written in "
-        "batches (`bot/logs.py`); the startup heap is frozen out of the GC (`gc.freeze()`).",
-        f"- Review jobs in Redis after the run: {results['review_jobs_in_redis']} for "
-        f"{results['ruvopt_requests']} deliveries sent to ruvopt (each distinct, so each must be one job).",
-        "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "## Webhook ingest",
+            "",
+            f"`{command}` — {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, load average "
+            f"{results['loadavg']:.1f} when it started{busy}, Python {platform.python_version()}. "
+            "The servers, redis-server and the load generator share the machine.",
+            "",
+            "Each request: a distinct, signed ~25 KB `pull_request.opened` delivery → signature check, parse, "
+            f"dedupe, PR head bookkeeping, one review job in Redis (appendonly, {results['appendfsync']}). Both "
+            "baselines run under "
+            "the same uvicorn options (`--loop uvloop --http httptools`, no access log): `bare` reads the body and "
+            "answers 202; `bare-json` also parses it (`await request.json()`), as a plain FastAPI webhook would.",
+            "",
+            "| run | requests | errors | req/s | p50 ms | p99 ms | max ms | CPU µs/request (server + redis) |",
+            "|---|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+            f"- Open loop at {o['rate']:.0f} req/s (latency from each request's due time): p99 {o['p99_ms']:.2f} ms "
+            f"— goal ≤ 20 ms {met(o['p99_ms'] <= 20 and o['errors'] == 0)}.",
+            f"- Closed loop, {CONNECTIONS_CLOSED} connections, median of paired rounds: ruvopt sustains "
+            f"{results['ratio']:.2f}× `bare` — goal ≥ 0.70 {met(results['ratio'] >= 0.7)} — and "
+            f"{results['ratio_json']:.2f}× `bare-json`. Rounds (req/s): {rounds}.",
+            "- Where the gap comes from: the receiver spends "
+            f"{results['closed/ruvopt']['server_cpu_us']:.0f} µs of CPU "
+            f"per delivery (+ {results['closed/ruvopt']['redis_cpu_us']:.0f} µs in Redis) against "
+            f"{results['closed/bare']['server_cpu_us']:.0f} µs for `bare` and "
+            f"{results['closed/bare-json']['server_cpu_us']:.0f} µs for `bare-json`: the HMAC over the body, the "
+            "parse, and a durable enqueue are work the baselines skip, and the load generator, the servers and "
+            "Redis compete for the same 2 cores.",
+            "- What the receiver does per delivery to get here: one Lua script claims the delivery id, records the "
+            "PR head and enqueues the saq job atomically (`bot/queue/intake.py`), and the scripts of concurrent "
+            "deliveries "
+            "share one pipelined write (auto-pipelining); pydantic parses only the fields it needs straight from the "
+            "bytes, once per delivery (the event's full view, envelope included); `POST /webhook` is answered before "
+            "the middleware stack; redis-py parses replies with hiredis; log lines are written in "
+            "batches (`bot/logs.py`); the startup heap is frozen out of the GC (`gc.freeze()`).",
+            f"- Review jobs in Redis after the run: {results['review_jobs_in_redis']} for "
+            f"{results['ruvopt_requests']} deliveries sent to ruvopt (each distinct, so each must be one job).",
+            "",
+        ]
+    )
 
 
 def write_section(path: Path, section: str) -> None:
@@ -369,7 +405,7 @@ def write_section(path: Path, section: str) -> None:
         text = text.rstrip("\n") + "\n\n" + section
     else:
         end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
+        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
     path.write_text(text)
 
 

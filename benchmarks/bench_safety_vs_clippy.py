@@ -50,8 +50,9 @@ def clippy_seconds(crate: Path, target: Path, *, clean_crate_only: bool) -> floa
     env["CARGO_TARGET_DIR"] = str(target)
     package = str(tomlkit.parse((crate / "Cargo.toml").read_text())["package"]["name"])  # type: ignore[index]
     if clean_crate_only:
-        subprocess.run(["cargo", "clean", "--offline", "-p", package], cwd=crate, env=env,
-                       capture_output=True, check=False)
+        subprocess.run(
+            ["cargo", "clean", "--offline", "-p", package], cwd=crate, env=env, capture_output=True, check=False
+        )
     command = ["cargo", "clippy", "--offline", "--lib", "--", *cs.CLIPPY_ARGS]
     started = time.perf_counter()
     done = subprocess.run(command, cwd=crate, env=env, capture_output=True, text=True, check=False)
@@ -125,26 +126,35 @@ def table(rows: list[dict[str, object]]) -> str:
 def section(rows: list[dict[str, object]], runs: int, command: str) -> str:
     ratios = [float(r["clean"]) / float(r["ruvopt"]) for r in rows]  # type: ignore[arg-type]
     verdict = "meets" if min(ratios) >= GOAL else "misses"
-    return "\n".join([
-        SECTION, "",
-        f"Command: `{command}` ({platform.machine()}, Python {platform.python_version()}, "
-        f"{time.strftime('%Y-%m-%d')}; median of {runs} interleaved runs per column).", "",
-        "Each crate is a copy of Debian's `/usr/share/cargo/registry/<crate>`, built offline. *clippy, clean build*: "
-        "`cargo clippy --lib -- -A clippy::all -W clippy::undocumented_unsafe_blocks -W clippy::missing_safety_doc` "
-        "into an empty target directory (dependencies included, check mode, both cores). *clippy, re-lint only*: "
-        "the same after `cargo clean -p <crate>` with the dependencies already built. *ruvopt*: `check()` with "
-        "RO201–RO203 selected on the same directory, no cache, one process — discovery, reading, tree-sitter "
-        "parsing and all three rules, over every `.rs` file of the crate (clippy `--lib` sees fewer). *bare "
-        "parse*: tree-sitter alone over the same files, the floor under any tree-based check. The verdicts "
-        "agree with clippy's on every compiled block (`tests/test_clippy_agreement.py`).", "",
-        table(rows), "",
-        f"Goal: ≥ {GOAL:.0f}× faster than clippy's clean build — {verdict} (ratios {min(ratios):.0f}× to "
-        f"{max(ratios):.0f}×). The ratio grows with what clippy must compile besides the crate: "
-        "`cargo clippy` in check mode is fast on a small crate without dependencies, and ruvopt cannot go "
-        "below parsing every file (the *bare parse* column); the rest of its time is the engine's "
-        "per-file work and the three rules — on a crate with hundreds of findings (bytemuck) mostly the "
-        "engine turning findings into cache rows, which it does even when no cache is used.", "",
-    ])
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            f"Command: `{command}` ({platform.machine()}, Python {platform.python_version()}, "
+            f"{time.strftime('%Y-%m-%d')}; median of {runs} interleaved runs per column).",
+            "",
+            "Each crate is a copy of Debian's `/usr/share/cargo/registry/<crate>`, built offline. "
+            "*clippy, clean build*: "
+            "`cargo clippy --lib -- -A clippy::all -W clippy::undocumented_unsafe_blocks "
+            "-W clippy::missing_safety_doc` into an empty target directory (dependencies included, check mode, "
+            "both cores). *clippy, re-lint only*: "
+            "the same after `cargo clean -p <crate>` with the dependencies already built. *ruvopt*: `check()` with "
+            "RO201–RO203 selected on the same directory, no cache, one process — discovery, reading, tree-sitter "
+            "parsing and all three rules, over every `.rs` file of the crate (clippy `--lib` sees fewer). *bare "
+            "parse*: tree-sitter alone over the same files, the floor under any tree-based check. The verdicts "
+            "agree with clippy's on every compiled block (`tests/test_clippy_agreement.py`).",
+            "",
+            table(rows),
+            "",
+            f"Goal: ≥ {GOAL:.0f}× faster than clippy's clean build — {verdict} (ratios {min(ratios):.0f}× to "
+            f"{max(ratios):.0f}×). The ratio grows with what clippy must compile besides the crate: "
+            "`cargo clippy` in check mode is fast on a small crate without dependencies, and ruvopt cannot go "
+            "below parsing every file (the *bare parse* column); the rest of its time is the engine's "
+            "per-file work and the three rules — on a crate with hundreds of findings (bytemuck) mostly the "
+            "engine turning findings into cache rows, which it does even when no cache is used.",
+            "",
+        ]
+    )
 
 
 def write_docs(text: str) -> None:

@@ -75,9 +75,11 @@ class Storm:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(1_700_000_000 + i))
         body = template["body"].replace("H" * 40, sha).replace("2000-01-01T00:00:00Z", stamp).encode()
         signature = hmac.new(secret, body, hashlib.sha256).hexdigest()
-        head = (f"POST /webhook HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-                f"X-GitHub-Event: pull_request\r\nX-GitHub-Delivery: storm-{i}\r\n"
-                f"X-Hub-Signature-256: sha256={signature}\r\nContent-Length: {len(body)}\r\n\r\n")  # fmt: skip
+        head = (
+            f"POST /webhook HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"X-GitHub-Event: pull_request\r\nX-GitHub-Delivery: storm-{i}\r\n"
+            f"X-Hub-Signature-256: sha256={signature}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
         data = head.encode() + body
         self.sent[i] = data
         return data, False
@@ -137,9 +139,11 @@ async def storm(host: str, port: int, rate: float, seconds: float, templates_pat
         writer.close()
     errors = sum(n for k, n in outcomes.items() if not k.startswith(("200", "202")))
     return summary(latencies, elapsed, errors) | {
-        "rate": rate, "outcomes": outcomes, "replays_processed": sum(n - 1 for n in processed.values() if n > 1),
+        "rate": rate,
+        "outcomes": outcomes,
+        "replays_processed": sum(n - 1 for n in processed.values() if n > 1),
         "accepted_guids": [f"storm-{i}" for i in range(total) if not plan.replay[i]],
-    }  # fmt: skip
+    }
 
 
 def load_main(argv: list[str]) -> None:
@@ -229,16 +233,27 @@ def run_storm(rate: float, seconds: float, prs: int, workers: int, appendfsync: 
             app.start_receiver()
             port = app.url.rsplit(":", 1)[1]
             sampler = DepthSampler(redis.url).start()
-            argv = [sys.executable, __file__, "--load", "127.0.0.1", port, str(rate), str(seconds),
-                    str(tmp / "templates.json"), payloads.SECRET]  # fmt: skip
+            argv = [
+                sys.executable,
+                __file__,
+                "--load",
+                "127.0.0.1",
+                port,
+                str(rate),
+                str(seconds),
+                str(tmp / "templates.json"),
+                payloads.SECRET,
+            ]
             proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
             if proc.returncode != 0:
                 raise RuntimeError(f"load generator failed:\n{proc.stderr[-3000:]}")
             result = json.loads(proc.stdout)
             client = redis_lib.Redis.from_url(redis.url)
             accepted = result.pop("accepted_guids")
-            claims = sum(client.exists(*(f"ruvopt:delivery:{g}" for g in accepted[k:k + 1000]))
-                         for k in range(0, len(accepted), 1000))  # fmt: skip
+            claims = sum(
+                client.exists(*(f"ruvopt:delivery:{g}" for g in accepted[k : k + 1000]))
+                for k in range(0, len(accepted), 1000)
+            )
             result["lost"] = len(accepted) - claims
             result["queue_after_storm"] = int(client.llen("saq:ruvopt:review:queued"))
             drain_start = time.monotonic()
@@ -247,8 +262,10 @@ def run_storm(rate: float, seconds: float, prs: int, workers: int, appendfsync: 
 
             def drained() -> bool:
                 done = [r for r in fake.check_runs() if r.status == "completed"]
-                return len({(r.repo, r.head_sha) for r in done if r.head_sha in finals}) == len(pulls) and \
-                    client.llen("saq:ruvopt:review:queued") == 0  # fmt: skip
+                return (
+                    len({(r.repo, r.head_sha) for r in done if r.head_sha in finals}) == len(pulls)
+                    and client.llen("saq:ruvopt:review:queued") == 0
+                )
 
             finals = {w.head for w in pulls}
             wait_for(drained, 600, "every PR's final head reviewed")
@@ -284,9 +301,12 @@ def main() -> None:
     for n in (int(x) for x in args.workers.split(",")):
         results[f"workers={n}"] = run_storm(args.rate, args.seconds, args.prs, n, args.appendfsync)
         r = results[f"workers={n}"]
-        print(f"{n} worker(s): {r['requests']} requests, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
-              f"max {r['max_ms']:.1f} ms, errors {r['errors']}, lost {r['lost']}, duplicates processed "
-              f"{r['replays_processed']} + {r['duplicate_runs']} runs, drain {r['drain_s']} s", flush=True)  # fmt: skip
+        print(
+            f"{n} worker(s): {r['requests']} requests, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
+            f"max {r['max_ms']:.1f} ms, errors {r['errors']}, lost {r['lost']}, duplicates processed "
+            f"{r['replays_processed']} + {r['duplicate_runs']} runs, drain {r['drain_s']} s",
+            flush=True,
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 

@@ -33,17 +33,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 GIT_ENV = {
-    "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-    "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid",
-    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
 }
 
 DOMAINS = (
-    "core", "attention", "gnn", "graph", "router", "quant", "kernels", "serving", "tokenizer", "cluster",
-    "raft", "storage", "index", "metrics", "sparse", "math", "sona", "hnsw", "cache", "embed",
+    "core",
+    "attention",
+    "gnn",
+    "graph",
+    "router",
+    "quant",
+    "kernels",
+    "serving",
+    "tokenizer",
+    "cluster",
+    "raft",
+    "storage",
+    "index",
+    "metrics",
+    "sparse",
+    "math",
+    "sona",
+    "hnsw",
+    "cache",
+    "embed",
 )
 KINDS = ("", "-wasm", "-node", "-cli", "-ffi", "-bench")
-WORKSPACE_DEPS = '''[workspace.dependencies]
+WORKSPACE_DEPS = """[workspace.dependencies]
 serde = { version = "1", default-features = false }
 serde_json = "1"
 thiserror = "1"
@@ -58,9 +79,9 @@ wasm-bindgen = "0.2"
 napi = { version = "2", default-features = false }
 criterion = { version = "0.5", features = ["html_reports"] }
 parking_lot = "0.12"
-'''
+"""
 
-KERNEL = '''
+KERNEL = """
 /// Dot product, unrolled by two.
 #[inline]
 pub fn dot_{u}(a: &[f32], b: &[f32]) -> f32 {{
@@ -80,9 +101,9 @@ pub fn dot_{u}(a: &[f32], b: &[f32]) -> f32 {{
     }}
     acc
 }}
-'''
+"""
 
-RAW_KERNEL = '''
+RAW_KERNEL = """
 /// Scales `len` floats in place.
 {safety}pub unsafe fn scale_raw_{u}(ptr: *mut f32, len: usize, factor: f32) {{
     for i in 0..len {{
@@ -90,10 +111,10 @@ RAW_KERNEL = '''
         unsafe {{ *ptr.add(i) *= factor }};
     }}
 }}
-'''
+"""
 SAFETY_DOC = "///\n/// # Safety\n///\n/// `ptr` must be valid for reads and writes of `len` floats.\n"
 
-ROUTER = '''
+ROUTER = """
 pub struct Router{u} {{
     scores: Vec<f32>,
     result_buffer: Vec<usize>,
@@ -115,9 +136,9 @@ impl Router{u} {{
         out
     }}
 }}
-'''
+"""
 
-FILLER = '''
+FILLER = """
 #[derive(Debug, Clone, Default)]
 pub struct Config{u} {{
     pub hidden: usize,
@@ -139,22 +160,22 @@ impl Config{u} {{
         format!("hidden={{}} heads={{}}", self.hidden, self.heads)
     }}
 }}
-'''
+"""
 
-GATED = '''
+GATED = """
 #[cfg(feature = "candle")]
 pub fn to_tensor_{u}(values: &[f32]) -> candle_core::Result<candle_core::Tensor> {{
     candle_core::Tensor::from_slice(values, values.len(), &candle_core::Device::Cpu)
 }}
-'''
+"""
 
-UNGATED = '''
+UNGATED = """
 pub fn tokenizer_vocab_{u}(path: &str) -> usize {{
     tokenizers::Tokenizer::from_file(path).map(|t| t.get_vocab_size(true)).unwrap_or(0)
 }}
-'''
+"""
 
-DISPATCH = '''
+DISPATCH = """
 /// Activation functions the layers support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activation{u} {{
@@ -186,9 +207,9 @@ impl std::fmt::Display for Activation{u} {{
         f.write_str(name)
     }}
 }}
-'''
+"""
 
-ITERATORS = '''
+ITERATORS = """
 /// Normalises `values` to unit length and keeps the `k` largest, with their positions.
 pub fn top_k_normalised_{u}(values: &[f32], k: usize) -> Vec<(usize, f32)> {{
     let norm = values.iter().map(|v| v * v).sum::<f32>().sqrt().max(f32::EPSILON);
@@ -215,9 +236,9 @@ pub fn mean_pool_{u}(rows: &[Vec<f32>]) -> Option<Vec<f32>> {{
     out.iter_mut().for_each(|v| *v /= count);
     Some(out)
 }}
-'''
+"""
 
-TESTS = '''
+TESTS = """
 #[cfg(test)]
 mod tests_{u} {{
     use super::*;
@@ -235,9 +256,9 @@ mod tests_{u} {{
         assert!(rows.is_empty());
     }}
 }}
-'''
+"""
 
-BENCH = '''use criterion::{{black_box, criterion_group, criterion_main, BatchSize, Criterion}};
+BENCH = """use criterion::{{black_box, criterion_group, criterion_main, BatchSize, Criterion}};
 use {ident}::*;
 
 fn bench_{name}(c: &mut Criterion) {{
@@ -252,7 +273,7 @@ fn bench_{name}(c: &mut Criterion) {{
 
 criterion_group!(benches, bench_{name});
 criterion_main!(benches);
-'''
+"""
 
 
 @dataclass
@@ -342,18 +363,33 @@ def member_manifest(crate: Crate, rng: random.Random) -> str:
             'candle = ["dep:candle-core", "dep:candle-nn"]',
             'async-runtime = ["dep:tokio"]',
             'hub = ["dep:hf-hub", "tokenizers"]',
-            'routing-metrics = []',
+            "routing-metrics = []",
         ]
     else:
         features.append('default = ["simd"]')
     text = [
-        "[package]", f'name = "{crate.name}"', "version.workspace = true", "edition.workspace = true",
-        "license.workspace = true", "readme = \"README.md\"", "",
-        "[dependencies]", *deps, "",
-        "[target.'cfg(target_arch = \"wasm32\")'.dependencies]", "wasm-bindgen.workspace = true", "",
-        "[target.'cfg(not(target_arch = \"wasm32\"))'.dependencies]", "parking_lot.workspace = true", "",
-        "[dev-dependencies]", "criterion.workspace = true", "",
-        "[features]", *features, "",
+        "[package]",
+        f'name = "{crate.name}"',
+        "version.workspace = true",
+        "edition.workspace = true",
+        "license.workspace = true",
+        'readme = "README.md"',
+        "",
+        "[dependencies]",
+        *deps,
+        "",
+        "[target.'cfg(target_arch = \"wasm32\")'.dependencies]",
+        "wasm-bindgen.workspace = true",
+        "",
+        "[target.'cfg(not(target_arch = \"wasm32\"))'.dependencies]",
+        "parking_lot.workspace = true",
+        "",
+        "[dev-dependencies]",
+        "criterion.workspace = true",
+        "",
+        "[features]",
+        *features,
+        "",
     ]
     for b in range(crate.benches):
         text += ["[[bench]]", f'name = "{crate.ident}_bench{b}"', "harness = false", ""]
@@ -396,7 +432,7 @@ def generate(out: Path, scale: float = 1.0, lines_per_file: int = 468, seed: int
         'exclude = ["crates/*/fuzz", "crates/*/tests/fixtures"]\n\n'
         '[workspace.package]\nversion = "0.4.2"\nedition = "2021"\nlicense = "MIT OR Apache-2.0"\n'
         'readme = "README.md"\n\n'
-        f"{WORKSPACE_DEPS}\n[profile.release]\nlto = \"fat\"\ncodegen-units = 1\n\n[profile.bench]\ndebug = true\n"
+        f'{WORKSPACE_DEPS}\n[profile.release]\nlto = "fat"\ncodegen-units = 1\n\n[profile.bench]\ndebug = true\n'
     )
     (out / "Cargo.toml").write_text(root)
     (out / "README.md").write_text("# ruv monorepo\n\nFeatures: `simd`, `parallel`, `full`.\n")
@@ -413,29 +449,41 @@ def generate(out: Path, scale: float = 1.0, lines_per_file: int = 468, seed: int
             router = crate.routers[0] if crate.routers else "0"
             dot = crate.dots[b % len(crate.dots)] if crate.dots else "0"
             if crate.routers:
-                write(f"{crate.directory}/benches/{crate.ident}_bench{b}.rs",
-                      BENCH.format(ident=crate.ident, name=f"b{b}", router=router, dot=dot))
+                write(
+                    f"{crate.directory}/benches/{crate.ident}_bench{b}.rs",
+                    BENCH.format(ident=crate.ident, name=f"b{b}", router=router, dot=dot),
+                )
     for e in range(examples):
         directory = f"examples/example-{e}"
-        write(f"{directory}/Cargo.toml", f'[package]\nname = "example-{e}"\nversion.workspace = true\n'
-              f'edition.workspace = true\npublish = false\n\n[dependencies]\n{crates[e % len(crates)].name} = '
-              f'{{ path = "../../{crates[e % len(crates)].directory}" }}\n')
-        write(f"{directory}/src/main.rs", "fn main() {\n    println!(\"example\");\n}\n")
+        write(
+            f"{directory}/Cargo.toml",
+            f'[package]\nname = "example-{e}"\nversion.workspace = true\n'
+            f"edition.workspace = true\npublish = false\n\n[dependencies]\n{crates[e % len(crates)].name} = "
+            f'{{ path = "../../{crates[e % len(crates)].directory}" }}\n',
+        )
+        write(f"{directory}/src/main.rs", 'fn main() {\n    println!("example");\n}\n')
         for f in range(4):
             write(f"{directory}/src/part{f}.rs", rust_file(rng, Crate("ex", directory, 4, False), f"part{f}", 120))
     for z in range(fuzz):
         crate = crates[z % len(crates)]
         directory = f"{crate.directory}/fuzz"
-        write(f"{directory}/Cargo.toml", f'[package]\nname = "{crate.name}-fuzz{z}"\nversion = "0.0.0"\n'
-              'publish = false\nedition = "2021"\n\n[package.metadata]\ncargo-fuzz = true\n\n'
-              f'[dependencies]\nlibfuzzer-sys = "0.4"\n\n[workspace]\nmembers = ["."]\n')
+        write(
+            f"{directory}/Cargo.toml",
+            f'[package]\nname = "{crate.name}-fuzz{z}"\nversion = "0.0.0"\n'
+            'publish = false\nedition = "2021"\n\n[package.metadata]\ncargo-fuzz = true\n\n'
+            f'[dependencies]\nlibfuzzer-sys = "0.4"\n\n[workspace]\nmembers = ["."]\n',
+        )
         for t in range(2):
-            write(f"{directory}/fuzz_targets/target{t}.rs",
-                  "#![no_main]\nlibfuzzer_sys::fuzz_target!(|data: &[u8]| {\n    let _ = data.len();\n});\n")
+            write(
+                f"{directory}/fuzz_targets/target{t}.rs",
+                "#![no_main]\nlibfuzzer_sys::fuzz_target!(|data: &[u8]| {\n    let _ = data.len();\n});\n",
+            )
     for x in range(fixtures):
         crate = crates[x % len(crates)]
-        write(f"{crate.directory}/tests/fixtures/case{x}/Cargo.toml",
-              f'[package]\nname = "fixture{x}"\nversion = "0.1.0"\nedition = "2021"\n')
+        write(
+            f"{crate.directory}/tests/fixtures/case{x}/Cargo.toml",
+            f'[package]\nname = "fixture{x}"\nversion = "0.1.0"\nedition = "2021"\n',
+        )
     return counts
 
 

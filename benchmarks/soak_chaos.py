@@ -64,14 +64,18 @@ def main() -> None:
     args = parser.parse_args()
     results, broken = {}, False
     for seed in (int(s) for s in args.seeds.split(",")):
-        plan = dataclasses.replace(ChaosPlan(), seed=seed, prs=args.prs, kill_for_s=args.kill_for,
-                                   settle_timeout_s=args.kill_for + 300)  # fmt: skip
+        plan = dataclasses.replace(
+            ChaosPlan(), seed=seed, prs=args.prs, kill_for_s=args.kill_for, settle_timeout_s=args.kill_for + 300
+        )
         figures, violations = soak(plan)
         results[seed] = {"figures": figures, "violations": violations}
         broken |= bool(violations)
-        print(f"seed {seed}: settled after {figures['settled_after_s']} s, longest-open run "
-              f"{figures['max_run_open_s']} s, {figures['check_runs']} runs, faults {figures['faults_injected']}, "
-              f"{figures['worker_kills']} kills, violations {violations or 'none'}", flush=True)  # fmt: skip
+        print(
+            f"seed {seed}: settled after {figures['settled_after_s']} s, longest-open run "
+            f"{figures['max_run_open_s']} s, {figures['check_runs']} runs, faults {figures['faults_injected']}, "
+            f"{figures['worker_kills']} kills, violations {violations or 'none'}",
+            flush=True,
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     sys.exit(1 if broken else 0)

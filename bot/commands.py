@@ -119,8 +119,11 @@ def _parse_bench(args: list[str]) -> Bench:
     runs = options.get("runs")
     if runs is not None and not (re.fullmatch(r"[0-9]{1,2}", runs) and 1 <= int(runs) <= MAX_RUNS):
         raise CommandError(f"`runs={runs}` is not valid; `runs=` takes a whole number from 1 to {MAX_RUNS}.")
-    return Bench(profiles=_names(options, "profile", PROFILE_NAME), benches=_names(options, "bench", BENCH_NAME),
-                 runs=int(runs) if runs is not None else None)  # fmt: skip
+    return Bench(
+        profiles=_names(options, "profile", PROFILE_NAME),
+        benches=_names(options, "bench", BENCH_NAME),
+        runs=int(runs) if runs is not None else None,
+    )
 
 
 def _names(options: dict[str, str], key: str, pattern: re.Pattern[str]) -> tuple[str, ...]:

@@ -84,9 +84,11 @@ def json_formatter() -> logging.Formatter:
     from pythonjsonlogger.orjson import OrjsonFormatter
 
     return OrjsonFormatter(
-        JSON_FIELDS, rename_fields={"levelname": "level", "name": "logger"}, timestamp="time",
+        JSON_FIELDS,
+        rename_fields={"levelname": "level", "name": "logger"},
+        timestamp="time",
         reserved_attrs=[*RESERVED_ATTRS, "color_message"],  # uvicorn's copy of the message with ANSI colours
-    )  # fmt: skip
+    )
 
 
 def configure(level: str, log_format: str = "text") -> None:

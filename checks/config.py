@@ -99,8 +99,18 @@ class Config:
 
 
 TOP_LEVEL_KEYS = ("select", "ignore", "fail-on", "crates", "rules", "bench", "max-file-bytes")
-BENCH_KEYS = ("profiles", "benches", "runs", "max-regression", "budgets", "metric", "bmf-file", "warm-up-time",
-              "measurement-time", "sample-size")  # fmt: skip
+BENCH_KEYS = (
+    "profiles",
+    "benches",
+    "runs",
+    "max-regression",
+    "budgets",
+    "metric",
+    "bmf-file",
+    "warm-up-time",
+    "measurement-time",
+    "sample-size",
+)
 BENCH_METRICS = ("time", "instructions")
 
 
@@ -239,19 +249,26 @@ def _bench(bench: Any, source: str) -> BenchConfig:
     try:
         parse_percent(max_regression)
     except ValueError:
-        raise ConfigError(source, '`bench.max-regression` must be a string with a percentage, e.g. "2%"',
-                          ("bench", "max-regression")) from None  # fmt: skip
+        raise ConfigError(
+            source, '`bench.max-regression` must be a string with a percentage, e.g. "2%"', ("bench", "max-regression")
+        ) from None
     runs = bench.get("runs", 5)
     if not isinstance(runs, int) or isinstance(runs, bool) or not 1 <= runs <= 50:
         raise ConfigError(source, "`bench.runs` must be an integer from 1 to 50", ("bench", "runs"))
     metric = bench.get("metric", "time")
     if metric not in BENCH_METRICS:
-        raise ConfigError(source, f"`bench.metric = {metric!r}` is not valid; use one of {', '.join(BENCH_METRICS)}",
-                          ("bench", "metric"))  # fmt: skip
+        raise ConfigError(
+            source,
+            f"`bench.metric = {metric!r}` is not valid; use one of {', '.join(BENCH_METRICS)}",
+            ("bench", "metric"),
+        )
     bmf_file = bench.get("bmf-file")
     if bmf_file is not None and (not isinstance(bmf_file, str) or not _relative_path(bmf_file)):
-        raise ConfigError(source, '`bench.bmf-file` must be a relative path inside the package, e.g. "bmf.json"',
-                          ("bench", "bmf-file"))  # fmt: skip
+        raise ConfigError(
+            source,
+            '`bench.bmf-file` must be a relative path inside the package, e.g. "bmf.json"',
+            ("bench", "bmf-file"),
+        )
     return BenchConfig(
         profiles=tuple(_str_list(bench, "profiles", source, ["release"], "bench.")),
         benches=tuple(_str_list(bench, "benches", source, [], "bench.")),

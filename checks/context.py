@@ -124,14 +124,28 @@ class FileContext:
         return self.data[node.start_byte : end].decode("utf-8", errors="replace")
 
     def report_line(
-        self, rule: RuleInfo, line: int, message: str, *, key: str, fix_title: str | None = None,
+        self,
+        rule: RuleInfo,
+        line: int,
+        message: str,
+        *,
+        key: str,
+        fix_title: str | None = None,
         suggestion: Edit | None = None,
     ) -> Finding:
         """A finding on a whole line (file-level facts such as length)."""
         return Finding(
-            code=rule.code, rule=rule.name, severity=rule.severity, path=self.path,
-            start_line=line, start_col=1, end_line=line, end_col=len(self.line(line)) + 1,
-            message=message, fix_title=fix_title, suggestion=suggestion,
+            code=rule.code,
+            rule=rule.name,
+            severity=rule.severity,
+            path=self.path,
+            start_line=line,
+            start_col=1,
+            end_line=line,
+            end_col=len(self.line(line)) + 1,
+            message=message,
+            fix_title=fix_title,
+            suggestion=suggestion,
             fingerprint=anchor("file", key),
         )
 
@@ -174,8 +188,15 @@ class CrateContext:
             yield file
 
     def report_manifest(
-        self, rule: RuleInfo, line: int, message: str, *, key: str, fix_title: str | None = None,
-        suggestion: Edit | None = None, manifest: Manifest | None = None,
+        self,
+        rule: RuleInfo,
+        line: int,
+        message: str,
+        *,
+        key: str,
+        fix_title: str | None = None,
+        suggestion: Edit | None = None,
+        manifest: Manifest | None = None,
     ) -> Finding:
         """A finding on a line of this crate's manifest; ``key`` (a TOML key path) anchors it."""
         return manifest_finding(
@@ -194,21 +215,43 @@ class WorkspaceContext:
         return self.workspace.root_manifest
 
     def report_manifest(
-        self, rule: RuleInfo, manifest: Manifest, line: int, message: str, *, key: str,
-        fix_title: str | None = None, suggestion: Edit | None = None,
+        self,
+        rule: RuleInfo,
+        manifest: Manifest,
+        line: int,
+        message: str,
+        *,
+        key: str,
+        fix_title: str | None = None,
+        suggestion: Edit | None = None,
     ) -> Finding:
         return manifest_finding(rule, manifest, line, message, key=key, fix_title=fix_title, suggestion=suggestion)
 
 
 def manifest_finding(
-    rule: RuleInfo, manifest: Manifest, line: int, message: str, *, key: str,
-    fix_title: str | None = None, suggestion: Edit | None = None,
+    rule: RuleInfo,
+    manifest: Manifest,
+    line: int,
+    message: str,
+    *,
+    key: str,
+    fix_title: str | None = None,
+    suggestion: Edit | None = None,
 ) -> Finding:
     """A finding on one manifest line; ``key`` (a TOML key path) anchors the fingerprint."""
     text = manifest.text.split("\n")
     width = len(text[line - 1]) if 0 < line <= len(text) else 0
     return Finding(
-        code=rule.code, rule=rule.name, severity=rule.severity, path=manifest.path,
-        start_line=line, start_col=1, end_line=line, end_col=width + 1, message=message,
-        fix_title=fix_title, suggestion=suggestion, fingerprint=anchor("toml", key),
+        code=rule.code,
+        rule=rule.name,
+        severity=rule.severity,
+        path=manifest.path,
+        start_line=line,
+        start_col=1,
+        end_line=line,
+        end_col=width + 1,
+        message=message,
+        fix_title=fix_title,
+        suggestion=suggestion,
+        fingerprint=anchor("toml", key),
     )

@@ -61,14 +61,20 @@ def finalise_fingerprints(findings: list[Finding]) -> list[Finding]:
         key = (finding.code, finding.path, finding.fingerprint)
         index = seen[key]
         seen[key] += 1
-        final.append(finding.with_fingerprint(
-            fingerprint(finding.code, finding.path, finding.fingerprint, index), f"{finding.fingerprint}\0{index}"
-        ))
+        final.append(
+            finding.with_fingerprint(
+                fingerprint(finding.code, finding.path, finding.fingerprint, index), f"{finding.fingerprint}\0{index}"
+            )
+        )
     return sorted(final, key=Finding.sort_key)
 
 
 def check(
-    tree: SourceTree, config: Config | None = None, *, cache_dir: Path | None = None, jobs: int | None = None,
+    tree: SourceTree,
+    config: Config | None = None,
+    *,
+    cache_dir: Path | None = None,
+    jobs: int | None = None,
     progress: Progress | None = None,
 ) -> Report:
     """Analyse ``tree`` with ``config`` (default: the tree's own config).
@@ -112,8 +118,13 @@ class _Outcome:
     index: dict[str, Any] = field(default_factory=lambda: {"fns": {}, "bench": {}})  # benches.index_of
 
     def to_dict(self) -> dict[str, Any]:
-        return {"findings": [f.to_row() for f in self.findings], "metrics": self.metrics, "deps": self.deps,
-                "notices": [[n.path, n.message] for n in self.notices], "index": self.index}  # fmt: skip
+        return {
+            "findings": [f.to_row() for f in self.findings],
+            "metrics": self.metrics,
+            "deps": self.deps,
+            "notices": [[n.path, n.message] for n in self.notices],
+            "index": self.index,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> _Outcome:
@@ -129,9 +140,7 @@ def _check_uncached(
     workspace = incremental.cached_workspace(tree, cache, blobs)
     crates = selected_crates(workspace, config)
     # Without a cache nothing needs a key (nor the blob ids they are made of).
-    keyed = {
-        (incremental.crate_key(c, workspace, config, blobs) if cache.enabled else c.dir): c for c in crates
-    }
+    keyed = {(incremental.crate_key(c, workspace, config, blobs) if cache.enabled else c.dir): c for c in crates}
     outcomes = _cached(keyed, cache, tree, blobs)
     # Only the files of crates whose outcome is not cached are looked at one by one.
     missing = {k: c for k, c in keyed.items() if k not in outcomes}
@@ -190,7 +199,11 @@ def _recording(workspace: Workspace, blobs: incremental.BlobIds | None) -> tuple
 
 
 def _run_crate(
-    crate: Crate, workspace: Workspace, config: Config, rules: list[Rule], results: dict[str, FileResult],
+    crate: Crate,
+    workspace: Workspace,
+    config: Config,
+    rules: list[Rule],
+    results: dict[str, FileResult],
     blobs: incremental.BlobIds | None,
 ) -> _Outcome:
     view, deps = _recording(workspace, blobs)
@@ -211,8 +224,12 @@ def _run_crate(
 
 
 def _bench_pass(
-    tree: SourceTree, config: Config, rules: list[Rule], targets: dict[str, list[benches.Target]],
-    cache: ResultCache, blobs: incremental.BlobIds,
+    tree: SourceTree,
+    config: Config,
+    rules: list[Rule],
+    targets: dict[str, list[benches.Target]],
+    cache: ResultCache,
+    blobs: incremental.BlobIds,
 ) -> list[Finding]:
     """The hot-path rules again over the files whose functions benches call, with those
     functions hot; cached by the file's blob and the calls into it."""
@@ -220,10 +237,14 @@ def _bench_pass(
     targets = {p: t for p, t in targets.items() if tree.exists(p)}
     if not aware or not targets:
         return []
-    keys = {
-        p: "bench:" + incremental.digest(ruleset_version(), config.digest(), p, blobs[p], repr(t))
-        for p, t in targets.items()
-    } if cache.enabled else {}  # fmt: skip
+    keys = (
+        {
+            p: "bench:" + incremental.digest(ruleset_version(), config.digest(), p, blobs[p], repr(t))
+            for p, t in targets.items()
+        }
+        if cache.enabled
+        else {}
+    )
     rows = cache.get_many(keys.values())
     findings: list[Finding] = []
     fresh = {}
@@ -252,9 +273,7 @@ def _run_workspace(
     return _Outcome(finalise_fingerprints(findings), {}, deps)
 
 
-def _unsuppressed(
-    found: Iterable[Finding], workspace: Workspace, results: dict[str, FileResult]
-) -> Iterable[Finding]:
+def _unsuppressed(found: Iterable[Finding], workspace: Workspace, results: dict[str, FileResult]) -> Iterable[Finding]:
     """Findings no ``ruvopt: allow`` comment silences: a checked file's comments were noted
     with its result; any other file (a manifest) is read."""
     texts: dict[str, list[str]] = {}

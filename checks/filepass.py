@@ -49,17 +49,28 @@ class FileResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "lines": self.lines, "findings": [f.to_row() for f in self.findings],
-            "metrics": self.metrics, "facts": self.facts, "skipped": self.skipped,
-            "allows": [[line, codes] for line, codes in self.allows.items()], "fns": self.fns, "bench": self.bench,
+            "lines": self.lines,
+            "findings": [f.to_row() for f in self.findings],
+            "metrics": self.metrics,
+            "facts": self.facts,
+            "skipped": self.skipped,
+            "allows": [[line, codes] for line, codes in self.allows.items()],
+            "fns": self.fns,
+            "bench": self.bench,
         }
 
     @classmethod
     def from_dict(cls, path: str, data: dict[str, Any]) -> FileResult:
         return cls(
-            path, data["lines"], [Finding.from_row(f) for f in data["findings"]],
-            data["metrics"], data["facts"], data["skipped"], {line: codes for line, codes in data["allows"]},
-            data["fns"], data["bench"],
+            path,
+            data["lines"],
+            [Finding.from_row(f) for f in data["findings"]],
+            data["metrics"],
+            data["facts"],
+            data["skipped"],
+            {line: codes for line, codes in data["allows"]},
+            data["fns"],
+            data["bench"],
         )
 
 
@@ -145,9 +156,7 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
 
 
-def _analyse_in_pool(
-    tree: SourceTree, todo: list[str], config: Config, workers: int
-) -> Iterator[list[FileResult]]:
+def _analyse_in_pool(tree: SourceTree, todo: list[str], config: Config, workers: int) -> Iterator[list[FileResult]]:
     # concurrent.futures rather than multiprocessing.Pool: a worker that dies (OOM killer)
     # raises BrokenProcessPool here instead of being respawned while the check waits forever.
     pool = ProcessPoolExecutor(workers, mp_context=_pool_context())
@@ -181,8 +190,14 @@ def _cache_key(path: str, blob: str, config: Config) -> str:
 
 
 def analyse_files(
-    tree: SourceTree, paths: list[str], config: Config, *, cache: ResultCache, blobs: BlobIds,
-    jobs: int | None, progress: Progress | None = None,
+    tree: SourceTree,
+    paths: list[str],
+    config: Config,
+    *,
+    cache: ResultCache,
+    blobs: BlobIds,
+    jobs: int | None,
+    progress: Progress | None = None,
 ) -> dict[str, FileResult]:
     """Every file's result: from ``cache`` by blob (``blobs``: path -> blob id), else analysed."""
     # Without a cache no key is needed, nor the blob ids (a directory tree hashes each file).

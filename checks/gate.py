@@ -44,10 +44,19 @@ ALL_OF: dict[str, tuple[str, str]] = {
     "unsafe_fns_with_safety_doc": ("unsafe_fns", "RO203"),
 }
 CHECKLIST_TITLES: dict[str, str] = {
-    "1": "default features", "2": "re-exports", "3": "fast profile", "4": "unsafe documented",
-    "5": "file sizes", "6": "heavy features", "7": "optional deps", "8": "allow list",
-    "9": "benchmarks", "10": "regressions", "11": "feature docs",
-    "seed P0": "hot-path allocations", "seed P1": "hot-path timing",
+    "1": "default features",
+    "2": "re-exports",
+    "3": "fast profile",
+    "4": "unsafe documented",
+    "5": "file sizes",
+    "6": "heavy features",
+    "7": "optional deps",
+    "8": "allow list",
+    "9": "benchmarks",
+    "10": "regressions",
+    "11": "feature docs",
+    "seed P0": "hot-path allocations",
+    "seed P1": "hot-path timing",
 }
 FAIL_ON = ("new", "any", "never")
 
@@ -129,10 +138,18 @@ def metric_rows(crate: CrateReport, config: Config) -> list[MetricRow]:
         after = badness(name, head, config)
         before = badness(name, base, config) if base is not None else None
         worse = after is not None and after > 0 and (before is None or after > before)
-        rows.append(MetricRow(
-            name, head[name], base.get(name) if base is not None else None, _limit_text(name, head, config),
-            None if after is None else after == 0, worse, after, before,
-        ))
+        rows.append(
+            MetricRow(
+                name,
+                head[name],
+                base.get(name) if base is not None else None,
+                _limit_text(name, head, config),
+                None if after is None else after == 0,
+                worse,
+                after,
+                before,
+            )
+        )
     return rows
 
 
@@ -152,9 +169,9 @@ class ChecklistRow:
     status: dict[str, bool | None] = field(default_factory=dict)  # item -> passes (None: n/a)
 
 
-def checklist(crates: Sequence[CrateReport], findings: Iterable[Finding], config: Config) -> tuple[
-    list[str], list[ChecklistRow]
-]:
+def checklist(
+    crates: Sequence[CrateReport], findings: Iterable[Finding], config: Config
+) -> tuple[list[str], list[ChecklistRow]]:
     """Checklist items checked by this configuration and, per crate, whether each passes.
 
     A crate fails an item when a finding of a rule for that item lies in the crate, or a
@@ -211,7 +228,9 @@ def verdict(
         if diff_mode:
             reasons += [
                 f"`{c.name}`: `{row.name}` got worse past its limit ({row.worse_text()})"
-                for c in crates for row in metric_rows(c, config) if row.worse
+                for c in crates
+                for row in metric_rows(c, config)
+                if row.worse
             ]
     return Verdict(fail_on, bool(reasons), tuple(reasons))
 

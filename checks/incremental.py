@@ -181,7 +181,12 @@ def deps_hold(deps: dict[str, Any], tree: SourceTree, blobs: BlobIds) -> bool:
 def crate_key(crate: Crate, workspace: Workspace, config: Config, blobs: BlobIds) -> str:
     """What a crate's rules are known to read; the rest is recorded (:class:`RecordingTree`)."""
     parts = [
-        "crate", ruleset_version(), config.digest(), crate.name, crate.dir, repr(crate.roots),
+        "crate",
+        ruleset_version(),
+        config.digest(),
+        crate.name,
+        crate.dir,
+        repr(crate.roots),
         *(f"{p}:{blobs[p]}" for p in crate.rs_files),
         *(f"{m.path}:{blobs[m.path]}" for m in workspace.ancestor_manifests(crate.dir)),
     ]
@@ -190,7 +195,10 @@ def crate_key(crate: Crate, workspace: Workspace, config: Config, blobs: BlobIds
 
 def workspace_key(workspace: Workspace, crates: list[Crate], config: Config, blobs: BlobIds) -> str:
     parts = [
-        "workspace", ruleset_version(), config.digest(), *(c.dir for c in crates),
+        "workspace",
+        ruleset_version(),
+        config.digest(),
+        *(c.dir for c in crates),
         *(f"{m.path}:{blobs[m.path]}" for m in workspace.manifests),
     ]
     return "workspace:" + digest(*parts)

@@ -66,8 +66,14 @@ def crate_metrics(
     metrics = Metrics()
     for name, value in root_metrics(ctx.root_file).items():
         metrics[name] = value
-    for name in ("unsafe_blocks", "unsafe_blocks_documented", "unsafe_impls", "unsafe_impls_documented",
-                 "unsafe_fns", "unsafe_fns_with_safety_doc"):
+    for name in (
+        "unsafe_blocks",
+        "unsafe_blocks_documented",
+        "unsafe_impls",
+        "unsafe_impls_documented",
+        "unsafe_fns",
+        "unsafe_fns_with_safety_doc",
+    ):
         metrics[name] = sum(m.get(name, 0) for m in per_file.values())
     metrics["rs_files"] = len(line_counts)
     metrics["rs_lines"] = sum(line_counts.values())

@@ -73,15 +73,39 @@ class Finding:
 
     def with_new(self, new: bool) -> Finding:
         return Finding(
-            self.code, self.rule, self.severity, self.path, self.start_line, self.start_col, self.end_line,
-            self.end_col, self.message, self.fix_title, self.suggestion, self.fingerprint, new, self.anchor,
+            self.code,
+            self.rule,
+            self.severity,
+            self.path,
+            self.start_line,
+            self.start_col,
+            self.end_line,
+            self.end_col,
+            self.message,
+            self.fix_title,
+            self.suggestion,
+            self.fingerprint,
+            new,
+            self.anchor,
         )
 
     def with_fingerprint(self, fingerprint: str, anchor: str) -> Finding:
         """A copy with its final fingerprint (by hand: ``replace`` costs 10 µs a finding)."""
         return Finding(
-            self.code, self.rule, self.severity, self.path, self.start_line, self.start_col, self.end_line,
-            self.end_col, self.message, self.fix_title, self.suggestion, fingerprint, self.new, anchor,
+            self.code,
+            self.rule,
+            self.severity,
+            self.path,
+            self.start_line,
+            self.start_col,
+            self.end_line,
+            self.end_col,
+            self.message,
+            self.fix_title,
+            self.suggestion,
+            fingerprint,
+            self.new,
+            anchor,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,8 +115,12 @@ class Finding:
         data["severity"] = self.severity.label
         if self.suggestion is not None:
             s = self.suggestion
-            data["suggestion"] = {"path": s.path, "start_line": s.start_line, "end_line": s.end_line,
-                                  "replacement": s.replacement}  # fmt: skip
+            data["suggestion"] = {
+                "path": s.path,
+                "start_line": s.start_line,
+                "end_line": s.end_line,
+                "replacement": s.replacement,
+            }
         return data
 
     @classmethod
@@ -107,19 +135,55 @@ class Finding:
         """The compact form the caches keep: every field in order, severity by label."""
         s = self.suggestion
         return [
-            self.code, self.rule, self.severity.label, self.path, self.start_line, self.start_col, self.end_line,
-            self.end_col, self.message, self.fix_title,
+            self.code,
+            self.rule,
+            self.severity.label,
+            self.path,
+            self.start_line,
+            self.start_col,
+            self.end_line,
+            self.end_col,
+            self.message,
+            self.fix_title,
             None if s is None else [s.path, s.start_line, s.end_line, s.replacement],
-            self.fingerprint, self.new, self.anchor,
+            self.fingerprint,
+            self.new,
+            self.anchor,
         ]
 
     @classmethod
     def from_row(cls, row: list[Any]) -> Finding:
-        (code, rule, severity, path, start_line, start_col, end_line, end_col, message, fix_title, suggestion,
-         fingerprint, new, anchor) = row  # fmt: skip
+        (
+            code,
+            rule,
+            severity,
+            path,
+            start_line,
+            start_col,
+            end_line,
+            end_col,
+            message,
+            fix_title,
+            suggestion,
+            fingerprint,
+            new,
+            anchor,
+        ) = row
         return cls(
-            code, rule, SEVERITY_BY_LABEL[severity], path, start_line, start_col, end_line, end_col, message,
-            fix_title, None if suggestion is None else Edit(*suggestion), fingerprint, new, anchor,
+            code,
+            rule,
+            SEVERITY_BY_LABEL[severity],
+            path,
+            start_line,
+            start_col,
+            end_line,
+            end_col,
+            message,
+            fix_title,
+            None if suggestion is None else Edit(*suggestion),
+            fingerprint,
+            new,
+            anchor,
         )
 
 

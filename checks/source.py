@@ -195,9 +195,13 @@ class GitTree(SourceTree):
     """
 
     def __init__(
-        self, repo: Path, rev: str, *, fetch_blobs: BlobFetcher | None = None,
+        self,
+        repo: Path,
+        rev: str,
+        *,
+        fetch_blobs: BlobFetcher | None = None,
         wanted: Callable[[str], bool] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.repo = repo
         try:
             self.commit = run_git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
@@ -232,8 +236,10 @@ class GitTree(SourceTree):
             if not self.partial:
                 raise
         if self.fetch_blobs is None:
-            raise GitError(f"the trees of {self.label} are not in this partial clone and fetching is turned off; "
-                           "run without --no-fetch so ruvopt fetches them") from None  # fmt: skip
+            raise GitError(
+                f"the trees of {self.label} are not in this partial clone and fetching is turned off; "
+                "run without --no-fetch so ruvopt fetches them"
+            ) from None
         # The commit names its tree; `rev-parse X^{tree}` would read the missing tree itself.
         root = run_git(self.repo, "cat-file", "commit", self.commit).split(b"\n", 1)[0].split()[1].decode()
         self.fetch_blobs([root])
@@ -298,7 +304,10 @@ class GitTree(SourceTree):
             missing = blobs & self._unlisted_missing
         asked = sorted(blobs - missing)
         out = run_git(
-            self.repo, "cat-file", "--batch-check=%(objectname) %(objectsize)", "--buffer",
+            self.repo,
+            "cat-file",
+            "--batch-check=%(objectname) %(objectsize)",
+            "--buffer",
             input_bytes="".join(f"{b}\n" for b in asked).encode(),
         )
         for line in out.decode().splitlines():

@@ -42,7 +42,7 @@ from ruvopt.cli.check import (
     add_fetch_option,
     build_view,
     repo_root,
-)  # fmt: skip
+)
 from ruvopt.cli.clone import Clone, CloneError
 
 PR_EVENTS = ("pull_request", "pull_request_target")
@@ -57,9 +57,10 @@ class Range:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
-        "github-action", help="the GitHub Action's step: base from the event, SARIF + annotations + job summary",
+        "github-action",
+        help="the GitHub Action's step: base from the event, SARIF + annotations + job summary",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
-    )  # fmt: skip
+    )
     p.add_argument("path", type=Path, nargs="?", default=Path("."), help="workspace directory (default: .)")
     p.add_argument("--base", default="", metavar="REF", help="compare with this commit instead of the event's base")
     p.add_argument("--fail-on", choices=FAIL_ON, default=None, help="default: `fail-on` of the base config, else new")
@@ -117,9 +118,15 @@ def analyse(args: argparse.Namespace, progress: text.ScanProgress) -> tuple[View
         clone = Clone.open(repo_root(args.path), allow_fetch=not args.no_fetch, note=progress.note)
     picked = Range(args.base, "the `base` input") if args.base else event_range(event_name, event, clone)
     check_args = argparse.Namespace(
-        path=args.path, base=picked.base, head="HEAD" if picked.base else None, filter_mode=args.filter_mode
-        if picked.base else None, no_cache=False, cache_dir=None, jobs=None, no_fetch=args.no_fetch,
-    )  # fmt: skip
+        path=args.path,
+        base=picked.base,
+        head="HEAD" if picked.base else None,
+        filter_mode=args.filter_mode if picked.base else None,
+        no_cache=False,
+        cache_dir=None,
+        jobs=None,
+        no_fetch=args.no_fetch,
+    )
     return build_view(check_args, progress), picked
 
 
@@ -128,11 +135,15 @@ def write_outputs(view: View, picked: Range, sarif_path: Path | None) -> None:
     if sarif_path is not None:
         sarif_path.write_text(sarif.render(view), encoding="utf-8")
     sys.stdout.write(github.render(view))
-    compared = (f"Compared with `{(view.base_commit or '')[:12]}` ({picked.why})" if view.diff_mode
-                else f"Checked {picked.why}")  # fmt: skip
+    compared = (
+        f"Compared with `{(view.base_commit or '')[:12]}` ({picked.why})" if view.diff_mode else f"Checked {picked.why}"
+    )
     append_env_file("GITHUB_STEP_SUMMARY", f"{markdown.render(view).rstrip()}\n\n{compared}.\n")
-    outputs = {"sarif": str(sarif_path or ""), "findings": str(len(view.findings)),
-               "failed": "true" if view.verdict.failed else "false"}  # fmt: skip
+    outputs = {
+        "sarif": str(sarif_path or ""),
+        "findings": str(len(view.findings)),
+        "failed": "true" if view.verdict.failed else "false",
+    }
     append_env_file("GITHUB_OUTPUT", "".join(f"{k}={v}\n" for k, v in outputs.items()))
 
 

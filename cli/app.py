@@ -48,15 +48,22 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
     worker = sub.add_parser("worker", help="consume review/bench jobs from Redis")
     worker.add_argument(
-        "--queues", default="review", type=_queue_list,
+        "--queues",
+        default="review",
+        type=_queue_list,
         help="comma-separated queues to consume: review, bench (default: %(default)s; bench needs bwrap, prlimit "
-             "and a Rust toolchain: the worker checks them and refuses to start without them)",
-    )  # fmt: skip
+        "and a Rust toolchain: the worker checks them and refuses to start without them)",
+    )
     worker.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    worker.add_argument("--metrics-port", type=int, metavar="PORT",
-                        help="serve /metrics, /healthz and /readyz on this port (default: none)")  # fmt: skip
-    worker.add_argument("--metrics-host", default="127.0.0.1",
-                        help="address of the metrics server (default: %(default)s)")  # fmt: skip
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve /metrics, /healthz and /readyz on this port (default: none)",
+    )
+    worker.add_argument(
+        "--metrics-host", default="127.0.0.1", help="address of the metrics server (default: %(default)s)"
+    )
     worker.set_defaults(handler=run_worker)
 
 
@@ -130,10 +137,17 @@ def run_serve(args: argparse.Namespace) -> int:
     # The receiver logs one line per delivery itself; saq's per-job lines add nothing here.
     logging.getLogger("saq").setLevel(max(logging.WARNING, logging.getLogger().level))
     config = uvicorn.Config(
-        app, host=args.host, port=args.port, loop="uvloop", http="httptools", lifespan="on",
-        access_log=args.access_log, log_level=args.log_level, server_header=False,
+        app,
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=args.access_log,
+        log_level=args.log_level,
+        server_header=False,
         log_config=None,  # uvicorn's records go through ruvopt's handler (text or JSON)
-    )  # fmt: skip
+    )
     uvicorn.Server(config).run()
     return EXIT_OK
 

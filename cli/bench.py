@@ -50,10 +50,12 @@ def _positive(text: str) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
-        "bench", help="measure base vs head: build times, artifact sizes, cargo bench (sandboxed)",
-        description=__doc__.split("\n\n")[0] if __doc__ else None, epilog=EPILOG,
+        "bench",
+        help="measure base vs head: build times, artifact sizes, cargo bench (sandboxed)",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
+    )
     p.add_argument("path", type=Path, nargs="?", default=Path("."), help="a directory of the git repository")
     p.add_argument("--base", metavar="REF", required=True, help="the base commit (its [bench] config is used)")
     p.add_argument("--head", metavar="REF", default="HEAD", help="the head commit (default: HEAD)")
@@ -127,8 +129,14 @@ class _Display:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TimeElapsedColumn(), console=Console(stderr=True), transient=True)  # fmt: skip
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
             self.progress.start()
             self.task = self.progress.add_task("starting", total=None)
         return self

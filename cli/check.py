@@ -71,30 +71,40 @@ def positive_int(text: str) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
-        "check", help="run the rules over a workspace (or a diff between two commits)",
-        description=__doc__.split("\n\n")[0] if __doc__ else None, epilog=EPILOG,
+        "check",
+        help="run the rules over a workspace (or a diff between two commits)",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("path", type=Path, nargs="?", default=Path("."), help="workspace directory (default: .)")
     p.add_argument("--base", metavar="REF", help="diff mode: compare with this commit (config is read from it)")
     p.add_argument("--head", metavar="REF", help="diff mode: the commit to check (default: HEAD)")
     p.add_argument("--format", choices=FORMATS, default="text")
-    p.add_argument("--filter-mode", choices=FILTER_MODES, default=None,
-                   help="diff mode: which findings to report (default: added)")
+    p.add_argument(
+        "--filter-mode", choices=FILTER_MODES, default=None, help="diff mode: which findings to report (default: added)"
+    )
     p.add_argument("--fail-on", choices=FAIL_ON, default=None, help="when to exit 1 (see below)")
     p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout")
     p.add_argument("--jobs", "-j", type=positive_int, metavar="N", help="worker processes (default: all cores)")
     add_fetch_option(p)
     cache = p.add_mutually_exclusive_group()
-    cache.add_argument("--cache-dir", type=Path, metavar="DIR",
-                       help="per-file result cache (default: $XDG_CACHE_HOME/ruvopt or ~/.cache/ruvopt)")
+    cache.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="per-file result cache (default: $XDG_CACHE_HOME/ruvopt or ~/.cache/ruvopt)",
+    )
     cache.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     p.set_defaults(handler=run)
 
 
 def add_fetch_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-fetch", action="store_true",
-                   help="diff mode: never fetch into a shallow or partial clone; fail saying what is missing")
+    p.add_argument(
+        "--no-fetch",
+        action="store_true",
+        help="diff mode: never fetch into a shallow or partial clone; fail saying what is missing",
+    )
 
 
 class UsageError(Exception):
@@ -120,8 +130,14 @@ def build_view(args: argparse.Namespace, progress: text.ScanProgress) -> View:
         repo = repo_root(args.path)
         clone = prepare(repo, args.base, args.head or "HEAD", allow_fetch=not args.no_fetch, note=progress.note)
         result = check_diff(
-            repo, args.base, args.head or "HEAD", filter_mode=args.filter_mode or "added",
-            cache_dir=cache_dir, jobs=args.jobs, progress=progress, fetch_blobs=clone.blob_fetcher(),
+            repo,
+            args.base,
+            args.head or "HEAD",
+            filter_mode=args.filter_mode or "added",
+            cache_dir=cache_dir,
+            jobs=args.jobs,
+            progress=progress,
+            fetch_blobs=clone.blob_fetcher(),
         )
         return View.of_diff(result)
     if not args.path.is_dir():

@@ -111,8 +111,9 @@ class Clone:
         added = 0
         for step in DEEPEN_STEPS:
             added += step
-            self.note(f"deepening the shallow clone by {step} commit(s) to find the merge base of "
-                      f"{base[:12]} and {head[:12]}")  # fmt: skip
+            self.note(
+                f"deepening the shallow clone by {step} commit(s) to find the merge base of {base[:12]} and {head[:12]}"
+            )
             self._fetch([f"--deepen={step}", "--filter=blob:none"], [base, head], "more history")
             self.refresh()
             if not self.shallow or _has_merge_base(self.repo, base, head):
@@ -147,29 +148,55 @@ class Clone:
         git's own lazy fetch asks for them; ``--filter=blob:none`` keeps a tree's blobs out."""
         self.note(f"fetching {len(blob_ids)} object(s) the check reads from {self.remote} (partial clone)")
         self._fetch(
-            ["--filter=blob:none", "--stdin"], [], f"{len(blob_ids)} object(s)",
-            stdin="".join(f"{b}\n" for b in blob_ids), negotiate=False,
-        )  # fmt: skip
+            ["--filter=blob:none", "--stdin"],
+            [],
+            f"{len(blob_ids)} object(s)",
+            stdin="".join(f"{b}\n" for b in blob_ids),
+            negotiate=False,
+        )
 
     # -- plumbing ------------------------------------------------------------------------
 
-    def _fetch(self, options: Sequence[str], refs: Sequence[str], what: str, *, stdin: str = "",
-               negotiate: bool = True) -> None:  # fmt: skip
+    def _fetch(
+        self, options: Sequence[str], refs: Sequence[str], what: str, *, stdin: str = "", negotiate: bool = True
+    ) -> None:
         assert self.remote is not None
         config = [] if negotiate else ["-c", "fetch.negotiationAlgorithm=noop"]
-        argv = ["git", "-C", str(self.repo), *config, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
-                "--recurse-submodules=no", *options, self.remote, *refs]  # fmt: skip
+        argv = [
+            "git",
+            "-C",
+            str(self.repo),
+            *config,
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--recurse-submodules=no",
+            *options,
+            self.remote,
+            *refs,
+        ]
         try:
-            proc = subprocess.run(argv, input=stdin.encode(), capture_output=True, timeout=FETCH_TIMEOUT_S,
-                                  env={**os.environ, **FETCH_ENV, **self._auth_env()}, check=False)  # fmt: skip
+            proc = subprocess.run(
+                argv,
+                input=stdin.encode(),
+                capture_output=True,
+                timeout=FETCH_TIMEOUT_S,
+                env={**os.environ, **FETCH_ENV, **self._auth_env()},
+                check=False,
+            )
         except subprocess.TimeoutExpired:
-            raise CloneError(f"fetching {what} from {self.remote} took over {FETCH_TIMEOUT_S} s; "
-                             "check the network or check out the history it needs") from None  # fmt: skip
+            raise CloneError(
+                f"fetching {what} from {self.remote} took over {FETCH_TIMEOUT_S} s; "
+                "check the network or check out the history it needs"
+            ) from None
         if proc.returncode != 0:
             lines = proc.stderr.decode(errors="replace").strip().splitlines()
             why = lines[-1] if lines else "no message"
-            raise CloneError(f"could not fetch {what} from {self.remote} ({why}); check that it is reachable "
-                             f"and that the clone's credentials or {TOKEN_ENV} can read it")  # fmt: skip
+            raise CloneError(
+                f"could not fetch {what} from {self.remote} ({why}); check that it is reachable "
+                f"and that the clone's credentials or {TOKEN_ENV} can read it"
+            )
 
     def _auth_env(self) -> dict[str, str]:
         token = os.environ.get(TOKEN_ENV, "")
@@ -183,13 +210,19 @@ class Clone:
 
     def _cannot_fetch(self, what: str, rev: str) -> str:
         if self.remote is None:
-            return (f"{what} is not in this clone, which has no remote to fetch it from; "
-                    "fetch it into the clone before running ruvopt")  # fmt: skip
+            return (
+                f"{what} is not in this clone, which has no remote to fetch it from; "
+                "fetch it into the clone before running ruvopt"
+            )
         if not self.allow_fetch:
-            return (f"{what} is not in this {self.kind()} clone and --no-fetch is set; let ruvopt fetch it (drop "
-                    "--no-fetch) or check out the full history (`fetch-depth: 0` in actions/checkout)")  # fmt: skip
-        return (f"{what} is not in this clone; fetch it (`git fetch {self.remote} {rev}`) "
-                "or check out the full history (`fetch-depth: 0` in actions/checkout)")  # fmt: skip
+            return (
+                f"{what} is not in this {self.kind()} clone and --no-fetch is set; let ruvopt fetch it (drop "
+                "--no-fetch) or check out the full history (`fetch-depth: 0` in actions/checkout)"
+            )
+        return (
+            f"{what} is not in this clone; fetch it (`git fetch {self.remote} {rev}`) "
+            "or check out the full history (`fetch-depth: 0` in actions/checkout)"
+        )
 
 
 def _config(repo: Path, key: str) -> str | None:

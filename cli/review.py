@@ -39,10 +39,12 @@ is printed first).
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
-        "review", help="print what the GitHub App would post for a diff (dry run)",
-        description=__doc__.split("\n\n")[0] if __doc__ else None, epilog=EPILOG,
+        "review",
+        help="print what the GitHub App would post for a diff (dry run)",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
+    )
     p.add_argument("path", type=Path, nargs="?", default=Path("."), help="a directory of the git repository")
     p.add_argument("--base", metavar="REF", required=True, help="the pull request's base (config is read from it)")
     p.add_argument("--head", metavar="REF", default="HEAD", help="the pull request's head (default: HEAD)")
@@ -66,7 +68,12 @@ def run(args: argparse.Namespace) -> int:
         repo = repo_root(args.path)
         clone = prepare(repo, args.base, args.head, allow_fetch=not args.no_fetch)
         result = check_diff(
-            repo, args.base, args.head, filter_mode=args.filter_mode, cache_dir=cache_dir, jobs=args.jobs,
+            repo,
+            args.base,
+            args.head,
+            filter_mode=args.filter_mode,
+            cache_dir=cache_dir,
+            jobs=args.jobs,
             fetch_blobs=clone.blob_fetcher(),
         )
     except ConfigError as exc:
@@ -91,14 +98,19 @@ def render_json(plan: Any) -> str:
         "head_sha": plan.head_sha,
         "counts": {k: getattr(plan.counts, k) for k in ("reported", "new", "inline", "summary_only", "fixed")},
         "check_run": {
-            "conclusion": run.conclusion, "title": run.title, "summary": run.summary, "text": run.text,
+            "conclusion": run.conclusion,
+            "title": run.title,
+            "summary": run.summary,
+            "text": run.text,
             "requests": [run.output(batch) | {"annotations": batch} for batch in run.batches()],
         },
         "review": plan.review.to_api() if plan.review is not None else None,
         "summary_comment": plan.summary,
-        "summary_only": [{"fingerprint": f.fingerprint, "path": f.path, "line": f.start_line, "reason": why}
-                         for f, why in plan.selection.summary_only],
-    }  # fmt: skip
+        "summary_only": [
+            {"fingerprint": f.fingerprint, "path": f.path, "line": f.start_line, "reason": why}
+            for f, why in plan.selection.summary_only
+        ],
+    }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -110,9 +122,17 @@ def _annotation_line(a: dict[str, Any]) -> str:
 
 def render_text(plan: Any) -> str:
     run = plan.check_run
-    out = [RULE, f"check run `ruvopt` on {plan.head_sha}", RULE, f"conclusion: {run.conclusion}", f"title: {run.title}",
-           f"--- output.summary ({len(run.summary)} chars) ---", run.summary,
-           f"--- output.text ({len(run.text)} chars) ---", run.text]  # fmt: skip
+    out = [
+        RULE,
+        f"check run `ruvopt` on {plan.head_sha}",
+        RULE,
+        f"conclusion: {run.conclusion}",
+        f"title: {run.title}",
+        f"--- output.summary ({len(run.summary)} chars) ---",
+        run.summary,
+        f"--- output.text ({len(run.text)} chars) ---",
+        run.text,
+    ]
     batches = run.batches()
     out.append(f"--- annotations: {len(run.annotations)} in {len(batches)} request(s), at most 50 each ---")
     for i, batch in enumerate(batches, 1):
@@ -123,8 +143,12 @@ def render_text(plan: Any) -> str:
     if plan.review is None:
         out += ["review: none (no new finding can be commented inline)"]
     else:
-        out += [f"review: COMMENT on {plan.review.commit_id}, {len(plan.review.comments)} inline comment(s)", RULE,
-                "--- review body ---", plan.review.body]  # fmt: skip
+        out += [
+            f"review: COMMENT on {plan.review.commit_id}, {len(plan.review.comments)} inline comment(s)",
+            RULE,
+            "--- review body ---",
+            plan.review.body,
+        ]
         for comment in plan.review.comments:
             lines = f"lines {comment.start_line}-{comment.line}" if comment.start_line else f"line {comment.line}"
             tag = ", with a suggestion" if comment.suggestion else ""

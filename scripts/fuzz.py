@@ -52,8 +52,12 @@ def receiver() -> tuple[Any, asyncio.AbstractEventLoop, Any]:
 def hypothesis_run(name: str, examples: int) -> tuple[int, str | None]:
     """(inputs tried, the failure or None)."""
     tried = 0
-    config = settings(max_examples=examples, deadline=None, database=DirectoryBasedExampleDatabase(
-        str(ROOT / ".cache" / "hypothesis")), suppress_health_check=list(HealthCheck))  # fmt: skip
+    config = settings(
+        max_examples=examples,
+        deadline=None,
+        database=DirectoryBasedExampleDatabase(str(ROOT / ".cache" / "hypothesis")),
+        suppress_health_check=list(HealthCheck),
+    )
     if name in TEXT_TARGETS:
         target, strategy = TEXT_TARGETS[name]
 
@@ -129,8 +133,10 @@ def main() -> None:
         start = time.monotonic()
         tried, failure = hypothesis_run(name, args.examples)
         took = time.monotonic() - start
-        print(f"{name}: {tried} inputs in {took:.0f} s, {'0 crashes, 0 hangs' if failure is None else failure}",
-              flush=True)  # fmt: skip
+        print(
+            f"{name}: {tried} inputs in {took:.0f} s, {'0 crashes, 0 hangs' if failure is None else failure}",
+            flush=True,
+        )
         failed |= failure is not None
     sys.exit(1 if failed else 0)
 

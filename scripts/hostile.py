@@ -45,15 +45,28 @@ FEATURES = "[features]\n" + "\n".join(f'f{i} = ["f{i + 1}"]' for i in range(9_99
 LOCK_ENTRY = '[[package]]\nname = "p{}"\nversion = "1.0.0"\nchecksum = "' + "0" * 64 + '"\n\n'
 CASES: dict[str, Callable[[Path], None]] = {
     "100,000 .rs files": many_files,
-    "a 50 MB .rs file": lambda r: write(r, {"Cargo.toml": MANIFEST, "src/lib.rs": LIB,
-                                            "src/big.rs": "pub fn g() -> u32 { unsafe { 1 } }\n" * (50 * MB // 36)}),
+    "a 50 MB .rs file": lambda r: write(
+        r,
+        {
+            "Cargo.toml": MANIFEST,
+            "src/lib.rs": LIB,
+            "src/big.rs": "pub fn g() -> u32 { unsafe { 1 } }\n" * (50 * MB // 36),
+        },
+    ),
     "TOML bomb: 10,000 nested inline tables": manifest_with(
-        "[package.metadata]\nx = " + "{a = " * 10_000 + "1" + "}" * 10_000),
+        "[package.metadata]\nx = " + "{a = " * 10_000 + "1" + "}" * 10_000
+    ),
     "TOML bomb: a 3 MB array (1,000,000 items)": manifest_with("[package.metadata]\nx = [" + "1, " * 1_000_000 + "]"),
     "Cargo.toml with 10,000 features": manifest_with(FEATURES),
-    "a 50 MB Cargo.lock": lambda r: write(r, {"Cargo.toml": MANIFEST, "src/lib.rs": LIB, "Cargo.lock": "".join(
-        LOCK_ENTRY.format(i) for i in range(50 * MB // len(LOCK_ENTRY)))}),
-}  # fmt: skip
+    "a 50 MB Cargo.lock": lambda r: write(
+        r,
+        {
+            "Cargo.toml": MANIFEST,
+            "src/lib.rs": LIB,
+            "Cargo.lock": "".join(LOCK_ENTRY.format(i) for i in range(50 * MB // len(LOCK_ENTRY))),
+        },
+    ),
+}
 
 
 def measure(root: Path) -> tuple[float, int, str]:

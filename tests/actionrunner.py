@@ -87,7 +87,7 @@ def read_key_values(path: Path) -> dict[str, str]:
         if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
             key, delimiter = line.split("<<", 1)
             end = lines.index(delimiter, i + 1)
-            values[key] = "\n".join(lines[i + 1:end])
+            values[key] = "\n".join(lines[i + 1 : end])
             i = end + 1
             continue
         if "=" in line:
@@ -99,9 +99,17 @@ def read_key_values(path: Path) -> dict[str, str]:
 
 class Runner:
     def __init__(
-        self, action_dir: Path, workspace: Path, event_name: str, event: dict[str, Any], inputs: dict[str, str], *,
-        python_dir: Path, temp: Path, env: dict[str, str] | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        action_dir: Path,
+        workspace: Path,
+        event_name: str,
+        event: dict[str, Any],
+        inputs: dict[str, str],
+        *,
+        python_dir: Path,
+        temp: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.action_dir, self.workspace, self.temp = action_dir, workspace, temp
         self.spec = yaml.safe_load((action_dir / "action.yml").read_text(encoding="utf-8"))
         if self.spec.get("runs", {}).get("using") != "composite":
@@ -110,21 +118,36 @@ class Runner:
         temp.mkdir(parents=True, exist_ok=True)
         event_path = temp / "event.json"
         event_path.write_text(json.dumps(event), encoding="utf-8")
-        head = subprocess.run(["git", "-C", str(workspace), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()  # fmt: skip
+        head = subprocess.run(
+            ["git", "-C", str(workspace), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
         self.github = {
-            "action_path": str(action_dir), "event_name": event_name, "event_path": str(event_path),
-            "workspace": str(workspace), "sha": head, "ref": event.get("ref", ""), "event": event,
+            "action_path": str(action_dir),
+            "event_name": event_name,
+            "event_path": str(event_path),
+            "workspace": str(workspace),
+            "sha": head,
+            "ref": event.get("ref", ""),
+            "event": event,
             "repository": (event.get("repository") or {}).get("full_name", "octo/demo"),
-            "server_url": "https://github.com", "token": (env or {}).get("GITHUB_TOKEN", ""),
-        }  # fmt: skip
+            "server_url": "https://github.com",
+            "token": (env or {}).get("GITHUB_TOKEN", ""),
+        }
         self.base_env = {
-            **(env or {}), "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": event_name,
-            "GITHUB_EVENT_PATH": str(event_path), "GITHUB_WORKSPACE": str(workspace), "GITHUB_SHA": head,
-            "GITHUB_REF": str(event.get("ref", "")), "GITHUB_REPOSITORY": self.github["repository"],
-            "GITHUB_ACTION_PATH": str(action_dir), "GITHUB_SERVER_URL": "https://github.com",
-            "RUNNER_TEMP": str(temp), "RUNNER_OS": "Linux",
-        }  # fmt: skip
+            **(env or {}),
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": event_name,
+            "GITHUB_EVENT_PATH": str(event_path),
+            "GITHUB_WORKSPACE": str(workspace),
+            "GITHUB_SHA": head,
+            "GITHUB_REF": str(event.get("ref", "")),
+            "GITHUB_REPOSITORY": self.github["repository"],
+            "GITHUB_ACTION_PATH": str(action_dir),
+            "GITHUB_SERVER_URL": "https://github.com",
+            "RUNNER_TEMP": str(temp),
+            "RUNNER_OS": "Linux",
+        }
         self.inputs = self._inputs(inputs)
         self.steps: dict[str, dict[str, dict[str, str]]] = {}
         self.path_prefix: list[str] = []
@@ -135,12 +158,19 @@ class Runner:
         if unknown:
             raise ActionError(f"inputs not declared in action.yml: {sorted(unknown)}")
         contexts = {"github": self.github}
-        return {name: given[name] if name in given else evaluate(str(spec.get("default", "")), contexts)
-                for name, spec in declared.items()}  # fmt: skip
+        return {
+            name: given[name] if name in given else evaluate(str(spec.get("default", "")), contexts)
+            for name, spec in declared.items()
+        }
 
     def contexts(self, env: dict[str, str]) -> dict[str, Any]:
-        return {"inputs": self.inputs, "github": self.github, "steps": self.steps, "env": env,
-                "runner": {"temp": str(self.temp), "os": "Linux"}}  # fmt: skip
+        return {
+            "inputs": self.inputs,
+            "github": self.github,
+            "steps": self.steps,
+            "env": env,
+            "runner": {"temp": str(self.temp), "os": "Linux"},
+        }
 
     def run(self) -> ActionRun:
         result = ActionRun(0)
@@ -204,8 +234,10 @@ class Runner:
             raise ActionError(f"step {index} pastes an expression into its script; pass it through env:")
         if step.get("shell") != "bash":
             raise ActionError(f"step {index}: composite run steps need `shell: bash` here")
-        files = {key: self.temp / f"{key.lower()}-{index}" for key in
-                 ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STEP_SUMMARY")}  # fmt: skip
+        files = {
+            key: self.temp / f"{key.lower()}-{index}"
+            for key in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STEP_SUMMARY")
+        }
         for path in files.values():
             path.write_text("", encoding="utf-8")
         step_env = {k: evaluate(str(v), self.contexts(env)) for k, v in (step.get("env") or {}).items()}
@@ -214,8 +246,15 @@ class Runner:
         script_file = self.temp / f"step-{index}.sh"
         script_file.write_text(script, encoding="utf-8")
         cwd = self.workspace / str(step.get("working-directory", "."))
-        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script_file)], cwd=cwd,
-                              env=full_env, capture_output=True, text=True, check=False, timeout=600)  # fmt: skip
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script_file)],
+            cwd=cwd,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
         result.stdout += proc.stdout
         result.stderr += proc.stderr
         result.summary += files["GITHUB_STEP_SUMMARY"].read_text(encoding="utf-8")
@@ -226,11 +265,20 @@ class Runner:
         return proc.returncode
 
 
-def run_action(action_dir: Path, workspace: Path, event_name: str, event: dict[str, Any], *,
-               python_dir: Path, temp: Path, inputs: dict[str, str] | None = None,
-               env: dict[str, str] | None = None) -> ActionRun:  # fmt: skip
-    return Runner(action_dir, workspace, event_name, event, inputs or {}, python_dir=python_dir, temp=temp,
-                  env=env).run()  # fmt: skip
+def run_action(
+    action_dir: Path,
+    workspace: Path,
+    event_name: str,
+    event: dict[str, Any],
+    *,
+    python_dir: Path,
+    temp: Path,
+    inputs: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+) -> ActionRun:
+    return Runner(
+        action_dir, workspace, event_name, event, inputs or {}, python_dir=python_dir, temp=temp, env=env
+    ).run()
 
 
 def main() -> None:
@@ -245,8 +293,15 @@ def main() -> None:
     args = parser.parse_args()
     inputs = dict(item.split("=", 1) for item in args.input)
     event = json.loads(args.event_json.read_text(encoding="utf-8"))
-    done = run_action(args.action_dir.resolve(), args.workspace.resolve(), args.event_name, event,
-                      python_dir=args.python, temp=args.temp, inputs=inputs)  # fmt: skip
+    done = run_action(
+        args.action_dir.resolve(),
+        args.workspace.resolve(),
+        args.event_name,
+        event,
+        python_dir=args.python,
+        temp=args.temp,
+        inputs=inputs,
+    )
     sys.stdout.write(done.stdout)
     sys.stderr.write(done.stderr)
     print(f"--- job summary ---\n{done.summary}--- outputs: {done.outputs} (exit {done.returncode})")

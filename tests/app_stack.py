@@ -34,11 +34,17 @@ class AppStack:
     def __init__(self, fake: FakeGitHub, redis_url: str, workdir: Path, **env: str) -> None:
         self.fake, self.redis_url, self.workdir = fake, redis_url, workdir
         self.env = {
-            "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "PYTHONPATH": str(ROOT),
-            "RUVOPT_REDIS_URL": redis_url, "RUVOPT_WEBHOOK_SECRET": payloads.SECRET,
-            "RUVOPT_APP_ID": str(fake.app_id), "RUVOPT_PRIVATE_KEY": fake.app_private_key_pem,
-            "RUVOPT_GITHUB_API_URL": fake.url, "RUVOPT_CACHE_DIR": str(workdir / "cache"), **env,
-        }  # fmt: skip
+            "PATH": os.environ["PATH"],
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "PYTHONPATH": str(ROOT),
+            "RUVOPT_REDIS_URL": redis_url,
+            "RUVOPT_WEBHOOK_SECRET": payloads.SECRET,
+            "RUVOPT_APP_ID": str(fake.app_id),
+            "RUVOPT_PRIVATE_KEY": fake.app_private_key_pem,
+            "RUVOPT_GITHUB_API_URL": fake.url,
+            "RUVOPT_CACHE_DIR": str(workdir / "cache"),
+            **env,
+        }
         self.receiver: subprocess.Popen[bytes] | None = None
         self.workers: list[subprocess.Popen[bytes]] = []
         self.names: dict[int, str] = {}  # pid → log name
@@ -48,8 +54,13 @@ class AppStack:
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
         log = self.workdir / f"{name}.log"
         with log.open("ab") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "ruvopt.cli.main", *args], env={**self.env, **env}, cwd=ROOT,
-                                    stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "ruvopt.cli.main", *args],
+                env={**self.env, **env},
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         return proc, log
 
     def start_receiver(self, log_level: str = "warning") -> AppStack:
@@ -138,8 +149,9 @@ def _rewrite(payload: dict[str, Any], world: PullWorld) -> dict[str, Any]:
 def pull_request_event(world: PullWorld, action: str, head: str | None = None) -> dict[str, Any]:
     """The real ``pull_request.<action>`` example for the world's PR at ``head``."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(next(_stamps)))
-    payload = payloads.pull_request(action, number=world.pr, head_sha=head or world.head, base_sha=world.base,
-                                    updated_at=stamp)  # fmt: skip
+    payload = payloads.pull_request(
+        action, number=world.pr, head_sha=head or world.head, base_sha=world.base, updated_at=stamp
+    )
     payload = _rewrite(payload, world)
     for side in ("base", "head"):
         payload["pull_request"][side]["repo"]["id"] = payload["repository"]["id"]

@@ -27,8 +27,7 @@ def cargo_home(parent: Path) -> Path:
     home = parent / "cargo-home"
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text(
-        '[source.crates-io]\nreplace-with = "debian"\n\n'
-        f'[source.debian]\ndirectory = "{DEBIAN_REGISTRY}"\n'
+        f'[source.crates-io]\nreplace-with = "debian"\n\n[source.debian]\ndirectory = "{DEBIAN_REGISTRY}"\n'
     )
     return home
 
@@ -62,8 +61,9 @@ def criterion_crate(work: int, *, name: str = "engine", padding: int = 0, config
         "pub fn mix(n: u64) -> u64 {\n    let mut acc = 0u64;\n    for i in 0..n {\n"
         "        acc = acc.wrapping_mul(6364136223846793005).wrapping_add(i ^ (acc >> 7));\n    }\n    acc\n}\n"
     )
-    lib += "".join(f"pub fn pad{i}(x: u64) -> u64 {{ x.wrapping_mul({i + 3}).rotate_left({i % 63}) }}\n"
-                   for i in range(padding))  # fmt: skip
+    lib += "".join(
+        f"pub fn pad{i}(x: u64) -> u64 {{ x.wrapping_mul({i + 3}).rotate_left({i % 63}) }}\n" for i in range(padding)
+    )
     bench = (
         "use criterion::{black_box, criterion_group, criterion_main, Criterion};\n\n"
         "fn bench(c: &mut Criterion) {\n"
@@ -71,12 +71,13 @@ def criterion_crate(work: int, *, name: str = "engine", padding: int = 0, config
         "}\n\ncriterion_group!(benches, bench);\ncriterion_main!(benches);\n"
     )
     return {
-        "Cargo.toml": manifest(name, dev_dependencies='criterion = { version = "0.3", default-features = false }',
-                               benches=["mix_bench"]),
+        "Cargo.toml": manifest(
+            name, dev_dependencies='criterion = { version = "0.3", default-features = false }', benches=["mix_bench"]
+        ),
         "src/lib.rs": lib,
         "benches/mix_bench.rs": bench,
         "ruvopt.toml": f"[bench]\nruns = 3\n{FAST_CRITERION}{config}",
-    }  # fmt: skip
+    }
 
 
 BMF_BENCH = """\
@@ -95,8 +96,13 @@ def bmf_crate(hits: int, padding: int = 0, **extra: str) -> Files:
     lib = f"pub fn hits() -> u32 {{\n    {hits}\n}}\n" + "".join(
         f"pub fn pad{i}(x: u64) -> u64 {{ x.wrapping_mul({i + 3}).rotate_left({i % 63}) }}\n" for i in range(padding)
     )
-    files: dict[str, str] = {"Cargo.toml": manifest("probe", benches=["metrics"]), "Cargo.lock": lockfile("probe"),
-                             "src/lib.rs": lib, "benches/metrics.rs": BMF_BENCH, "ruvopt.toml": BMF_CONFIG}  # fmt: skip
+    files: dict[str, str] = {
+        "Cargo.toml": manifest("probe", benches=["metrics"]),
+        "Cargo.lock": lockfile("probe"),
+        "src/lib.rs": lib,
+        "benches/metrics.rs": BMF_BENCH,
+        "ruvopt.toml": BMF_CONFIG,
+    }
     for key, text in extra.items():
         files["build.rs" if key == "build_rs" else key] = text
     return files

@@ -106,15 +106,17 @@ def build_history(tmp_path: Path, server: GitHttpServer, *, name: str = "octo/de
     return History(source, url, server, fork, m1, m2, p1, p2, merge)
 
 
-def checkout_like(parent: Path, history: History, sha: str, ref: str, *, persist_credentials: bool = True,
-                  name: str = "checkout") -> Path:  # fmt: skip
+def checkout_like(
+    parent: Path, history: History, sha: str, ref: str, *, persist_credentials: bool = True, name: str = "checkout"
+) -> Path:
     """What ``actions/checkout`` (fetch-depth 1) leaves: ``sha`` alone, checked out, detached."""
     clone = parent / name
     clone.mkdir()
     git(clone, "init", "-q")
     git(clone, "remote", "add", "origin", history.url)
-    git_with_token(clone, "fetch", "-q", "--no-tags", "--prune", "--no-recurse-submodules", "--depth=1",
-                   "origin", f"+{sha}:{ref}")  # fmt: skip
+    git_with_token(
+        clone, "fetch", "-q", "--no-tags", "--prune", "--no-recurse-submodules", "--depth=1", "origin", f"+{sha}:{ref}"
+    )
     git(clone, "checkout", "-q", "--force", ref)
     if persist_credentials:
         git(clone, "config", "--local", f"http.{history.server.url}/.extraheader", auth_header())
@@ -141,8 +143,9 @@ def full_clone(parent: Path, history: History, *, name: str = "full", loose: boo
         (clone / ".git" / "objects" / "pack").mkdir()
         for pack in sorted(packs.glob("*.pack")):
             with pack.open("rb") as stream:
-                subprocess.run(["git", "-C", str(clone), "unpack-objects", "-q"], stdin=stream, env=client_env(),
-                               check=True)  # fmt: skip
+                subprocess.run(
+                    ["git", "-C", str(clone), "unpack-objects", "-q"], stdin=stream, env=client_env(), check=True
+                )
     return clone
 
 
@@ -173,7 +176,12 @@ class Run:
 def ruvopt(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Run:
     """The real CLI in a child process (as CI runs it), with no user git config."""
     proc = subprocess.run(
-        [sys.executable, "-m", "ruvopt.cli.main", *args], cwd=cwd, capture_output=True, text=True,
-        env={**client_env(), **(env or {})}, timeout=300, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", "ruvopt.cli.main", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**client_env(), **(env or {})},
+        timeout=300,
+        check=False,
+    )
     return Run(proc.returncode, proc.stdout, proc.stderr)

@@ -31,7 +31,16 @@ TARGET_ROOT = REPO / ".cache" / "clippy-target"
 BLOCK_LINT = "clippy::undocumented_unsafe_blocks"
 DOC_LINT = "clippy::missing_safety_doc"
 CLIPPY_ARGS = (
-    "-A", "clippy::all", "-W", BLOCK_LINT, "-W", DOC_LINT, "--force-warn", "unsafe_code", "--cap-lints", "warn",
+    "-A",
+    "clippy::all",
+    "-W",
+    BLOCK_LINT,
+    "-W",
+    DOC_LINT,
+    "--force-warn",
+    "unsafe_code",
+    "--cap-lints",
+    "warn",
 )
 OPTION_SETTINGS: dict[str, dict[str, bool]] = {
     "default": {},
@@ -119,15 +128,24 @@ def run_clippy(crate: Path, target_name: str, options: dict[str, bool], cargo_ar
     # fingerprint does not depend on the directory), so the crate itself is always
     # re-checked; its dependencies stay cached.
     package = str(tomlkit.parse((crate / "Cargo.toml").read_text())["package"]["name"])  # type: ignore[index]
-    subprocess.run(["cargo", "clean", "--offline", "-p", package], cwd=crate, env=env, capture_output=True,
-                   timeout=300, check=False)
+    subprocess.run(
+        ["cargo", "clean", "--offline", "-p", package],
+        cwd=crate,
+        env=env,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
     command = ["cargo", "clippy", "--offline", "--lib", "--message-format=json", *cargo_args, "--", *CLIPPY_ARGS]
     started = time.perf_counter()
     done = subprocess.run(command, cwd=crate, env=env, capture_output=True, text=True, timeout=900, check=False)
     run = parse_messages(done.stdout, crate)
     run.seconds = time.perf_counter() - started
-    if done.returncode != 0 or not re.search(rf"(Checking|Compiling) {re.escape(package)} ", done.stderr) \
-            or not (run.blocks or run.impls or run.declarations):
+    if (
+        done.returncode != 0
+        or not re.search(rf"(Checking|Compiling) {re.escape(package)} ", done.stderr)
+        or not (run.blocks or run.impls or run.declarations)
+    ):
         raise RuntimeError(f"cargo clippy did not check {package} ({done.returncode}):\n{done.stderr[-4000:]}")
     return run
 
@@ -225,8 +243,13 @@ class Disagreement:
     source: str
 
 
-def compare(compiled: set[Position], clippy_flagged: set[Position], known: Iterable[Position],
-            reported: set[Position], crate: Path) -> list[Disagreement]:
+def compare(
+    compiled: set[Position],
+    clippy_flagged: set[Position],
+    known: Iterable[Position],
+    reported: set[Position],
+    crate: Path,
+) -> list[Disagreement]:
     """Positions rustc compiled where ruvopt's verdict differs from clippy's (or is missing)."""
     found = []
     known = set(known)

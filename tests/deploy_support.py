@@ -69,8 +69,9 @@ def manifests(paths: list[Path] | None = None) -> list[Manifest]:
 
 
 def kubernetes_validate(paths: list[Path]) -> tuple[int, str]:
-    proc = subprocess.run([tool("kubernetes-validate"), "--strict", *map(str, paths)],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [tool("kubernetes-validate"), "--strict", *map(str, paths)], capture_output=True, text=True, timeout=120
+    )
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -80,8 +81,12 @@ def validate_custom(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         raise AssertionError("the CRD schemas are not installed: run scripts/install-test-deps.sh")
     proc = subprocess.run(
         ["node", str(ROOT / "tests" / "crd_validate.mjs"), str(CRD_MODELS)],
-        input=json.dumps(docs), capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+        input=json.dumps(docs),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     results: list[dict[str, Any]] = json.loads(proc.stdout)
     return results
 
@@ -119,10 +124,12 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
 def policies_for(labels: dict[str, str], direction: str) -> list[dict[str, Any]]:
     """The NetworkPolicies that select a pod with ``labels`` for ``direction`` (Ingress/Egress)."""
     return [
-        m.doc["spec"] for m in manifests()
-        if m.kind == "NetworkPolicy" and direction in m.doc["spec"].get("policyTypes", [])
+        m.doc["spec"]
+        for m in manifests()
+        if m.kind == "NetworkPolicy"
+        and direction in m.doc["spec"].get("policyTypes", [])
         and selects(m.doc["spec"]["podSelector"], labels)
-    ]  # fmt: skip
+    ]
 
 
 def describe_peer(peer: dict[str, Any], workloads: dict[str, dict[str, str]]) -> str:

@@ -105,13 +105,13 @@ def pack_object_count(body: bytes) -> int:
     at = 0
     while at + 4 <= len(body) and len(data) < 12:
         try:
-            length = int(body[at:at + 4], 16)
+            length = int(body[at : at + 4], 16)
         except ValueError:
             return 0
         if length < 4:  # flush, delimiter or response-end packet
             at += 4
             continue
-        payload = body[at + 4:at + length]
+        payload = body[at + 4 : at + length]
         if payload[:1] == b"\x01":
             data += payload[1:]
         at += length
@@ -168,7 +168,8 @@ def _handler_for(server: GitHttpServer) -> type[BaseHTTPRequestHandler]:
 
         def _backend(self, path: str, query: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
             env = {
-                **os.environ, **GIT_ENV,
+                **os.environ,
+                **GIT_ENV,
                 "GIT_PROJECT_ROOT": str(server.root),
                 "GIT_HTTP_EXPORT_ALL": "1",
                 "PATH_INFO": path,

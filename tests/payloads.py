@@ -73,8 +73,9 @@ def sign(body: bytes, secret: str = SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def delivery(event: str, payload: dict[str, Any] | bytes, *, secret: str | None = SECRET, guid: str | None = None
-             ) -> tuple[bytes, dict[str, str]]:  # fmt: skip
+def delivery(
+    event: str, payload: dict[str, Any] | bytes, *, secret: str | None = SECRET, guid: str | None = None
+) -> tuple[bytes, dict[str, str]]:
     """(body, headers) of a delivery as GitHub sends it; ``secret=None`` leaves it unsigned."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     headers = {
@@ -153,8 +154,9 @@ def non_writer_comment(body: str, *, number: int = 1) -> dict[str, Any]:
     return pr_comment(body, number=number, author="drive-by-user", association="NONE")
 
 
-def check_run(action: str = "rerequested", *, app_id: int = APP_ID, head_sha: str | None = None,
-              pulls: bool = True) -> dict[str, Any]:  # fmt: skip
+def check_run(
+    action: str = "rerequested", *, app_id: int = APP_ID, head_sha: str | None = None, pulls: bool = True
+) -> dict[str, Any]:
     """A check run of ``app_id``. ``pulls=False`` empties ``pull_requests`` as GitHub does
     for a fork's head (the real ``rerequested`` examples already have it empty)."""
     source = "requested_action" if action == "requested_action" else "created"
@@ -172,8 +174,9 @@ def check_run(action: str = "rerequested", *, app_id: int = APP_ID, head_sha: st
     return payload
 
 
-def check_suite_rerequested(*, app_id: int = APP_ID, head_sha: str | None = None, pulls: bool = True,
-                            sender_type: str = "User") -> dict[str, Any]:  # fmt: skip
+def check_suite_rerequested(
+    *, app_id: int = APP_ID, head_sha: str | None = None, pulls: bool = True, sender_type: str = "User"
+) -> dict[str, Any]:
     """The real ``check_suite.rerequested`` example (its sender is a bot; a person clicks
     "Re-run" in practice, so the sender becomes a User unless asked otherwise)."""
     payload = example("check_suite", "rerequested")

@@ -34,8 +34,11 @@ def run_check(root: Path) -> tuple[int, bytes, bytes, float, int]:
     """(exit status, stdout, stderr, seconds, peak RSS in MB: the process or its largest
     pool worker, whichever is larger) of ``ruvopt check --format json --no-cache``."""
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", _MEASURED, "check", str(root), "--format", "json", "--no-cache"],
-                          capture_output=True, check=False)  # fmt: skip  (--no-cache: cold, user's cache untouched)
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURED, "check", str(root), "--format", "json", "--no-cache"],
+        capture_output=True,
+        check=False,
+    )  # (--no-cache: cold, user's cache untouched)
     took = time.monotonic() - start
     found = _PEAK.findall(proc.stderr)
     if not found:

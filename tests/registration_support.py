@@ -24,10 +24,17 @@ from tests.waiting import wait_for
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 CHROMIUM_FLAGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1200,900",
-]  # fmt: skip
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1200,900",
+]
 
 
 class Serve:
@@ -38,22 +45,39 @@ class Serve:
         self.url = f"http://127.0.0.1:{self.port}"
         self.credentials = workdir / "secrets" / "credentials.json"
         self.env = {
-            "PATH": os.environ["PATH"], "HOME": str(workdir), "PYTHONPATH": str(ROOT),
-            "RUVOPT_REDIS_URL": redis_url, "RUVOPT_GITHUB_URL": fake.url, "RUVOPT_GITHUB_API_URL": fake.url,
-            "RUVOPT_PUBLIC_URL": self.url, "RUVOPT_CREDENTIALS_FILE": str(self.credentials), **env,
-        }  # fmt: skip
+            "PATH": os.environ["PATH"],
+            "HOME": str(workdir),
+            "PYTHONPATH": str(ROOT),
+            "RUVOPT_REDIS_URL": redis_url,
+            "RUVOPT_GITHUB_URL": fake.url,
+            "RUVOPT_GITHUB_API_URL": fake.url,
+            "RUVOPT_PUBLIC_URL": self.url,
+            "RUVOPT_CREDENTIALS_FILE": str(self.credentials),
+            **env,
+        }
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / "serve.log"
 
     def run(self, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         """Run to completion (for a serve that must refuse to start)."""
-        return subprocess.run([sys.executable, "-m", "ruvopt.cli.main", "serve", "--port", str(self.port)],
-                              env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "ruvopt.cli.main", "serve", "--port", str(self.port)],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def start(self) -> Serve:
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "ruvopt.cli.main", "serve", "--port", str(self.port)],
-                                         env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "ruvopt.cli.main", "serve", "--port", str(self.port)],
+                env=self.env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
         def up() -> bool:
             assert self.proc is not None, self.log.read_text(errors="replace")

@@ -46,12 +46,14 @@ def unsafe_reads(name: str, count: int, *, documented: bool = False) -> str:
 def _list_for_ref(call: Call) -> Reply:
     repo = call.repo()
     runs = [
-        r for r in call.fake.world.check_runs.values()
-        if r.repo == repo.full_name and r.head_sha == call.params["ref"]
+        r
+        for r in call.fake.world.check_runs.values()
+        if r.repo == repo.full_name
+        and r.head_sha == call.params["ref"]
         and r.name == call.query.get("check_name", r.name)
         and r.status == call.query.get("status", r.status)
         and call.query.get("app_id", call.fake.app_id) == call.fake.app_id
-    ]  # fmt: skip
+    ]
     runs.sort(key=lambda r: r.id, reverse=True)
     if call.query.get("filter", "latest") == "latest":
         runs = list({r.name: r for r in reversed(runs)}.values())[::-1]
@@ -79,9 +81,17 @@ class PullWorld:
 
     @classmethod
     def create(
-        cls, fake: FakeGitHub, server: GitHttpServer, tmp_path: Path, base: Files, head: Files, *,
-        repo: str = REPO, pr: int = PR, installation: int = INSTALLATION,
-    ) -> PullWorld:  # fmt: skip
+        cls,
+        fake: FakeGitHub,
+        server: GitHttpServer,
+        tmp_path: Path,
+        base: Files,
+        head: Files,
+        *,
+        repo: str = REPO,
+        pr: int = PR,
+        installation: int = INSTALLATION,
+    ) -> PullWorld:
         install_list_for_ref()
         fake.clone_base_url = server.url
         source, shas = make_git_repo(tmp_path, [base, head], name=repo.replace("/", "-"))
@@ -105,6 +115,11 @@ class PullWorld:
         return sha
 
     def job(self, **overrides: Any) -> ReviewJob:
-        args = {"installation": self.installation, "repo": self.repo, "pr": self.pr, "head_sha": self.head,
-                "base_sha": self.base}  # fmt: skip
+        args = {
+            "installation": self.installation,
+            "repo": self.repo,
+            "pr": self.pr,
+            "head_sha": self.head,
+            "base_sha": self.base,
+        }
         return ReviewJob(**{**args, **overrides})

@@ -90,9 +90,11 @@ def merge_group_event(history: History) -> dict[str, Any]:
     payload = example("merge_group", "checks_requested", installed=False)
     repository(payload)
     payload["merge_group"].update(
-        base_sha=history.m2, base_ref="refs/heads/main", head_sha=history.merge,
+        base_sha=history.m2,
+        base_ref="refs/heads/main",
+        head_sha=history.merge,
         head_ref=f"refs/heads/gh-readonly-queue/main/pr-1-{history.m2}",
-    )  # fmt: skip
+    )
     return payload
 
 
@@ -103,10 +105,25 @@ def push_event(history: History, *, before: str, after: str, ref: str) -> dict[s
     return payload
 
 
-def act(action_dir: Path, python_dir: Path, workspace: Path, event_name: str, event: dict[str, Any],
-        tmp_path: Path, **inputs: str) -> ActionRun:  # fmt: skip
-    return run_action(action_dir, workspace, event_name, event, python_dir=python_dir, temp=tmp_path / "runner",
-                      inputs=inputs, env={"GITHUB_TOKEN": "unused-the-checkout-kept-its-credentials"})  # fmt: skip
+def act(
+    action_dir: Path,
+    python_dir: Path,
+    workspace: Path,
+    event_name: str,
+    event: dict[str, Any],
+    tmp_path: Path,
+    **inputs: str,
+) -> ActionRun:
+    return run_action(
+        action_dir,
+        workspace,
+        event_name,
+        event,
+        python_dir=python_dir,
+        temp=tmp_path / "runner",
+        inputs=inputs,
+        env={"GITHUB_TOKEN": "unused-the-checkout-kept-its-credentials"},
+    )
 
 
 def assert_fails_on_the_prs_finding(run: ActionRun, workspace: Path) -> None:
@@ -125,8 +142,9 @@ def assert_fails_on_the_prs_finding(run: ActionRun, workspace: Path) -> None:
     assert run.outputs == {"sarif": "ruvopt.sarif", "findings": "1", "failed": "true"}
 
 
-def test_pull_request_on_a_default_checkout(action_dir: Path, python_dir: Path, history: History,
-                                            tmp_path: Path) -> None:  # fmt: skip
+def test_pull_request_on_a_default_checkout(
+    action_dir: Path, python_dir: Path, history: History, tmp_path: Path
+) -> None:
     workspace = checkout_like(tmp_path, history, history.merge, "refs/remotes/pull/1/merge")
     run = act(action_dir, python_dir, workspace, "pull_request", pull_request_event(history), tmp_path)
     assert run.steps_run == ["actions/setup-python@v6", "Install ruvopt", "Run ruvopt"]
@@ -135,8 +153,9 @@ def test_pull_request_on_a_default_checkout(action_dir: Path, python_dir: Path, 
     assert f"fetching base commit {history.m2[:12]}" in run.stderr
 
 
-def test_merge_group_on_a_default_checkout(action_dir: Path, python_dir: Path, history: History,
-                                           tmp_path: Path) -> None:  # fmt: skip
+def test_merge_group_on_a_default_checkout(
+    action_dir: Path, python_dir: Path, history: History, tmp_path: Path
+) -> None:
     event = merge_group_event(history)
     workspace = checkout_like(tmp_path, history, history.merge, event["merge_group"]["head_ref"])
     run = act(action_dir, python_dir, workspace, "merge_group", event, tmp_path)
@@ -144,8 +163,9 @@ def test_merge_group_on_a_default_checkout(action_dir: Path, python_dir: Path, h
     assert "(merge group: the queue's base)" in run.summary
 
 
-def test_push_compares_with_the_commit_before(action_dir: Path, python_dir: Path, history: History,
-                                              tmp_path: Path) -> None:  # fmt: skip
+def test_push_compares_with_the_commit_before(
+    action_dir: Path, python_dir: Path, history: History, tmp_path: Path
+) -> None:
     workspace = checkout_like(tmp_path, history, history.p2, "refs/heads/pr")
     event = push_event(history, before=history.fork, after=history.p2, ref="refs/heads/pr")
     run = act(action_dir, python_dir, workspace, "push", event, tmp_path)
@@ -153,8 +173,9 @@ def test_push_compares_with_the_commit_before(action_dir: Path, python_dir: Path
     assert f"Compared with `{history.fork[:12]}` (push: the commit before it)." in run.summary
 
 
-def test_a_branchs_first_push_compares_with_the_default_branch(action_dir: Path, python_dir: Path,
-                                                               history: History, tmp_path: Path) -> None:  # fmt: skip
+def test_a_branchs_first_push_compares_with_the_default_branch(
+    action_dir: Path, python_dir: Path, history: History, tmp_path: Path
+) -> None:
     workspace = checkout_like(tmp_path, history, history.p2, "refs/heads/pr")
     event = push_event(history, before="0" * 40, after=history.p2, ref="refs/heads/pr")
     run = act(action_dir, python_dir, workspace, "push", event, tmp_path)
@@ -180,11 +201,12 @@ def test_what_cannot_be_had_is_one_sentence_in_the_log_and_the_summary(
     action_dir: Path, python_dir: Path, history: History, tmp_path: Path
 ) -> None:
     workspace = checkout_like(tmp_path, history, history.merge, "refs/remotes/pull/1/merge")
-    run = act(action_dir, python_dir, workspace, "pull_request", pull_request_event(history), tmp_path,
-              fetch="false")  # fmt: skip
+    run = act(action_dir, python_dir, workspace, "pull_request", pull_request_event(history), tmp_path, fetch="false")
     assert run.returncode == 2
-    sentence = (f"base commit {history.m2} is not in this shallow clone and --no-fetch is set; let ruvopt "
-                "fetch it (drop --no-fetch) or check out the full history (`fetch-depth: 0` in actions/checkout)")
+    sentence = (
+        f"base commit {history.m2} is not in this shallow clone and --no-fetch is set; let ruvopt "
+        "fetch it (drop --no-fetch) or check out the full history (`fetch-depth: 0` in actions/checkout)"
+    )
     assert run.stderr.strip().splitlines()[-1] == f"ruvopt github-action: {sentence}"
     assert run.stdout.strip() == f"::error title=ruvopt could not run::{sentence}"
     assert run.summary == f"### ruvopt could not run\n\n{sentence}\n"
@@ -212,8 +234,7 @@ def test_by_default_nothing_is_uploaded(action_dir: Path, python_dir: Path, hist
     assert "Upload SARIF to code scanning" not in run.steps_run
 
 
-def test_the_runner_runs_a_step_after_a_failure_only_when_its_condition_asks(tmp_path: Path,
-                                                                             python_dir: Path) -> None:  # fmt: skip
+def test_the_runner_runs_a_step_after_a_failure_only_when_its_condition_asks(tmp_path: Path, python_dir: Path) -> None:
     action = tmp_path / "steps"
     action.mkdir()
     (action / "action.yml").write_text(
@@ -223,10 +244,25 @@ def test_the_runner_runs_a_step_after_a_failure_only_when_its_condition_asks(tmp
         "    - {name: always, if: always(), shell: bash, run: exit 0}\n"
         "    - {name: on-failure, if: '${{ failure() }}', shell: bash, run: exit 0}\n"
         "    - {name: on-success, if: '${{ success() }}', shell: bash, run: exit 0}\n"
-    )  # fmt: skip
+    )
     subprocess.run(["git", "init", "-q", str(tmp_path / "ws")], check=True)
-    subprocess.run(["git", "-C", str(tmp_path / "ws"), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
-                    "--allow-empty", "-m", "x"], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(tmp_path / "ws"),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+        check=True,
+    )
     run = run_action(action, tmp_path / "ws", "push", {}, python_dir=python_dir, temp=tmp_path / "t")
     assert run.steps_run == ["fails", "always", "on-failure"]
     assert run.returncode == 3
@@ -245,10 +281,25 @@ def test_the_runner_refuses_a_pasted_expression(tmp_path: Path, python_dir: Path
     (action / "action.yml").write_text(
         "name: bad\ndescription: d\ninputs: {x: {description: x}}\nruns:\n  using: composite\n  steps:\n"
         "    - shell: bash\n      run: echo ${{ inputs.x }}\n"
-    )  # fmt: skip
+    )
     subprocess.run(["git", "init", "-q", str(tmp_path / "ws")], check=True)
-    subprocess.run(["git", "-C", str(tmp_path / "ws"), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
-                    "--allow-empty", "-m", "x"], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(tmp_path / "ws"),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+        check=True,
+    )
     with pytest.raises(ActionError, match="through env"):
         run_action(action, tmp_path / "ws", "push", {}, python_dir=python_dir, temp=tmp_path / "t", inputs={"x": "1"})
 
@@ -260,16 +311,30 @@ def lint_project(tmp_path: Path, workflow: dict[str, Any]) -> subprocess.Complet
     subprocess.run(["git", "init", "-q", str(project)], check=True)  # actionlint resolves `./` in a repository
     shutil.copy2(ROOT / "action.yml", project / "action.yml")
     (project / ".github" / "workflows" / "ci.yml").write_text(yaml.safe_dump(workflow, sort_keys=False))
-    return subprocess.run([str(ACTIONLINT), "-no-color", "-shellcheck", shutil.which("shellcheck") or ""],
-                          cwd=project, capture_output=True, text=True, check=False)  # fmt: skip
+    return subprocess.run(
+        [str(ACTIONLINT), "-no-color", "-shellcheck", shutil.which("shellcheck") or ""],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def using_workflow(**inputs: str) -> dict[str, Any]:
-    return {"name": "ruvopt", "on": ["pull_request", "merge_group", "push"], "jobs": {"check": {
-        "runs-on": "ubuntu-latest",
-        "steps": [{"uses": "actions/checkout@v5"}, {"id": "ruvopt", "uses": "./", "with": inputs},
-                  {"run": 'echo "failed=$FAILED"', "env": {"FAILED": "${{ steps.ruvopt.outputs.failed }}"}}],
-    }}}  # fmt: skip
+    return {
+        "name": "ruvopt",
+        "on": ["pull_request", "merge_group", "push"],
+        "jobs": {
+            "check": {
+                "runs-on": "ubuntu-latest",
+                "steps": [
+                    {"uses": "actions/checkout@v5"},
+                    {"id": "ruvopt", "uses": "./", "with": inputs},
+                    {"run": 'echo "failed=$FAILED"', "env": {"FAILED": "${{ steps.ruvopt.outputs.failed }}"}},
+                ],
+            }
+        },
+    }
 
 
 def test_actionlint_accepts_a_workflow_using_the_action(tmp_path: Path) -> None:
@@ -284,8 +349,11 @@ def composite_as_workflow(spec: dict[str, Any]) -> dict[str, Any]:
     """The composite steps as a reusable workflow's job, so actionlint checks their
     expressions and shellcheck their scripts (actionlint lints workflows, not actions)."""
     inputs = {name: {"type": "string", "required": False} for name in spec["inputs"]}
-    return {"name": "composite", "on": {"workflow_call": {"inputs": inputs}},
-            "jobs": {"steps": {"runs-on": "ubuntu-latest", "steps": spec["runs"]["steps"]}}}  # fmt: skip
+    return {
+        "name": "composite",
+        "on": {"workflow_call": {"inputs": inputs}},
+        "jobs": {"steps": {"runs-on": "ubuntu-latest", "steps": spec["runs"]["steps"]}},
+    }
 
 
 def test_actionlint_and_shellcheck_accept_the_composite_steps(tmp_path: Path) -> None:
@@ -293,7 +361,7 @@ def test_actionlint_and_shellcheck_accept_the_composite_steps(tmp_path: Path) ->
     done = lint_project(tmp_path, composite_as_workflow(spec))
     assert done.returncode == 0, done.stdout + done.stderr
     last_script = [step for step in spec["runs"]["steps"] if "run" in step][-1]
-    last_script["run"] += 'echo $RUVOPT_PATH\n'  # shellcheck does run: SC2086
+    last_script["run"] += "echo $RUVOPT_PATH\n"  # shellcheck does run: SC2086
     broken = lint_project(tmp_path, composite_as_workflow(spec))
     assert broken.returncode == 1
     assert "SC2086" in broken.stdout

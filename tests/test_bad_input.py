@@ -135,13 +135,15 @@ def test_ten_thousand_deep_nesting_raises_no_recursion_error(build: Build, tmp_p
 
 
 def test_empty_and_crlf_only_files_are_counted(build: Build, tmp_path: Path) -> None:
-    files = crate({
-        "src/lib.rs": "pub mod empty;\npub mod crlf;\npub mod cr;\n",
-        "src/empty.rs": b"",
-        "src/crlf.rs": b"\r\n" * 7,
-        "src/cr.rs": b"\r\r\r",  # old Mac line ends: no newline byte, wc -l says 0
-        "src/weird.rs/inner.rs": FLAGGED,  # a directory whose name ends in .rs
-    })
+    files = crate(
+        {
+            "src/lib.rs": "pub mod empty;\npub mod crlf;\npub mod cr;\n",
+            "src/empty.rs": b"",
+            "src/crlf.rs": b"\r\n" * 7,
+            "src/cr.rs": b"\r\r\r",  # old Mac line ends: no newline byte, wc -l says 0
+            "src/weird.rs/inner.rs": FLAGGED,  # a directory whose name ends in .rs
+        }
+    )
     report = run(build(tmp_path, files))
     metrics = report.crates[0].metrics
     assert metrics["rs_files"] == 5
@@ -155,17 +157,19 @@ def test_symlinks_out_of_the_root_are_never_followed(tmp_path: Path) -> None:
     (outside / "secret.rs").write_text(FLAGGED + "\n" * 1000)
     (outside / "pkg").mkdir()
     (outside / "pkg" / "lib.rs").write_text(FLAGGED)
-    files = crate({
-        "src/lib.rs": "pub mod inside;\n",
-        "src/inside.rs": "pub fn f() {}\n",
-        "src/leak.rs": Symlink(str(outside / "secret.rs")),  # absolute, out of the root
-        "src/up.rs": Symlink("../../outside/secret.rs"),  # relative, out of the root
-        "src/dir": Symlink(str(outside / "pkg")),  # a directory out of the root
-        "src/loop_a.rs": Symlink("loop_b.rs"),  # a loop
-        "src/loop_b.rs": Symlink("loop_a.rs"),
-        "src/self": Symlink("."),  # a directory loop
-        "src/dangling.rs": Symlink("nowhere.rs"),
-    })
+    files = crate(
+        {
+            "src/lib.rs": "pub mod inside;\n",
+            "src/inside.rs": "pub fn f() {}\n",
+            "src/leak.rs": Symlink(str(outside / "secret.rs")),  # absolute, out of the root
+            "src/up.rs": Symlink("../../outside/secret.rs"),  # relative, out of the root
+            "src/dir": Symlink(str(outside / "pkg")),  # a directory out of the root
+            "src/loop_a.rs": Symlink("loop_b.rs"),  # a loop
+            "src/loop_b.rs": Symlink("loop_a.rs"),
+            "src/self": Symlink("."),  # a directory loop
+            "src/dangling.rs": Symlink("nowhere.rs"),
+        }
+    )
     report = run(DirectoryTree(make_workspace(tmp_path, files)))
     assert report.crates[0].metrics["rs_files"] == 2
     assert report.crates[0].metrics["rs_lines"] == 2
@@ -180,16 +184,18 @@ def test_symlinks_inside_the_root_are_read_once_as_themselves(tmp_path: Path) ->
 
 
 def test_git_symlinks_and_submodules_are_skipped(tmp_path: Path) -> None:
-    files = crate({
-        "src/lib.rs": "pub mod inside;\n",
-        "src/inside.rs": "pub fn f() {}\n",
-        "src/leak.rs": Symlink("/etc/passwd"),
-        "src/alias.rs": Symlink("inside.rs"),  # even inside the tree: a link blob holds a path, not code
-        "src/loop_a.rs": Symlink("loop_b.rs"),
-        "src/loop_b.rs": Symlink("loop_a.rs"),
-        "vendor/dep": Submodule("1" * 40),
-        "src/sub.rs": Submodule("2" * 40),
-    })
+    files = crate(
+        {
+            "src/lib.rs": "pub mod inside;\n",
+            "src/inside.rs": "pub fn f() {}\n",
+            "src/leak.rs": Symlink("/etc/passwd"),
+            "src/alias.rs": Symlink("inside.rs"),  # even inside the tree: a link blob holds a path, not code
+            "src/loop_a.rs": Symlink("loop_b.rs"),
+            "src/loop_b.rs": Symlink("loop_a.rs"),
+            "vendor/dep": Submodule("1" * 40),
+            "src/sub.rs": Submodule("2" * 40),
+        }
+    )
     report = run(git_commit(tmp_path, files))
     assert report.crates[0].metrics["rs_files"] == 2
     assert report.crates[0].metrics["rs_lines"] == 2

@@ -23,9 +23,17 @@ def test_the_key_separates_repositories_lockfiles_toolchains_and_profiles(tmp_pa
     cache = DependencyCache(tmp_path / "cache")
     key = cache.key("octo/a", b"lock", TOOLCHAIN, ("release",))
     assert key == cache.key("octo/a", b"lock", TOOLCHAIN, ("release",))
-    assert len({key, cache.key("octo/b", b"lock", TOOLCHAIN, ("release",)),
+    assert (
+        len(
+            {
+                key,
+                cache.key("octo/b", b"lock", TOOLCHAIN, ("release",)),
                 cache.key("octo/a", b"lock2", TOOLCHAIN, ("release",)),
-                cache.key("octo/a", b"lock", TOOLCHAIN, ("release", "dev"))}) == 4  # fmt: skip
+                cache.key("octo/a", b"lock", TOOLCHAIN, ("release", "dev")),
+            }
+        )
+        == 4
+    )
 
 
 def test_an_entry_taken_is_gone_until_put_back(tmp_path):

@@ -34,9 +34,15 @@ class Repo:
     machine: Machine
 
     def compare(self, base: str, head: str, runs: int | None = None, keep: bool = False) -> Comparison:
-        machine = Machine(self.machine.work_root, self.machine.cargo_home, self.machine.limits,
-                          self.machine.environ, keep=keep, deps_cache=self.machine.deps_cache,
-                          cache_scope="tests/engine")  # fmt: skip
+        machine = Machine(
+            self.machine.work_root,
+            self.machine.cargo_home,
+            self.machine.limits,
+            self.machine.environ,
+            keep=keep,
+            deps_cache=self.machine.deps_cache,
+            cache_scope="tests/engine",
+        )
         request = Request(self.path, self.shas[base], self.shas[head], runs=runs)
         return asyncio.run(compare(request, machine))
 
@@ -49,13 +55,17 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
     lock = generate_lockfile(base, home, tmp)
     base_instr = {**base, "ruvopt.toml": base["ruvopt.toml"] + INSTRUCTIONS}
     slow_instr = {**slow, "ruvopt.toml": slow["ruvopt.toml"] + INSTRUCTIONS}
-    commits = {"base": {**base, "Cargo.lock": lock}, "slow": slow, "same": {**base, "README.md": "# engine\n"},
-               "base-instr": base_instr, "slow-instr": slow_instr}  # fmt: skip
+    commits = {
+        "base": {**base, "Cargo.lock": lock},
+        "slow": slow,
+        "same": {**base, "README.md": "# engine\n"},
+        "base-instr": base_instr,
+        "slow-instr": slow_instr,
+    }
     path, shas = make_git_repo(tmp, list(commits.values()), name="engine")
     work = tmp / "work"
     work.mkdir()
-    machine = Machine(work, home, Limits(900, 4096 << 20), dict(os.environ),
-                      deps_cache=DependencyCache(tmp / "deps"))  # fmt: skip
+    machine = Machine(work, home, Limits(900, 4096 << 20), dict(os.environ), deps_cache=DependencyCache(tmp / "deps"))
     return Repo(path, dict(zip(commits, shas, strict=True)), machine)
 
 
@@ -74,8 +84,10 @@ def test_a_slower_and_bigger_head_is_a_regression_of_the_right_sign_and_size(rep
     assert mix.outcome == "regression", mix
     assert 1.5 < (mix.change or 0) < 6.0, mix
     rlib = by_id(comparison, "size/release/engine.rlib")
-    sizes = {side: (repo.machine.work_root / side / "target" / "release" / "libengine.rlib").stat().st_size
-             for side in ("base", "head")}  # fmt: skip
+    sizes = {
+        side: (repo.machine.work_root / side / "target" / "release" / "libengine.rlib").stat().st_size
+        for side in ("base", "head")
+    }
     assert (rlib.base_median, rlib.head_median) == (sizes["base"], sizes["head"])
     assert rlib.outcome == "regression"
     assert rlib.change == pytest.approx(sizes["head"] / sizes["base"] - 1)

@@ -36,8 +36,13 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 @pytest.fixture
 def settings(fake_github: FakeGitHub, redis_url: str, tmp_path: Path) -> Any:
-    return fake_github.settings(redis_url=redis_url, cache_dir=tmp_path / "cache", write_spacing_seconds=0,
-                                bench_cargo_home=cargo_home(tmp_path), bench_command_timeout_seconds=120)  # fmt: skip
+    return fake_github.settings(
+        redis_url=redis_url,
+        cache_dir=tmp_path / "cache",
+        write_spacing_seconds=0,
+        bench_cargo_home=cargo_home(tmp_path),
+        bench_command_timeout_seconds=120,
+    )
 
 
 @pytest.fixture
@@ -49,8 +54,16 @@ def make_world(fake_github: FakeGitHub, git_http_server: GitHttpServer, tmp_path
 
 
 def bench_job(world: PullWorld, **overrides: Any) -> BenchJob:
-    fields = {"installation": world.installation, "repo": world.repo, "pr": world.pr, "head_sha": world.head,
-              "base_sha": world.base, "requested_by": "maintainer", "comment_id": 5001, "delivery": "d-bench"}
+    fields = {
+        "installation": world.installation,
+        "repo": world.repo,
+        "pr": world.pr,
+        "head_sha": world.head,
+        "base_sha": world.base,
+        "requested_by": "maintainer",
+        "comment_id": 5001,
+        "delivery": "d-bench",
+    }
     return BenchJob(**{**fields, **overrides})  # type: ignore[arg-type]
 
 
@@ -64,8 +77,9 @@ def summary_comment(fake: FakeGitHub, world: PullWorld) -> Any:
     return comment
 
 
-async def test_a_bench_posts_one_check_run_with_the_table_and_a_section_of_the_summary(settings, redis, make_world,
-                                                                                       fake_github):  # fmt: skip
+async def test_a_bench_posts_one_check_run_with_the_table_and_a_section_of_the_summary(
+    settings, redis, make_world, fake_github
+):
     world = make_world(crate(60, padding=300))
     result = await run_bench(settings, redis, bench_job(world))
     run = bench_run(fake_github, world)
@@ -87,8 +101,9 @@ async def test_a_bench_posts_one_check_run_with_the_table_and_a_section_of_the_s
     assert result["summary"]["action"] == "created"
 
 
-async def test_the_review_keeps_the_bench_section_and_a_new_bench_replaces_it_in_place(settings, redis, make_world,
-                                                                                         fake_github):  # fmt: skip
+async def test_the_review_keeps_the_bench_section_and_a_new_bench_replaces_it_in_place(
+    settings, redis, make_world, fake_github
+):
     world = make_world(crate(80))
     await run_bench(settings, redis, bench_job(world))
     first = summary_comment(fake_github, world)

@@ -54,8 +54,7 @@ async def test_a_bench_request_from_the_checks_ui_becomes_a_command_job_for_that
     [job] = queued_jobs(redis_url, REVIEW)
     listed = payload["check_run"]["pull_requests"][0]
     assert job["function"] == "command"
-    assert job["key"] == f"command:{payload['repository']['full_name']}:button-" \
-        "delivery-button-1"
+    assert job["key"] == f"command:{payload['repository']['full_name']}:button-delivery-button-1"
     kwargs = job["kwargs"]
     assert (kwargs["head_sha"], kwargs["pr"], kwargs["comment_id"]) == (sha, listed["number"], 0)
     assert (kwargs["author"], kwargs["body"]) == (payload["sender"]["login"], "/ruvopt bench")

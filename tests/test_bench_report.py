@@ -28,10 +28,20 @@ def bench(name: str, base: list[float], head: list[float]):  # type: ignore[no-u
 
 @pytest.mark.parametrize(
     ("number", "unit", "text"),
-    [(950.0, "ns", "950 ns"), (12_345.0, "ns", "12.3 µs"), (2.5e6, "ns", "2.5 ms"), (3.2e9, "ns", "3.2 s"),
-     (1.234, "s", "1.23 s"), (512.0, "B", "512 B"), (4096.0, "B", "4.00 KiB"), (45 * 2**20, "B", "45.00 MiB"),
-     (1685.0, "Ir", "1 685 Ir"), (0.73, "", "0.73"), (None, "ns", "—")],
-)  # fmt: skip
+    [
+        (950.0, "ns", "950 ns"),
+        (12_345.0, "ns", "12.3 µs"),
+        (2.5e6, "ns", "2.5 ms"),
+        (3.2e9, "ns", "3.2 s"),
+        (1.234, "s", "1.23 s"),
+        (512.0, "B", "512 B"),
+        (4096.0, "B", "4.00 KiB"),
+        (45 * 2**20, "B", "45.00 MiB"),
+        (1685.0, "Ir", "1 685 Ir"),
+        (0.73, "", "0.73"),
+        (None, "ns", "—"),
+    ],
+)
 def test_values_are_shown_in_the_unit_a_person_reads(number, unit, text):
     assert report.value(number, unit) == text
 
@@ -71,8 +81,10 @@ def test_the_headline_counts_regressions_and_budgets_and_names_the_worst():
 def test_head_medians_export_as_bencher_metric_format():
     size = decide(Metric("size/release/x.rlib", "size", "x rlib (release)", "B"), [100, 100], [120, 120], 0.02)
     exported = report.to_bmf(comparison(bench("mix", [100] * 3, [110, 120, 130]), size))
-    assert exported == {"mix": {"latency": {"value": 120, "lower_value": 110, "upper_value": 130}},
-                        "x rlib (release)": {"file-size": {"value": 120, "lower_value": 120, "upper_value": 120}}}
+    assert exported == {
+        "mix": {"latency": {"value": 120, "lower_value": 110, "upper_value": 130}},
+        "x rlib (release)": {"file-size": {"value": 120, "lower_value": 120, "upper_value": 120}},
+    }
 
 
 # --- the summary comment's bench section ---------------------------------------------------------
@@ -110,10 +122,16 @@ def test_a_new_review_body_keeps_the_section_and_drops_it_to_its_headline_when_s
 
 @pytest.mark.parametrize(
     ("text", "limit", "dimension", "higher"),
-    [("10us", 10_000.0, "time", False), ("<= 1.5ms", 1.5e6, "time", False), ("2s", 2e9, "time", False),
-     (">= 0.70", 0.7, "number", True), ("<= 2MiB", 2 * 2**20, "size", False), ("300KB", 3e5, "size", False),
-     ("5e6", 5e6, "number", False)],
-)  # fmt: skip
+    [
+        ("10us", 10_000.0, "time", False),
+        ("<= 1.5ms", 1.5e6, "time", False),
+        ("2s", 2e9, "time", False),
+        (">= 0.70", 0.7, "number", True),
+        ("<= 2MiB", 2 * 2**20, "size", False),
+        ("300KB", 3e5, "size", False),
+        ("5e6", 5e6, "number", False),
+    ],
+)
 def test_budgets_are_parsed_into_base_units_with_their_direction(text, limit, dimension, higher):
     budget = parse_budget(text)
     assert (budget.limit, budget.dimension, budget.higher_is_better) == (pytest.approx(limit), dimension, higher)
@@ -121,13 +139,15 @@ def test_budgets_are_parsed_into_base_units_with_their_direction(text, limit, di
 
 @pytest.mark.parametrize(
     ("toml", "fragment"),
-    [('[bench.budgets]\n"moe/select" = "10 parsecs"\n', "unknown unit `parsecs`"),
-     ('[bench.budgets]\n"moe/select" = "fast"\n', 'is not a limit; write e.g. "10us"'),
-     ('[bench]\nmetric = "cycles"\n', "use one of time, instructions"),
-     ('[bench]\nbmf-file = "../escape.json"\n', "relative path inside the package"),
-     ("[bench]\nwarm-up-time = 0\n", "`bench.warm-up-time` must be an integer from 1 to 600"),
-     ('[bench]\nmax-regression = "two"\n', 'must be a string with a percentage, e.g. "2%"')],
-)  # fmt: skip
+    [
+        ('[bench.budgets]\n"moe/select" = "10 parsecs"\n', "unknown unit `parsecs`"),
+        ('[bench.budgets]\n"moe/select" = "fast"\n', 'is not a limit; write e.g. "10us"'),
+        ('[bench]\nmetric = "cycles"\n', "use one of time, instructions"),
+        ('[bench]\nbmf-file = "../escape.json"\n', "relative path inside the package"),
+        ("[bench]\nwarm-up-time = 0\n", "`bench.warm-up-time` must be an integer from 1 to 600"),
+        ('[bench]\nmax-regression = "two"\n', 'must be a string with a percentage, e.g. "2%"'),
+    ],
+)
 def test_bench_configuration_mistakes_say_how_to_fix_them(toml, fragment):
     with pytest.raises(ConfigError) as raised:
         parse_config(toml, "ruvopt.toml")

@@ -12,17 +12,23 @@ import pytest
 
 from ruvopt.bot.bench import results
 
-ESTIMATE = {"confidence_interval": {"confidence_level": 0.95, "lower_bound": 1.0, "upper_bound": 2.0},
-            "standard_error": 0.1}  # fmt: skip
+ESTIMATE = {
+    "confidence_interval": {"confidence_level": 0.95, "lower_bound": 1.0, "upper_bound": 2.0},
+    "standard_error": 0.1,
+}
 
 
 def estimates(mean: float, slope: float | None, *, legacy: bool = False) -> dict[str, object]:
     """``estimates.json`` as criterion ≥ 0.3.3 writes it, or with 0.3.0–0.3.2's keys."""
-    names = ("Mean", "Median", "MedianAbsDev", "Slope", "StdDev") if legacy else \
-        ("mean", "median", "median_abs_dev", "slope", "std_dev")  # fmt: skip
+    names = (
+        ("Mean", "Median", "MedianAbsDev", "Slope", "StdDev")
+        if legacy
+        else ("mean", "median", "median_abs_dev", "slope", "std_dev")
+    )
     values = (mean, mean * 0.9, 1.0, slope, 2.0)
-    return {name: None if v is None else {**ESTIMATE, "point_estimate": v}
-            for name, v in zip(names, values, strict=True)}  # fmt: skip
+    return {
+        name: None if v is None else {**ESTIMATE, "point_estimate": v} for name, v in zip(names, values, strict=True)
+    }
 
 
 def write(home: Path, rel: str, data: object) -> Path:
@@ -58,9 +64,16 @@ def test_the_benchmark_id_comes_from_benchmark_json_and_only_new_results_count(t
 
 @pytest.mark.parametrize(
     "content",
-    ['"text"', "[1, 2]", '{"mean": {"point_estimate": "fast"}}', '{"mean": {"point_estimate": NaN}}',
-     '{"mean": {"point_estimate": -5}}', '{"slope": null, "mean": null}', "{not json"],
-)  # fmt: skip
+    [
+        '"text"',
+        "[1, 2]",
+        '{"mean": {"point_estimate": "fast"}}',
+        '{"mean": {"point_estimate": NaN}}',
+        '{"mean": {"point_estimate": -5}}',
+        '{"slope": null, "mean": null}',
+        "{not json",
+    ],
+)
 def test_a_malformed_estimates_file_is_skipped(tmp_path, content):
     (tmp_path / "x" / "new").mkdir(parents=True)
     (tmp_path / "x" / "new" / "estimates.json").write_text(content)
@@ -78,10 +91,15 @@ def test_a_symlinked_or_oversized_results_file_is_not_read(tmp_path):
 
 
 def test_bencher_metric_format_gives_one_measure_per_benchmark_and_measure(tmp_path):
-    path = write(tmp_path, "bmf.json", {
-        "moe": {"cache_hit_rate": {"value": 0.73, "lower_value": 0.7}, "latency": {"value": 9500}},
-        "broken": {"measure": {"value": "high"}, "other": 5}, "not-a-table": 3,
-    })  # fmt: skip
+    path = write(
+        tmp_path,
+        "bmf.json",
+        {
+            "moe": {"cache_hit_rate": {"value": 0.73, "lower_value": 0.7}, "latency": {"value": 9500}},
+            "broken": {"measure": {"value": "high"}, "other": 5},
+            "not-a-table": 3,
+        },
+    )
     found = {m.id: m.value for m in results.read_bmf(path)}
     assert found == {"moe/cache_hit_rate": 0.73, "moe/latency": 9500.0}
     assert results.read_bmf(tmp_path / "missing.json") == []

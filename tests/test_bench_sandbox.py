@@ -103,8 +103,9 @@ async def test_a_build_script_cannot_connect_to_a_listener_on_the_workers_loopba
         '        Ok(_) => { report("connected"); panic!("the sandbox let a build script connect"); }\n'
         '        Err(e) => report(&format!("refused: {e}")),\n    }\n}\n'
     )
-    comparison = await compare_commits(tmp_path, [plain_crate(), plain_crate(build_rs=build_rs)], home, runs=1,
-                                       keep=True)  # fmt: skip
+    comparison = await compare_commits(
+        tmp_path, [plain_crate(), plain_crate(build_rs=build_rs)], home, runs=1, keep=True
+    )
     assert comparison.error is None, comparison.error
     # A connect() that succeeded would have been reported: the kernel completes it before
     # the listener's accept, so "refused" means no second connection ever existed.
@@ -120,8 +121,9 @@ async def test_a_build_script_sees_none_of_the_workers_environment(tmp_path, hom
         "    let mut names: Vec<String> = std::env::vars().map(|(k, _)| k).collect();\n"
         '    names.sort();\n    report(&names.join("\\n"));\n}\n'
     )
-    comparison = await compare_commits(tmp_path, [plain_crate(), plain_crate(build_rs=build_rs)], home, runs=1,
-                                       keep=True)  # fmt: skip
+    comparison = await compare_commits(
+        tmp_path, [plain_crate(), plain_crate(build_rs=build_rs)], home, runs=1, keep=True
+    )
     assert comparison.error is None, comparison.error
     names = set(probe(tmp_path).split("\n"))
     assert "OUT_DIR" in names  # the probe ran, with cargo's own variables
@@ -138,10 +140,11 @@ async def test_a_build_script_cannot_write_outside_the_work_tree(tmp_path, home)
     attempts = "".join(
         f'    let r = std::fs::write("{t}", "x"); log.push(format!("{t}: {{:?}}", r.is_ok()));\n' for t in targets
     )
-    body = f"    let mut log = Vec::new();\n{attempts}    report(&log.join(\"\\n\"));\n"
+    body = f'    let mut log = Vec::new();\n{attempts}    report(&log.join("\\n"));\n'
     build_rs = PROBE_WRITER + f"fn main() {{\n{body}}}\n"
-    comparison = await compare_commits(tmp_path, [plain_crate(), plain_crate(build_rs=build_rs)], home, runs=1,
-                                       keep=True)  # fmt: skip
+    comparison = await compare_commits(
+        tmp_path, [plain_crate(), plain_crate(build_rs=build_rs)], home, runs=1, keep=True
+    )
     assert comparison.error is None, comparison.error
     assert probe(tmp_path) == "\n".join(f"{t}: false" for t in targets)
     assert not any(t.exists() for t in targets)
@@ -150,8 +153,7 @@ async def test_a_build_script_cannot_write_outside_the_work_tree(tmp_path, home)
 async def test_a_build_script_that_sleeps_past_the_limit_is_killed_and_reported_as_timed_out(tmp_path, home):
     build_rs = "fn main() {\n    std::thread::sleep(std::time::Duration::from_secs(600));\n}\n"
     started = time.monotonic()
-    comparison = await compare_commits(tmp_path, [plain_crate(), plain_crate(build_rs=build_rs)], home, runs=1,
-                                       wall=8)  # fmt: skip
+    comparison = await compare_commits(tmp_path, [plain_crate(), plain_crate(build_rs=build_rs)], home, runs=1, wall=8)
     assert time.monotonic() - started < 90
     assert comparison.conclusion == "neutral"
     assert comparison.error is not None
@@ -166,8 +168,9 @@ async def test_a_build_script_that_allocates_past_the_memory_limit_is_stopped(tm
         "fn main() {\n    let v = vec![7u8; 3usize << 30];\n"
         '    println!("cargo:warning={}", v.iter().step_by(4096).map(|&x| x as u64).sum::<u64>());\n}\n'
     )
-    comparison = await compare_commits(tmp_path, [plain_crate(), plain_crate(build_rs=build_rs)], home, runs=1,
-                                       memory_mb=1024)  # fmt: skip
+    comparison = await compare_commits(
+        tmp_path, [plain_crate(), plain_crate(build_rs=build_rs)], home, runs=1, memory_mb=1024
+    )
     assert comparison.conclusion == "neutral"
     assert comparison.error is not None
     assert "ran out of memory (limit 1 GiB per process)" in comparison.error
@@ -194,8 +197,19 @@ async def test_files_of_the_worker_outside_the_mounts_do_not_exist_inside(tmp_pa
     assert result.returncode != 0
     assert b"No such file or directory" in result.stderr
     listing = await sandbox(tmp_path).run(["/bin/ls", "/"], cwd=tmp_path / "work", env={})
-    assert set(listing.stdout.decode().split()) <= {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc",
-                                                    "sbin", "usr", "tmp"}  # fmt: skip
+    assert set(listing.stdout.decode().split()) <= {
+        "bin",
+        "dev",
+        "etc",
+        "lib",
+        "lib32",
+        "lib64",
+        "libx32",
+        "proc",
+        "sbin",
+        "usr",
+        "tmp",
+    }
 
 
 async def test_processes_left_behind_by_a_command_are_killed_when_it_ends(tmp_path):
@@ -210,8 +224,9 @@ async def test_processes_left_behind_by_a_command_are_killed_when_it_ends(tmp_pa
 async def test_a_command_past_the_wall_clock_limit_is_killed_with_its_children(tmp_path):
     marker = f"sleep {611 + os.getpid() % 1000}"
     started = time.monotonic()
-    result = await sandbox(tmp_path, wall=1.5).run(["/bin/sh", "-c", f"{marker} & {marker}"], cwd=tmp_path / "work",
-                                                   env={})  # fmt: skip
+    result = await sandbox(tmp_path, wall=1.5).run(
+        ["/bin/sh", "-c", f"{marker} & {marker}"], cwd=tmp_path / "work", env={}
+    )
     assert result.timed_out
     assert not result.ok
     assert time.monotonic() - started < 10
@@ -231,22 +246,33 @@ async def test_artifact_paths_forged_on_cargos_output_are_not_copied_or_measured
     secret = tmp_path / "app.pem"
     secret.write_text("-----BEGIN PRIVATE KEY----- worker secret")
     app_dir = tmp_path / "work" / "head" / "src" / "app"  # where the engine materialises head's app crate
-    forged = json.dumps({"reason": "compiler-artifact", "manifest_path": str(app_dir / "Cargo.toml"),
-                         "target": {"kind": ["bench"], "name": "stolen"}, "profile": {"test": True},
-                         "filenames": [str(secret)], "executable": str(secret)})  # fmt: skip
+    forged = json.dumps(
+        {
+            "reason": "compiler-artifact",
+            "manifest_path": str(app_dir / "Cargo.toml"),
+            "target": {"kind": ["bench"], "name": "stolen"},
+            "profile": {"test": True},
+            "filenames": [str(secret)],
+            "executable": str(secret),
+        }
+    )
 
     def macro(body: str) -> str:
-        return ("use proc_macro::TokenStream;\n#[proc_macro]\npub fn forge(_: TokenStream) -> TokenStream {\n"
-                f"{body}    \"pub fn f() {{}}\".parse().unwrap()\n}}\n")  # fmt: skip
+        return (
+            "use proc_macro::TokenStream;\n#[proc_macro]\npub fn forge(_: TokenStream) -> TokenStream {\n"
+            f'{body}    "pub fn f() {{}}".parse().unwrap()\n}}\n'
+        )
 
-    base = {"Cargo.toml": '[workspace]\nmembers = ["mac", "app"]\nresolver = "2"\n',
-            "Cargo.lock": 'version = 3\n\n[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = ["mac"]\n\n'
-                          '[[package]]\nname = "mac"\nversion = "0.1.0"\n',
-            "mac/Cargo.toml": manifest("mac", extra="\n[lib]\nproc-macro = true\n"),
-            "mac/src/lib.rs": macro(""),
-            "app/Cargo.toml": manifest("app", extra='\n[dependencies]\nmac = { path = "../mac" }\n'),
-            "app/src/lib.rs": "mac::forge!();\n"}  # fmt: skip
-    forging = macro(f"    println!(\"{{}}\", {json.dumps(forged)});\n")
+    base = {
+        "Cargo.toml": '[workspace]\nmembers = ["mac", "app"]\nresolver = "2"\n',
+        "Cargo.lock": 'version = 3\n\n[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = ["mac"]\n\n'
+        '[[package]]\nname = "mac"\nversion = "0.1.0"\n',
+        "mac/Cargo.toml": manifest("mac", extra="\n[lib]\nproc-macro = true\n"),
+        "mac/src/lib.rs": macro(""),
+        "app/Cargo.toml": manifest("app", extra='\n[dependencies]\nmac = { path = "../mac" }\n'),
+        "app/src/lib.rs": "mac::forge!();\n",
+    }
+    forging = macro(f'    println!("{{}}", {json.dumps(forged)});\n')
     comparison = await compare_commits(tmp_path, [base, {"mac/src/lib.rs": forging}], home, runs=1, keep=True)
     assert comparison.error is None, comparison.error
     work = tmp_path / "work"

@@ -30,9 +30,15 @@ def brute_force_p(x: list[float], y: list[float]) -> float:
 
 @pytest.mark.parametrize(
     ("x", "y"),
-    [([4, 5, 6], [1, 2, 3]), ([1, 5, 6], [2, 3, 4]), ([10, 11, 12, 13, 14], [1, 2, 3, 4, 15]),
-     ([7, 1, 9, 3], [2, 8, 4, 6, 5]), ([1, 2], [3, 4]), ([5], [1, 2, 3, 4, 6, 7])],
-)  # fmt: skip
+    [
+        ([4, 5, 6], [1, 2, 3]),
+        ([1, 5, 6], [2, 3, 4]),
+        ([10, 11, 12, 13, 14], [1, 2, 3, 4, 15]),
+        ([7, 1, 9, 3], [2, 8, 4, 6, 5]),
+        ([1, 2], [3, 4]),
+        ([5], [1, 2, 3, 4, 6, 7]),
+    ],
+)
 def test_the_exact_mann_whitney_p_value_is_the_brute_force_one(x, y):
     assert mann_whitney_greater(x, y) == pytest.approx(brute_force_p(x, y))
 

@@ -19,8 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def start_worker(redis_url: str, path: str, queues: str = "bench") -> subprocess.CompletedProcess[str]:
     env = {"PATH": path, "HOME": os.environ.get("HOME", "/tmp"), "RUVOPT_REDIS_URL": redis_url}
-    return subprocess.run([sys.executable, "-m", "ruvopt.cli.main", "worker", "--queues", queues], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "ruvopt.cli.main", "worker", "--queues", queues],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def path_without(tmp_path: Path, missing: str) -> str:

@@ -34,7 +34,7 @@ from tests.ci_clones import (
     full_clone,
     missing_objects,
     ruvopt,
-)  # fmt: skip
+)
 from tests.githttp import GitHttpServer
 from tests.plugins.workspaces import git
 
@@ -54,8 +54,7 @@ def history(tmp_path: Path, server: GitHttpServer) -> History:
 
 
 def check_json(clone: Path, base: str, head: str, *extra: str, env: dict[str, str] | None = None) -> dict:  # type: ignore[type-arg]
-    run = ruvopt(clone, "check", ".", "--base", base, "--head", head, "--format", "json", "--no-cache", *extra,
-                 env=env)  # fmt: skip
+    run = ruvopt(clone, "check", ".", "--base", base, "--head", head, "--format", "json", "--no-cache", *extra, env=env)
     assert run.returncode == 1, run.stderr  # fail-on = "any" and the PR adds a finding
     assert "Traceback" not in run.stderr
     return json.loads(run.stdout)  # type: ignore[no-any-return]
@@ -199,8 +198,11 @@ def test_a_base_the_clone_lacks_and_may_not_fetch_is_one_sentence(tmp_path: Path
     assert run.returncode == 2
     line = single_sentence_error(run.stderr)
     assert f"base commit {history.m2} is not in this" in line
-    expected_fix = {"no-fetch": "drop --no-fetch", "no-remote": "no remote to fetch it from",
-                    "full-clone": f"`git fetch origin {history.m2}`"}[how]  # fmt: skip
+    expected_fix = {
+        "no-fetch": "drop --no-fetch",
+        "no-remote": "no remote to fetch it from",
+        "full-clone": f"`git fetch origin {history.m2}`",
+    }[how]
     assert expected_fix in line
 
 
@@ -226,9 +228,10 @@ def test_deepening_is_bounded_and_says_when_it_gives_up(tmp_path: Path, history:
     # main gains more commits after the fork than ruvopt will deepen by.
     stream = "".join(
         f"commit refs/heads/main\ncommitter t <t@t> {1_700_100_000 + n} +0000\ndata 3\nc{n % 10}\n"
-        + (f"from {history.m2}\n" if n == 0 else "") + "\n"
+        + (f"from {history.m2}\n" if n == 0 else "")
+        + "\n"
         for n in range(MAX_DEEPEN + 10)
-    )  # fmt: skip
+    )
     git_stdin(history.source, stream.encode(), "fast-import", "--quiet")
     history.server.update_repo("octo/demo", history.source)
     tip = git(history.source, "rev-parse", "main")

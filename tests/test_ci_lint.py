@@ -18,14 +18,19 @@ import yaml
 from tests.deploy_support import ROOT, tool
 
 GIT_ENV = {
-    "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
-}  # fmt: skip
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+}
 
 
 def run(args: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 120) -> Any:
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **GIT_ENV, **(env or {})})  # fmt: skip
+    return subprocess.run(
+        args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **GIT_ENV, **(env or {})}
+    )
 
 
 # --- Dockerfile ------------------------------------------------------------------------------
@@ -76,19 +81,25 @@ def test_the_image_install_path_gives_a_working_ruvopt_outside_the_checkout(tmp_
     venv = tmp_path / "venv"
     proc = run(["bash", "scripts/install.sh", str(venv), "app"], timeout=600)  # what the Dockerfile runs
     assert proc.returncode == 0, proc.stderr[-3000:]
-    site = run([str(venv / "bin/python"), "-c", "import ruvopt.bot, ruvopt.checks; print(ruvopt.bot.__file__)"],
-               cwd=tmp_path)  # fmt: skip
+    site = run(
+        [str(venv / "bin/python"), "-c", "import ruvopt.bot, ruvopt.checks; print(ruvopt.bot.__file__)"], cwd=tmp_path
+    )
     assert site.returncode == 0, site.stdout + site.stderr
     assert str(ROOT) not in site.stdout, site.stdout + site.stderr  # a copy, not the tree
     workspace = ROOT / "examples" / "sample-workspace"
-    check = run([str(venv / "bin/ruvopt"), "check", str(workspace), "--format", "json", "--fail-on", "never"],
-                cwd=tmp_path)  # fmt: skip
+    check = run(
+        [str(venv / "bin/ruvopt"), "check", str(workspace), "--format", "json", "--fail-on", "never"], cwd=tmp_path
+    )
     assert check.returncode == 0, check.stderr
     assert '"RO501"' in check.stdout, check.stderr
-    manifest = run([str(venv / "bin/python"), "-c",
-                    "from ruvopt.bot.receiver.registration import load_manifest_template as m;"
-                    " print(m()['default_events'])"],
-                   cwd=tmp_path)  # fmt: skip
+    manifest = run(
+        [
+            str(venv / "bin/python"),
+            "-c",
+            "from ruvopt.bot.receiver.registration import load_manifest_template as m; print(m()['default_events'])",
+        ],
+        cwd=tmp_path,
+    )
     assert manifest.returncode == 0, manifest.stderr
     assert "pull_request" in manifest.stdout, manifest.stderr
 
@@ -111,8 +122,9 @@ def test_the_workflows_pass_actionlint():
 def test_actionlint_rejects_actions_on_the_deprecated_node20_runtime(tmp_path: Path):
     workflow = tmp_path / ".github/workflows/old.yml"
     workflow.parent.mkdir(parents=True)
-    workflow.write_text("on: push\njobs:\n  t:\n    runs-on: ubuntu-24.04\n    steps:\n"
-                        "      - uses: actions/checkout@v4\n")  # fmt: skip
+    workflow.write_text(
+        "on: push\njobs:\n  t:\n    runs-on: ubuntu-24.04\n    steps:\n      - uses: actions/checkout@v4\n"
+    )
     proc = actionlint(str(workflow), cwd=tmp_path)
     assert proc.returncode != 0
     assert "node20" in proc.stdout
@@ -125,13 +137,22 @@ def _action_repo(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "action.yml", repo / "action.yml")
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     inputs = {name: "x" for name in action["inputs"]}
-    workflow = {"on": {"pull_request": None}, "permissions": {"contents": "read"},
-                "jobs": {"check": {"runs-on": "ubuntu-24.04", "steps": [
-                    {"uses": "actions/checkout@v7"}, {"uses": "./", "with": inputs}]}}}  # fmt: skip
+    workflow = {
+        "on": {"pull_request": None},
+        "permissions": {"contents": "read"},
+        "jobs": {
+            "check": {
+                "runs-on": "ubuntu-24.04",
+                "steps": [{"uses": "actions/checkout@v7"}, {"uses": "./", "with": inputs}],
+            }
+        },
+    }
     (repo / ".github/workflows/use.yml").write_text(yaml.safe_dump(workflow, sort_keys=False))
     # The composite steps as a job of their own, so actionlint (and shellcheck) read them too.
-    steps = {"on": {"workflow_call": {"inputs": {n: {"type": "string"} for n in action["inputs"]}}},
-             "jobs": {"steps": {"runs-on": "ubuntu-24.04", "steps": action["runs"]["steps"]}}}  # fmt: skip
+    steps = {
+        "on": {"workflow_call": {"inputs": {n: {"type": "string"} for n in action["inputs"]}}},
+        "jobs": {"steps": {"runs-on": "ubuntu-24.04", "steps": action["runs"]["steps"]}},
+    }
     (repo / ".github/workflows/steps.yml").write_text(yaml.safe_dump(steps, sort_keys=False))
     assert run(["git", "init", "-q"], cwd=repo).returncode == 0  # actionlint finds projects by .git
     return repo

@@ -60,17 +60,24 @@ def test_fail_on_comes_from_config_unless_given(tmp_path: Path) -> None:
 
 
 def test_new_error_finding_in_the_diff_fails(tmp_path: Path) -> None:
-    repo, (base, head) = make_git_repo(tmp_path, [
-        {"Cargo.toml": MANIFEST, "ruvopt.toml": TOY_CONFIG, "src/lib.rs": CLEAN}, {"src/lib.rs": TODO},
-    ])
+    repo, (base, head) = make_git_repo(
+        tmp_path,
+        [
+            {"Cargo.toml": MANIFEST, "ruvopt.toml": TOY_CONFIG, "src/lib.rs": CLEAN},
+            {"src/lib.rs": TODO},
+        ],
+    )
     assert run(repo, "--base", base, "--head", head) == 1
 
 
 def test_existing_error_finding_does_not_fail_under_new(tmp_path: Path) -> None:
-    repo, (base, head) = make_git_repo(tmp_path, [
-        {"Cargo.toml": MANIFEST, "ruvopt.toml": TOY_CONFIG, "src/lib.rs": TODO},
-        {"src/lib.rs": TODO + "fn b() {}\n"},
-    ])
+    repo, (base, head) = make_git_repo(
+        tmp_path,
+        [
+            {"Cargo.toml": MANIFEST, "ruvopt.toml": TOY_CONFIG, "src/lib.rs": TODO},
+            {"src/lib.rs": TODO + "fn b() {}\n"},
+        ],
+    )
     assert run(repo, "--base", base, "--head", head) == 0
     assert run(repo, "--base", base, "--head", head, "--filter-mode", "file", "--fail-on", "any") == 1
 
@@ -78,32 +85,42 @@ def test_existing_error_finding_does_not_fail_under_new(tmp_path: Path) -> None:
 def test_metric_that_got_worse_past_its_limit_fails(tmp_path: Path) -> None:
     config = 'select = ["RO99", "RO101"]\n[rules.RO101]\nmax-lines = 3\n'
     five = "".join(f"fn f{n}() {{}}\n" for n in range(5))
-    repo, (base, worse, better) = make_git_repo(tmp_path, [
-        {"Cargo.toml": MANIFEST, "ruvopt.toml": config, "src/lib.rs": five},
-        {"src/lib.rs": five + "fn g() {}\n"},
-        {"src/lib.rs": five},
-    ])
+    repo, (base, worse, better) = make_git_repo(
+        tmp_path,
+        [
+            {"Cargo.toml": MANIFEST, "ruvopt.toml": config, "src/lib.rs": five},
+            {"src/lib.rs": five + "fn g() {}\n"},
+            {"src/lib.rs": five},
+        ],
+    )
     assert run(repo, "--base", base, "--head", worse) == 1  # max_file_lines 5 -> 6, limit 3
     assert run(repo, "--base", worse, "--head", better) == 0  # still past the limit, but better
 
 
 def test_head_defaults_to_HEAD(tmp_path: Path) -> None:
-    repo, (base, _) = make_git_repo(tmp_path, [
-        {"Cargo.toml": MANIFEST, "ruvopt.toml": TOY_CONFIG, "src/lib.rs": CLEAN}, {"src/lib.rs": TODO},
-    ])
+    repo, (base, _) = make_git_repo(
+        tmp_path,
+        [
+            {"Cargo.toml": MANIFEST, "ruvopt.toml": TOY_CONFIG, "src/lib.rs": CLEAN},
+            {"src/lib.rs": TODO},
+        ],
+    )
     assert run(repo, "--base", base) == 1
 
 
 # -- usage and configuration errors exit 2 ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [
-    ["--format", "yaml"],
-    ["--head", "HEAD"],
-    ["--filter-mode", "added"],
-    ["--jobs", "0"],
-    ["--no-cache", "--cache-dir", "x"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--format", "yaml"],
+        ["--head", "HEAD"],
+        ["--filter-mode", "added"],
+        ["--jobs", "0"],
+        ["--no-cache", "--cache-dir", "x"],
+    ],
+)
 def test_bad_options_exit_2(tmp_path: Path, args: list[str]) -> None:
     assert main(["check", str(ws(tmp_path)), *args]) == 2
 
@@ -135,9 +152,13 @@ def test_missing_directory_and_no_manifest_exit_2(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "markdown"])
 def test_every_format_prints_a_parsable_report(tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
-    repo, (base, head) = make_git_repo(tmp_path, [
-        {"Cargo.toml": MANIFEST, "ruvopt.toml": TOY_CONFIG, "src/lib.rs": CLEAN}, {"src/lib.rs": TODO},
-    ])
+    repo, (base, head) = make_git_repo(
+        tmp_path,
+        [
+            {"Cargo.toml": MANIFEST, "ruvopt.toml": TOY_CONFIG, "src/lib.rs": CLEAN},
+            {"src/lib.rs": TODO},
+        ],
+    )
     assert run(repo, "--base", base, "--head", head, "--format", fmt) == 1
     out = capsys.readouterr().out
     if fmt == "json":
@@ -197,6 +218,9 @@ def test_demo_change_applies_to_the_sample_workspace(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "examples" / "sample-workspace", copy)
     proc = subprocess.run(
         ["git", "apply", "--check", "-p1", str(ROOT / "examples" / "sample-change.patch")],
-        cwd=copy, capture_output=True, text=True, check=False,
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr

@@ -18,8 +18,14 @@ PADDED = "".join(f"pub fn pad{i}(x: u64) -> u64 {{ x.rotate_left({i % 63}) ^ {i}
 
 def ruvopt_bench(tmp_path: Path, repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CARGO_HOME": str(cargo_home(tmp_path))}
-    return subprocess.run([sys.executable, "-m", "ruvopt.cli.main", "bench", str(repo), *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "ruvopt.cli.main", "bench", str(repo), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_a_bigger_head_prints_the_regression_as_json_and_exits_1(tmp_path):
@@ -51,7 +57,7 @@ def test_a_ref_that_is_not_a_commit_is_a_usage_error(tmp_path):
 
 
 def test_a_head_that_does_not_build_is_reported_and_exits_3(tmp_path):
-    broken = {"src/lib.rs": "pub fn answer() -> u32 {\n    \"forty-two\"\n}\n"}
+    broken = {"src/lib.rs": 'pub fn answer() -> u32 {\n    "forty-two"\n}\n'}
     repo, _ = make_git_repo(tmp_path, [plain_crate(), broken])
     done = ruvopt_bench(tmp_path, repo, "--base", "HEAD~1", "--runs", "1", "--format", "markdown", "-q")
     assert done.returncode == 3

@@ -106,8 +106,10 @@ def test_real_crate_verdicts_match_clippy_under_every_option_setting(
         clippy, ruvopt = runs[label]
         assert len(clippy.blocks) + len(clippy.impls) >= 10, f"{name} compiled too few unsafe blocks to compare"
         assert_agreement(crate, clippy, ruvopt, label)
-        print(f"{name} [{label}]: {len(clippy.blocks)} blocks, {len(clippy.impls)} impls, "
-              f"{len(clippy.undocumented)} flagged by clippy — all agree")
+        print(
+            f"{name} [{label}]: {len(clippy.blocks)} blocks, {len(clippy.impls)} impls, "
+            f"{len(clippy.undocumented)} flagged by clippy — all agree"
+        )
 
 
 def test_real_crates_missing_safety_doc_matches_clippy(real_crates: dict[str, tuple[Path, Runs]]) -> None:

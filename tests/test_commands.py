@@ -70,8 +70,10 @@ def test_find_command_ignores_lines_that_are_not_commands(body):
         ("/ruvopt bench profile=release-fast", Bench(profiles=("release-fast",))),
         ("/ruvopt bench bench=moe_bench", Bench(benches=("moe_bench",))),
         ("/ruvopt bench runs=3", Bench(runs=3)),
-        ("/ruvopt bench bench=moe_bench,router profile=release,release-fast runs=10",
-         Bench(("release", "release-fast"), ("moe_bench", "router"), 10)),
+        (
+            "/ruvopt bench bench=moe_bench,router profile=release,release-fast runs=10",
+            Bench(("release", "release-fast"), ("moe_bench", "router"), 10),
+        ),
     ],
 )
 def test_parse_accepts_the_documented_grammar(line, command):
@@ -86,8 +88,11 @@ def test_parse_accepts_the_documented_grammar(line, command):
         ("/ruvopt recheck now", "takes no arguments"),
         ("/ruvopt help me", "takes no arguments"),
         ("/ruvopt bench release", "`release` is not an option"),
-        ("/ruvopt bench rusn=3", "unknown option `rusn`; `/ruvopt bench` takes `profile=NAME[,NAME…]`, "
-                                 "`bench=NAME[,NAME…]` and `runs=N` (1–50)"),
+        (
+            "/ruvopt bench rusn=3",
+            "unknown option `rusn`; `/ruvopt bench` takes `profile=NAME[,NAME…]`, "
+            "`bench=NAME[,NAME…]` and `runs=N` (1–50)",
+        ),
         ("/ruvopt bench profile=a profile=b", "`profile=` is given twice; `/ruvopt bench` takes `profile="),
         ("/ruvopt bench runs=3 runs=4", "`runs=` is given twice"),
         ("/ruvopt bench profile=", "not a valid profile name"),
@@ -121,16 +126,28 @@ async def world(fake_github, redis_url) -> AsyncIterator[dict[str, Any]]:
     settings = fake_github.settings(redis_url=redis_url, webhook_secret="s", write_spacing_seconds=0)
     github = GitHubClient.for_installation(settings, INSTALLATION)
     redis = queue.connect(redis_url, role="worker")
-    yield {"fake": fake_github, "github": github, "queues": queue.make_queues(redis), "settings": settings,
-           "head": head, "base": base}  # fmt: skip
+    yield {
+        "fake": fake_github,
+        "github": github,
+        "queues": queue.make_queues(redis),
+        "settings": settings,
+        "head": head,
+        "base": base,
+    }
     await redis.aclose()
     github.close()
 
 
 async def run(
-    world: dict[str, Any], body: str, *, author: str = "maintainer", comment_id: int | None = None, pr: int = 12,
-    head_sha: str | None = None, delivery: str = "d-1",
-) -> Any:  # fmt: skip
+    world: dict[str, Any],
+    body: str,
+    *,
+    author: str = "maintainer",
+    comment_id: int | None = None,
+    pr: int = 12,
+    head_sha: str | None = None,
+    delivery: str = "d-1",
+) -> Any:
     """Run the command job of ``body``, posted as a comment by ``author`` (or, with
     ``head_sha`` and ``comment_id=0``, of a "Run bench" button pressed on that commit)."""
     if comment_id is None:
@@ -147,8 +164,11 @@ def replies(world: dict[str, Any], pr: int = 12) -> list[str]:
 def reactions(world: dict[str, Any], pr: int = 12) -> dict[str, list[str]]:
     """Reactions the bot left, by the text of the comment they are on."""
     fake = world["fake"]
-    return {c.body: [r for who, r in c.reactions if who == fake.bot_login] for c in fake.issue_comments(REPO, pr)
-            if c.user != fake.bot_login}  # fmt: skip
+    return {
+        c.body: [r for who, r in c.reactions if who == fake.bot_login]
+        for c in fake.issue_comments(REPO, pr)
+        if c.user != fake.bot_login
+    }
 
 
 async def test_recheck_by_a_writer_enqueues_a_forced_review_of_the_current_head(world, redis_url):

@@ -43,10 +43,13 @@ def test_no_configuration_gives_the_defaults(tmp_path: Path) -> None:
 
 
 def test_ruvopt_toml_is_read(tmp_path: Path) -> None:
-    config = config_of(tmp_path, {
-        "Cargo.toml": PACKAGE,
-        "ruvopt.toml": 'ignore = ["RO601"]\nfail-on = "any"\n[rules.RO101]\nmax-lines = 800\n',
-    })
+    config = config_of(
+        tmp_path,
+        {
+            "Cargo.toml": PACKAGE,
+            "ruvopt.toml": 'ignore = ["RO601"]\nfail-on = "any"\n[rules.RO101]\nmax-lines = 800\n',
+        },
+    )
     assert config.source == "ruvopt.toml"
     assert config.ignore == ("RO601",)
     assert config.fail_on == "any"
@@ -71,10 +74,13 @@ def test_package_metadata_table_is_read(tmp_path: Path) -> None:
 
 
 def test_ruvopt_toml_hides_the_cargo_metadata_table(tmp_path: Path) -> None:
-    config = config_of(tmp_path, {
-        "Cargo.toml": PACKAGE + '\n[package.metadata.ruvopt]\nfail-on = "never"\n',
-        "ruvopt.toml": 'ignore = ["RO601"]\n',
-    })
+    config = config_of(
+        tmp_path,
+        {
+            "Cargo.toml": PACKAGE + '\n[package.metadata.ruvopt]\nfail-on = "never"\n',
+            "ruvopt.toml": 'ignore = ["RO601"]\n',
+        },
+    )
     assert config.source == "ruvopt.toml"
     assert config.fail_on == "new"  # not merged with the metadata table
 
@@ -88,10 +94,13 @@ def test_workspace_metadata_wins_over_package_metadata(tmp_path: Path) -> None:
 
 
 def test_member_package_metadata_is_not_read(tmp_path: Path) -> None:
-    config = config_of(tmp_path, {
-        "Cargo.toml": '[workspace]\nmembers = ["a"]\n',
-        "a/Cargo.toml": PACKAGE + '\n[package.metadata.ruvopt]\nfail-on = "never"\n',
-    })
+    config = config_of(
+        tmp_path,
+        {
+            "Cargo.toml": '[workspace]\nmembers = ["a"]\n',
+            "a/Cargo.toml": PACKAGE + '\n[package.metadata.ruvopt]\nfail-on = "never"\n',
+        },
+    )
     assert config == Config()
 
 
@@ -100,7 +109,7 @@ def test_broken_root_manifest_gives_the_defaults(tmp_path: Path) -> None:
     assert config == Config()
 
 
-@pytest.mark.parametrize("manifest", ['workspace = 1\n', '[package]\nname = "x"\nmetadata = "text"\n'])
+@pytest.mark.parametrize("manifest", ["workspace = 1\n", '[package]\nname = "x"\nmetadata = "text"\n'])
 def test_metadata_that_is_not_a_table_gives_the_defaults(tmp_path: Path, manifest: str) -> None:
     assert config_of(tmp_path, {"Cargo.toml": manifest}) == Config()
 

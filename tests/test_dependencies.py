@@ -11,8 +11,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = {"The CLI": "runtime", "The App": "app", "Tests": "test"}
-LIGHT = ("checks", "cli/check.py", "cli/review.py", "cli/action.py", "cli/clone.py", "cli/bench.py", "cli/main.py",
-         "bot/report", "bot/bench", "bot/git/mirror.py")
+LIGHT = (
+    "checks",
+    "cli/check.py",
+    "cli/review.py",
+    "cli/action.py",
+    "cli/clone.py",
+    "cli/bench.py",
+    "cli/main.py",
+    "bot/report",
+    "bot/bench",
+    "bot/git/mirror.py",
+)
 
 
 def _name(requirement: str) -> str:

@@ -121,8 +121,11 @@ def test_workers_serve_their_probes_on_the_metrics_port_they_are_given(deploymen
 
 
 def _workloads() -> dict[str, dict[str, str]]:
-    return {m.name: dict(m.doc["spec"]["template"]["metadata"]["labels"])
-            for m in manifests() if m.kind in ("Deployment", "StatefulSet")}  # fmt: skip
+    return {
+        m.name: dict(m.doc["spec"]["template"]["metadata"]["labels"])
+        for m in manifests()
+        if m.kind in ("Deployment", "StatefulSet")
+    }
 
 
 def test_network_policies_give_each_workload_exactly_the_egress_it_needs():
@@ -166,8 +169,12 @@ def test_no_public_egress_rule_reaches_the_cloud_metadata_endpoint():
 
 
 def _check_compose(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(path)],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_the_compose_file_passes_the_compose_specification_schema():

@@ -27,8 +27,17 @@ CRATE = {
 
 def finding(path: str, line: int, end_line: int | None = None, *, new: bool | None = True) -> Finding:
     return Finding(
-        code="RO991", rule="perf-todo", severity=Severity.ERROR, path=path, start_line=line, start_col=1,
-        end_line=end_line or line, end_col=2, message="m", fingerprint=f"{path}:{line}", new=new,
+        code="RO991",
+        rule="perf-todo",
+        severity=Severity.ERROR,
+        path=path,
+        start_line=line,
+        start_col=1,
+        end_line=end_line or line,
+        end_col=2,
+        message="m",
+        fingerprint=f"{path}:{line}",
+        new=new,
     )
 
 
@@ -49,11 +58,19 @@ def test_parse_maps_added_lines_context_lines_and_hunks(tmp_path: Path) -> None:
 
 def test_parse_reports_added_deleted_renamed_and_binary_files(tmp_path: Path) -> None:
     body = "".join(f"fn f{n}() {{}}\n" for n in range(20))
-    repo, (base, head) = make_git_repo(tmp_path, [
-        {"old.rs": body, "gone.rs": "x\n", "keep.rs": "a\n"},
-        {"old.rs": None, "new.rs": body + "fn g() {}\n", "gone.rs": None, "fresh.rs": "y\nz\n",
-         "blob.bin": b"\x00\x01\x02"},
-    ])
+    repo, (base, head) = make_git_repo(
+        tmp_path,
+        [
+            {"old.rs": body, "gone.rs": "x\n", "keep.rs": "a\n"},
+            {
+                "old.rs": None,
+                "new.rs": body + "fn g() {}\n",
+                "gone.rs": None,
+                "fresh.rs": "y\nz\n",
+                "blob.bin": b"\x00\x01\x02",
+            },
+        ],
+    )
     files = git_diff(repo, base, head).files
     assert files["new.rs"].status == "renamed"
     assert files["new.rs"].old_path == "old.rs"
@@ -68,9 +85,13 @@ def test_parse_reports_added_deleted_renamed_and_binary_files(tmp_path: Path) ->
 
 
 def test_parse_keeps_paths_with_spaces_and_non_ascii(tmp_path: Path) -> None:
-    repo, (base, head) = make_git_repo(tmp_path, [
-        {"dir with space/ünï.rs": "a\n"}, {"dir with space/ünï.rs": "a\nb\n"},
-    ])
+    repo, (base, head) = make_git_repo(
+        tmp_path,
+        [
+            {"dir with space/ünï.rs": "a\n"},
+            {"dir with space/ünï.rs": "a\nb\n"},
+        ],
+    )
     assert git_diff(repo, base, head).files["dir with space/ünï.rs"].added == {2}
 
 
@@ -85,19 +106,30 @@ def test_deletion_only_change_points_at_the_line_after_it(tmp_path: Path) -> Non
 
 # -- filter modes -----------------------------------------------------------------------
 
-DIFF = Diff({
-    "src/a.rs": FileDiff("src/a.rs", "src/a.rs", "modified", added=frozenset({10}),
-                         context=frozenset({7, 8, 9, 11, 12, 13}), hunks=((7, 13),)),
-    "src/gone.rs": FileDiff("src/gone.rs", "src/gone.rs", "deleted"),
-})
+DIFF = Diff(
+    {
+        "src/a.rs": FileDiff(
+            "src/a.rs",
+            "src/a.rs",
+            "modified",
+            added=frozenset({10}),
+            context=frozenset({7, 8, 9, 11, 12, 13}),
+            hunks=((7, 13),),
+        ),
+        "src/gone.rs": FileDiff("src/gone.rs", "src/gone.rs", "deleted"),
+    }
+)
 
 
-@pytest.mark.parametrize(("mode", "expected"), [
-    ("added", ["src/a.rs:10", "src/a.rs:2"]),
-    ("diff_context", ["src/a.rs:10", "src/a.rs:12", "src/a.rs:2"]),
-    ("file", ["src/a.rs:10", "src/a.rs:12", "src/a.rs:40", "src/a.rs:2"]),
-    ("nofilter", ["src/a.rs:10", "src/a.rs:12", "src/a.rs:40", "src/a.rs:2", "src/b.rs:10"]),
-])
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("added", ["src/a.rs:10", "src/a.rs:2"]),
+        ("diff_context", ["src/a.rs:10", "src/a.rs:12", "src/a.rs:2"]),
+        ("file", ["src/a.rs:10", "src/a.rs:12", "src/a.rs:40", "src/a.rs:2"]),
+        ("nofilter", ["src/a.rs:10", "src/a.rs:12", "src/a.rs:40", "src/a.rs:2", "src/b.rs:10"]),
+    ],
+)
 def test_filter_modes_follow_reviewdog(mode: str, expected: list[str]) -> None:
     findings = [
         finding("src/a.rs", 10),  # on an added line
@@ -124,10 +156,18 @@ def test_unknown_filter_mode_is_an_error() -> None:
 
 # -- manifest re-anchoring ------------------------------------------------------------------
 
-MANIFEST_DIFF = Diff({
-    "Cargo.toml": FileDiff("Cargo.toml", "Cargo.toml", "modified", added=frozenset({9, 14}),
-                           context=frozenset({6, 7, 8, 10, 11, 12, 13, 15}), hunks=((6, 15),)),
-})
+MANIFEST_DIFF = Diff(
+    {
+        "Cargo.toml": FileDiff(
+            "Cargo.toml",
+            "Cargo.toml",
+            "modified",
+            added=frozenset({9, 14}),
+            context=frozenset({6, 7, 8, 10, 11, 12, 13, 15}),
+            hunks=((6, 15),),
+        ),
+    }
+)
 
 
 def test_new_manifest_finding_moves_to_the_nearest_changed_line() -> None:
@@ -159,10 +199,13 @@ def lib(*bodies: str) -> str:
 
 @pytest.mark.usefixtures("use_toy_rules")
 def test_finding_added_by_head_is_new_and_existing_one_is_not(tmp_path: Path) -> None:
-    repo, (base, head) = make_git_repo(tmp_path, [
-        {**CRATE, "src/lib.rs": lib('perf_todo!("old");', "let x = 1;")},
-        {"src/lib.rs": lib('perf_todo!("old");', 'perf_todo!("new");')},
-    ])
+    repo, (base, head) = make_git_repo(
+        tmp_path,
+        [
+            {**CRATE, "src/lib.rs": lib('perf_todo!("old");', "let x = 1;")},
+            {"src/lib.rs": lib('perf_todo!("old");', 'perf_todo!("new");')},
+        ],
+    )
     result = check_diff(repo, base, head, jobs=1)
     assert [(f.start_line, f.new) for f in result.findings] == [(2, False), (5, True)]
     assert [(f.start_line, f.new) for f in result.report.findings] == [(5, True)]
@@ -172,10 +215,13 @@ def test_finding_added_by_head_is_new_and_existing_one_is_not(tmp_path: Path) ->
 
 @pytest.mark.usefixtures("use_toy_rules")
 def test_moved_finding_is_not_new(tmp_path: Path) -> None:
-    repo, (base, head) = make_git_repo(tmp_path, [
-        {**CRATE, "src/lib.rs": lib('perf_todo!("old");')},
-        {"src/lib.rs": "// a new comment\n\n" + lib('perf_todo!("old");').replace("    perf", "        perf")},
-    ])
+    repo, (base, head) = make_git_repo(
+        tmp_path,
+        [
+            {**CRATE, "src/lib.rs": lib('perf_todo!("old");')},
+            {"src/lib.rs": "// a new comment\n\n" + lib('perf_todo!("old");').replace("    perf", "        perf")},
+        ],
+    )
     result = check_diff(repo, base, head, filter_mode="nofilter", jobs=1)
     assert [(f.start_line, f.new) for f in result.findings] == [(4, False)]
     assert result.fixed == []
@@ -183,10 +229,13 @@ def test_moved_finding_is_not_new(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("use_toy_rules")
 def test_removed_finding_is_fixed(tmp_path: Path) -> None:
-    repo, (base, head) = make_git_repo(tmp_path, [
-        {**CRATE, "src/lib.rs": lib('perf_todo!("a");', 'perf_todo!("b");')},
-        {"src/lib.rs": lib('perf_todo!("a");', "let done = 1;")},
-    ])
+    repo, (base, head) = make_git_repo(
+        tmp_path,
+        [
+            {**CRATE, "src/lib.rs": lib('perf_todo!("a");', 'perf_todo!("b");')},
+            {"src/lib.rs": lib('perf_todo!("a");', "let done = 1;")},
+        ],
+    )
     result = check_diff(repo, base, head, jobs=1)
     assert [(f.path, f.start_line) for f in result.fixed] == [("src/lib.rs", 5)]
     assert result.findings[0].new is False
@@ -194,10 +243,13 @@ def test_removed_finding_is_fixed(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("use_toy_rules")
 def test_config_comes_from_base_even_when_head_changes_it(tmp_path: Path) -> None:
-    repo, (base, head) = make_git_repo(tmp_path, [
-        {**CRATE, "src/lib.rs": lib("let a = 1;")},
-        {"ruvopt.toml": 'select = ["RO99"]\nignore = ["RO991"]\n', "src/lib.rs": lib('perf_todo!("sneaky");')},
-    ])
+    repo, (base, head) = make_git_repo(
+        tmp_path,
+        [
+            {**CRATE, "src/lib.rs": lib("let a = 1;")},
+            {"ruvopt.toml": 'select = ["RO99"]\nignore = ["RO991"]\n', "src/lib.rs": lib('perf_todo!("sneaky");')},
+        ],
+    )
     result = check_diff(repo, base, head, jobs=1)
     assert [(f.code, f.new) for f in result.report.findings] == [("RO991", True)]
     assert result.config.ignore == ()
@@ -205,10 +257,13 @@ def test_config_comes_from_base_even_when_head_changes_it(tmp_path: Path) -> Non
 
 @pytest.mark.usefixtures("use_toy_rules")
 def test_head_config_that_does_not_parse_is_ignored(tmp_path: Path) -> None:
-    repo, (base, head) = make_git_repo(tmp_path, [
-        {**CRATE, "src/lib.rs": lib("let a = 1;")},
-        {"ruvopt.toml": "select = [broken", "src/lib.rs": lib('perf_todo!("x");')},
-    ])
+    repo, (base, head) = make_git_repo(
+        tmp_path,
+        [
+            {**CRATE, "src/lib.rs": lib("let a = 1;")},
+            {"ruvopt.toml": "select = [broken", "src/lib.rs": lib('perf_todo!("x");')},
+        ],
+    )
     assert len(check_diff(repo, base, head, jobs=1).report.findings) == 1
 
 
@@ -217,24 +272,34 @@ def test_filter_modes_on_a_real_diff(tmp_path: Path) -> None:
     far = "\n".join(f"// filler {n}" for n in range(20))
     before = lib('perf_todo!("near");', "let a = 1;") + far + "\n" + lib('perf_todo!("far");')
     after = lib('perf_todo!("near");', 'perf_todo!("added");') + far + "\n" + lib('perf_todo!("far");')
-    repo, (base, head) = make_git_repo(tmp_path, [
-        {**CRATE, "src/lib.rs": before, "src/other.rs": lib('perf_todo!("elsewhere");')},
-        {"src/lib.rs": after},
-    ])
-    counts = {mode: len(check_diff(repo, base, head, filter_mode=mode, jobs=1).report.findings)
-              for mode in ("added", "diff_context", "file", "nofilter")}
+    repo, (base, head) = make_git_repo(
+        tmp_path,
+        [
+            {**CRATE, "src/lib.rs": before, "src/other.rs": lib('perf_todo!("elsewhere");')},
+            {"src/lib.rs": after},
+        ],
+    )
+    counts = {
+        mode: len(check_diff(repo, base, head, filter_mode=mode, jobs=1).report.findings)
+        for mode in ("added", "diff_context", "file", "nofilter")
+    }
     # added: the new call; diff_context: + "near" 3 lines above it; file: + "far"; nofilter: + other.rs
     assert counts == {"added": 1, "diff_context": 2, "file": 3, "nofilter": 4}
 
 
 @pytest.mark.usefixtures("use_toy_rules")
 def test_manifest_change_that_creates_a_finding_is_reported_on_the_changed_line(tmp_path: Path) -> None:
-    manifest = '[package]\nname = "demo"\nversion = "0.1.0"\n\n[features]\ndefault = ["gpu"]\ngpu = []\n\n' \
-               '[dependencies]\ncandle-core = { version = "0.8", optional = true }\n'
-    repo, (base, head) = make_git_repo(tmp_path, [
-        {**CRATE, "Cargo.toml": manifest, "src/lib.rs": lib("let a = 1;")},
-        {"Cargo.toml": manifest.replace("gpu = []", 'gpu = ["dep:candle-core"]')},
-    ])
+    manifest = (
+        '[package]\nname = "demo"\nversion = "0.1.0"\n\n[features]\ndefault = ["gpu"]\ngpu = []\n\n'
+        '[dependencies]\ncandle-core = { version = "0.8", optional = true }\n'
+    )
+    repo, (base, head) = make_git_repo(
+        tmp_path,
+        [
+            {**CRATE, "Cargo.toml": manifest, "src/lib.rs": lib("let a = 1;")},
+            {"Cargo.toml": manifest.replace("gpu = []", 'gpu = ["dep:candle-core"]')},
+        ],
+    )
     result = check_diff(repo, base, head, jobs=1)
     [everywhere] = result.findings
     assert (everywhere.code, everywhere.start_line, everywhere.new) == ("RO992", 6, True)
@@ -247,12 +312,22 @@ def test_manifest_change_that_creates_a_finding_is_reported_on_the_changed_line(
 @pytest.mark.usefixtures("use_toy_rules")
 def test_crates_are_matched_by_name_and_added_crates_have_no_base_metrics(tmp_path: Path) -> None:
     ws = '[workspace]\nmembers = ["crates/*"]\n'
-    repo, (base, head) = make_git_repo(tmp_path, [
-        {"Cargo.toml": ws, "ruvopt.toml": TOY_CONFIG,
-         "crates/a/Cargo.toml": '[package]\nname = "a"\n', "crates/a/src/lib.rs": "fn a() {}\n"},
-        {"crates/a/src/lib.rs": "fn a() {}\nfn b() {}\n",
-         "crates/b/Cargo.toml": '[package]\nname = "b"\n', "crates/b/src/lib.rs": "fn b() {}\n"},
-    ])
+    repo, (base, head) = make_git_repo(
+        tmp_path,
+        [
+            {
+                "Cargo.toml": ws,
+                "ruvopt.toml": TOY_CONFIG,
+                "crates/a/Cargo.toml": '[package]\nname = "a"\n',
+                "crates/a/src/lib.rs": "fn a() {}\n",
+            },
+            {
+                "crates/a/src/lib.rs": "fn a() {}\nfn b() {}\n",
+                "crates/b/Cargo.toml": '[package]\nname = "b"\n',
+                "crates/b/src/lib.rs": "fn b() {}\n",
+            },
+        ],
+    )
     crates = {c.name: c for c in check_diff(repo, base, head, jobs=1).report.crates}
     assert crates["a"].base_metrics is not None
     assert (crates["a"].base_metrics["root_lines"], crates["a"].metrics["root_lines"]) == (1, 2)

@@ -54,10 +54,19 @@ def test_a_copy_under_a_new_name_is_new_while_the_original_stays(tmp_path: Path)
 
 def test_a_moved_crate_keeps_its_manifest_findings(tmp_path: Path) -> None:
     root = '[workspace]\nmembers = ["crates/*"]\n'
-    base = {"Cargo.toml": root, "src/lib.rs": None, "src/raw.rs": None,
-            "crates/old/Cargo.toml": MANIFEST, "crates/old/src/lib.rs": RAW}  # fmt: skip
-    head = {"crates/old/Cargo.toml": None, "crates/old/src/lib.rs": None,
-            "crates/new/Cargo.toml": MANIFEST, "crates/new/src/lib.rs": RAW}  # fmt: skip
+    base = {
+        "Cargo.toml": root,
+        "src/lib.rs": None,
+        "src/raw.rs": None,
+        "crates/old/Cargo.toml": MANIFEST,
+        "crates/old/src/lib.rs": RAW,
+    }
+    head = {
+        "crates/old/Cargo.toml": None,
+        "crates/old/src/lib.rs": None,
+        "crates/new/Cargo.toml": MANIFEST,
+        "crates/new/src/lib.rs": RAW,
+    }
     result = new_and_fixed(tmp_path, head, base)
     codes = {(f.code, f.path) for f in result.findings}
     assert ("RO601", "crates/new/Cargo.toml") in codes

@@ -50,8 +50,9 @@ def git_server(
 def stack(
     fake_github_server: FakeGitHubServer, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppStack]:
-    app = AppStack(fake_github_server.fake, redis_server.url, tmp_path_factory.mktemp("e2e"),
-                   RUVOPT_WRITE_SPACING_SECONDS="0.2")  # fmt: skip
+    app = AppStack(
+        fake_github_server.fake, redis_server.url, tmp_path_factory.mktemp("e2e"), RUVOPT_WRITE_SPACING_SECONDS="0.2"
+    )
     app.start_receiver()
     app.start_worker()
     yield app
@@ -146,12 +147,18 @@ def test_recheck_from_a_writer_runs_the_review_again(stack, world, fake_github):
     fake_github.set_role(pr.repo, "maintainer-1", "write")
     response = stack.post("issue_comment", comment_event(pr, "/ruvopt recheck", "maintainer-1", comment_id=9001))
     assert response.status_code == 202, response.text
-    reply = wait_for(lambda: [c for c in fake_github.issue_comments(pr.repo, pr.pr) if "re-check of" in c.body],
-                     REVIEW_TIMEOUT_S, "the re-check reply")  # fmt: skip
+    reply = wait_for(
+        lambda: [c for c in fake_github.issue_comments(pr.repo, pr.pr) if "re-check of" in c.body],
+        REVIEW_TIMEOUT_S,
+        "the re-check reply",
+    )
     assert reply[0].body.startswith(f"@maintainer-1 re-check of `{pr.head[:12]}` queued")
     wait_for(lambda: fake_github.check_runs(pr.repo)[0].patches > patches, REVIEW_TIMEOUT_S, "the re-run")
-    wait_for(lambda: job(stack.redis_url, REVIEW, f"review:{pr.repo}@{pr.head}")["status"] == "complete",
-             REVIEW_TIMEOUT_S, "the forced review to finish")  # fmt: skip
+    wait_for(
+        lambda: job(stack.redis_url, REVIEW, f"review:{pr.repo}@{pr.head}")["status"] == "complete",
+        REVIEW_TIMEOUT_S,
+        "the forced review to finish",
+    )
     (again,) = fake_github.check_runs(pr.repo)
     assert again.id == run.id
     assert again.status == "completed"
@@ -167,8 +174,11 @@ def test_recheck_from_a_non_writer_gets_a_short_denial(stack, world, fake_github
     patches = run.patches
     response = stack.post("issue_comment", comment_event(pr, "/ruvopt recheck", "drive-by-user", comment_id=9002))
     assert response.status_code == 202, response.text
-    denial = wait_for(lambda: [c for c in fake_github.issue_comments(pr.repo, pr.pr) if "drive-by-user" in c.body],
-                      REVIEW_TIMEOUT_S, "the denial")  # fmt: skip
+    denial = wait_for(
+        lambda: [c for c in fake_github.issue_comments(pr.repo, pr.pr) if "drive-by-user" in c.body],
+        REVIEW_TIMEOUT_S,
+        "the denial",
+    )
     assert "needs write access" in denial[0].body
     assert len(denial[0].body) < 200
     assert fake_github.check_runs(pr.repo)[0].patches == patches

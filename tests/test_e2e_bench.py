@@ -50,8 +50,11 @@ def stack(
     fake_github_server: FakeGitHubServer, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppStack]:
     work = tmp_path_factory.mktemp("e2e-bench")
-    env = {"RUVOPT_WRITE_SPACING_SECONDS": "0.2", "RUVOPT_BENCH_CARGO_HOME": str(cargo_home(work)),
-           "RUVOPT_BENCH_COMMAND_TIMEOUT_SECONDS": "300"}
+    env = {
+        "RUVOPT_WRITE_SPACING_SECONDS": "0.2",
+        "RUVOPT_BENCH_CARGO_HOME": str(cargo_home(work)),
+        "RUVOPT_BENCH_COMMAND_TIMEOUT_SECONDS": "300",
+    }
     app = AppStack(fake_github_server.fake, redis_server.url, work, **env)
     app.start_receiver()
     app.start_worker(queues="review,bench")
@@ -105,8 +108,11 @@ def test_a_writers_bench_command_yields_one_completed_ruvopt_bench_run(stack, wo
     assert (run.head_sha, run.conclusion) == (pr.head, "failure")
     assert "| `moe/cache_hit_rate` | 0.73 | 0.5 |" in run.summary
     assert "💸 over budget" in run.summary
-    [summary] = wait_for(lambda: [c for c in fake_github.issue_comments(pr.repo, pr.pr)
-                                  if "<!-- ruvopt:bench -->" in c.body], TIMEOUT_S, "the summary section")  # fmt: skip
+    [summary] = wait_for(
+        lambda: [c for c in fake_github.issue_comments(pr.repo, pr.pr) if "<!-- ruvopt:bench -->" in c.body],
+        TIMEOUT_S,
+        "the summary section",
+    )
     assert "xychart-beta" in summary.body
 
 
@@ -123,8 +129,9 @@ def test_a_readers_bench_command_is_refused_and_nothing_is_measured(stack, world
 def test_a_bots_bench_command_is_ignored_at_the_door(stack, world, fake_github):
     pr = world(bmf_crate(50))
     posted = fake_github.add_issue_comment(pr.repo, pr.pr, "/ruvopt bench", user="some-app[bot]")
-    response = stack.post("issue_comment", payloads.from_bot(comment_event(pr, "/ruvopt bench", "some-app[bot]",
-                                                                           comment_id=posted.id)))  # fmt: skip
+    response = stack.post(
+        "issue_comment", payloads.from_bot(comment_event(pr, "/ruvopt bench", "some-app[bot]", comment_id=posted.id))
+    )
     assert response.status_code == 202
     assert response.json()["status"] == "ignored"
     assert queued_jobs(stack.redis_url, BENCH) == []
@@ -168,8 +175,9 @@ def test_the_run_bench_button_of_the_ruvopt_check_run_benches_its_commit(stack, 
     assert [a["identifier"] for a in review_run.actions] == ["recheck", "bench"]
     press = payloads.check_run("requested_action", app_id=fake_github.app_id, head_sha=pr.head, pulls=False)
     press["requested_action"] = {"identifier": "bench"}
-    press["repository"].update({"id": fake_github.world.repos[pr.repo].id, "full_name": pr.repo,
-                                "name": pr.repo.split("/")[1]})  # fmt: skip
+    press["repository"].update(
+        {"id": fake_github.world.repos[pr.repo].id, "full_name": pr.repo, "name": pr.repo.split("/")[1]}
+    )
     press["repository"]["owner"]["login"] = pr.repo.split("/")[0]
     press["installation"] = {"id": pr.installation, "node_id": "I_1"}
     press["sender"] = {**press["sender"], "login": WRITER, "type": "User"}

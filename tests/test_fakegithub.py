@@ -76,14 +76,15 @@ def test_more_than_50_annotations_in_one_request_get_422(fake_github: FakeGitHub
         for i in range(1, 52)
     ]
     with fake_github.expect_violation("is too long"):
-        reply = api.patch(f"/repos/{REPO}/check-runs/{run['id']}", json={"output": {"summary": "s",
-                                                                                     "annotations": many}})
+        reply = api.patch(
+            f"/repos/{REPO}/check-runs/{run['id']}", json={"output": {"summary": "s", "annotations": many}}
+        )
     assert reply.status_code == 422
-    ok = api.patch(f"/repos/{REPO}/check-runs/{run['id']}", json={"output": {"summary": "s",
-                                                                              "annotations": many[:50]}})
+    ok = api.patch(f"/repos/{REPO}/check-runs/{run['id']}", json={"output": {"summary": "s", "annotations": many[:50]}})
     assert ok.status_code == 200
-    again = api.patch(f"/repos/{REPO}/check-runs/{run['id']}", json={"output": {"summary": "s",
-                                                                                 "annotations": many[50:]}})
+    again = api.patch(
+        f"/repos/{REPO}/check-runs/{run['id']}", json={"output": {"summary": "s", "annotations": many[50:]}}
+    )
     assert again.json()["output"]["annotations_count"] == 51  # PATCHes append
 
 
@@ -111,8 +112,9 @@ def test_wrong_query_type_and_unknown_query_parameter_are_violations(fake_github
 
 def test_malformed_json_gets_400(fake_github: FakeGitHub, api: httpx.Client):
     with fake_github.expect_violation("Problems parsing JSON"):
-        reply = api.post(f"/repos/{REPO}/check-runs", content=b"{not json",
-                         headers={"Content-Type": "application/json"})
+        reply = api.post(
+            f"/repos/{REPO}/check-runs", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
     assert reply.status_code == 400
 
 
@@ -133,8 +135,10 @@ def test_an_undeclared_violation_fails_the_test(fake_github: FakeGitHub, api: ht
 
 def test_app_jwt_gets_an_installation_token(fake_github: FakeGitHub):
     fake_github.add_installation(5, "octo-org")
-    reply = httpx.post(f"{fake_github.url}/app/installations/5/access_tokens",
-                       headers={"Authorization": f"Bearer {app_jwt(fake_github)}"})
+    reply = httpx.post(
+        f"{fake_github.url}/app/installations/5/access_tokens",
+        headers={"Authorization": f"Bearer {app_jwt(fake_github)}"},
+    )
     assert reply.status_code == 201
     assert reply.json()["token"].startswith("ghs_")
     assert fake_github.token_valid(reply.json()["token"])
@@ -144,8 +148,9 @@ def test_app_jwt_gets_an_installation_token(fake_github: FakeGitHub):
 def test_bad_jwts_are_refused(fake_github: FakeGitHub, lifetime: int, iss: object):
     fake_github.add_installation(5, "octo-org")
     token = app_jwt(fake_github, lifetime=lifetime, iss=iss)
-    reply = httpx.post(f"{fake_github.url}/app/installations/5/access_tokens",
-                       headers={"Authorization": f"Bearer {token}"})
+    reply = httpx.post(
+        f"{fake_github.url}/app/installations/5/access_tokens", headers={"Authorization": f"Bearer {token}"}
+    )
     assert reply.status_code == 401
 
 
@@ -162,8 +167,10 @@ def test_token_of_another_installation_sees_404(fake_github: FakeGitHub, api: ht
 
 
 def test_unknown_installation_is_404(fake_github: FakeGitHub):
-    reply = httpx.post(f"{fake_github.url}/app/installations/12345/access_tokens",
-                       headers={"Authorization": f"Bearer {app_jwt(fake_github)}"})
+    reply = httpx.post(
+        f"{fake_github.url}/app/installations/12345/access_tokens",
+        headers={"Authorization": f"Bearer {app_jwt(fake_github)}"},
+    )
     assert reply.status_code == 404
 
 

@@ -56,8 +56,9 @@ def test_fingerprint_survives_lines_inserted_above(tmp_path: Path) -> None:
 
 
 def test_fingerprint_survives_reindentation(tmp_path: Path) -> None:
-    reindented = "\n".join(("\t" * (len(line) - len(line.lstrip(" "))) + line.lstrip(" ")) if line else line
-                           for line in ROUTER.split("\n"))
+    reindented = "\n".join(
+        ("\t" * (len(line) - len(line.lstrip(" "))) + line.lstrip(" ")) if line else line for line in ROUTER.split("\n")
+    )
     assert reindented != ROUTER
     before = fingerprints(tmp_path, ROUTER, "RO503")
     assert len(before) == 1
@@ -101,9 +102,15 @@ def test_a_changed_node_changes_the_fingerprint(tmp_path: Path) -> None:
 
 
 def test_the_same_finding_in_another_file_has_another_fingerprint(tmp_path: Path) -> None:
-    root = make_workspace(tmp_path, {
-        "Cargo.toml": MANIFEST, "src/lib.rs": "pub mod a;\npub mod b;\n", "src/a.rs": ROUTER, "src/b.rs": ROUTER,
-    })
+    root = make_workspace(
+        tmp_path,
+        {
+            "Cargo.toml": MANIFEST,
+            "src/lib.rs": "pub mod a;\npub mod b;\n",
+            "src/a.rs": ROUTER,
+            "src/b.rs": ROUTER,
+        },
+    )
     report = check(DirectoryTree(root), Config(select=("RO503",)), jobs=1)
     assert len(report.findings) == 2
     assert report.findings[0].fingerprint != report.findings[1].fingerprint

@@ -232,16 +232,19 @@ def test_tokens_never_reach_the_logs(world: FakeGitHub, sync_redis: redis.Redis,
 
 
 def _annotations(n: int, start: int = 1) -> list[dict[str, object]]:
-    return [{"path": "src/lib.rs", "start_line": i, "end_line": i, "annotation_level": "warning", "message": "m"}
-            for i in range(start, start + n)]
+    return [
+        {"path": "src/lib.rs", "start_line": i, "end_line": i, "annotation_level": "warning", "message": "m"}
+        for i in range(start, start + n)
+    ]
 
 
 def test_check_run_lifecycle_appends_annotations(world: FakeGitHub, sync_redis: redis.Redis):
     c = client(world, sync_redis)
     run = c.create_check_run(REPO, name="ruvopt", head_sha=SHA, output={"title": "t", "summary": "running"})
     c.update_check_run(REPO, run.id, output={"title": "t", "summary": "s", "annotations": _annotations(50)})
-    c.update_check_run(REPO, run.id, conclusion="failure",
-                       output={"title": "t", "summary": "done", "annotations": _annotations(3, 51)})
+    c.update_check_run(
+        REPO, run.id, conclusion="failure", output={"title": "t", "summary": "done", "annotations": _annotations(3, 51)}
+    )
     [stored] = world.check_runs(REPO, "ruvopt")
     assert (stored.status, stored.conclusion, stored.summary) == ("completed", "failure", "done")
     assert [a["start_line"] for a in stored.annotations] == list(range(1, 54))
@@ -253,8 +256,13 @@ def test_review_threads_and_resolution(world: FakeGitHub, sync_redis: redis.Redi
     repo, (base, head) = make_git_repo(tmp_path, [{"a.rs": "fn a() {}\n"}, {"a.rs": "fn a() {}\nfn b() {}\n"}])
     world.add_pull(REPO, 2, head_sha=head, base_sha=base, diff=git_diff(repo, base, head))
     c = client(world, sync_redis)
-    review = c.create_review(REPO, 2, commit_id=head, body="ruvopt found 1 issue",
-                             comments=[{"path": "a.rs", "line": 2, "side": "RIGHT", "body": "finding"}])
+    review = c.create_review(
+        REPO,
+        2,
+        commit_id=head,
+        body="ruvopt found 1 issue",
+        comments=[{"path": "a.rs", "line": 2, "side": "RIGHT", "body": "finding"}],
+    )
     assert review.state == "COMMENTED"
     [comment] = c.list_review_comments(REPO, 2)
     [thread] = c.review_threads(REPO, 2)
@@ -277,8 +285,10 @@ def test_pull_files_and_permission(world: FakeGitHub, sync_redis: redis.Redis, t
     world.set_role(REPO, "maint", "maintain")
     c = client(world, sync_redis)
     assert c.get_pull(REPO, 3).head.sha == head
-    assert sorted((f.filename, f.status) for f in c.list_pull_files(REPO, 3)) == [("a.rs", "modified"),
-                                                                                  ("b.rs", "added")]
+    assert sorted((f.filename, f.status) for f in c.list_pull_files(REPO, 3)) == [
+        ("a.rs", "modified"),
+        ("b.rs", "added"),
+    ]
     assert c.get_permission_role(REPO, "maint") == "maintain"
 
 

@@ -26,8 +26,9 @@ INSTALLATION = 71
 @pytest.fixture
 def served(fake_github: FakeGitHub, git_http_server: GitHttpServer, tmp_path: Path) -> dict[str, Any]:
     """A repository with base → head on main and an unrelated commit on another branch."""
-    source, (base, head) = make_git_repo(tmp_path, [{"src/lib.rs": "pub fn a() {}\n"},
-                                                    {"src/lib.rs": "pub fn a() {}\npub fn b() {}\n"}])
+    source, (base, head) = make_git_repo(
+        tmp_path, [{"src/lib.rs": "pub fn a() {}\n"}, {"src/lib.rs": "pub fn a() {}\npub fn b() {}\n"}]
+    )
     git(source, "checkout", "-q", "-b", "other")
     other = commit_files(source, {"OTHER.md": "not for review\n"}, index=5)
     fake_github.add_repo(REPO, installation_id=INSTALLATION)
@@ -160,4 +161,3 @@ def test_unsafe_repository_names_are_refused(name: str, tmp_path: Path):
 async def test_abbreviated_shas_are_refused(tmp_path: Path):
     with pytest.raises(MirrorError, match="full commit id"):
         await Mirror.for_repo(tmp_path, REPO).fetch("http://127.0.0.1:9/x.git", "t", ["abc123"])
-

@@ -70,11 +70,18 @@ def test_a_50_mb_rust_file_is_skipped_with_a_notice(tmp_path: Path):
     assert peak_mb < 512, (took, peak_mb)
 
 
-@pytest.mark.parametrize(("extra", "reason"), [
-    ("x = " + "{a = " * 10_000 + "1" + "}" * 10_000, "nested 10000 deep, over the 64 ruvopt parses"),
-    ("x = [" + "1, " * 1_000_000 + "]", "over the 1048576 ruvopt parses"),
-    ("x = [" + "1," * 300_000 + "]", "300000 commas (array elements, table entries), over the 200000 ruvopt parses"),
-], ids=["nested-inline-tables", "3-mb-array", "300k-element-array"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ("x = " + "{a = " * 10_000 + "1" + "}" * 10_000, "nested 10000 deep, over the 64 ruvopt parses"),
+        ("x = [" + "1, " * 1_000_000 + "]", "over the 1048576 ruvopt parses"),
+        (
+            "x = [" + "1," * 300_000 + "]",
+            "300000 commas (array elements, table entries), over the 200000 ruvopt parses",
+        ),
+    ],
+    ids=["nested-inline-tables", "3-mb-array", "300k-element-array"],
+)
 def test_a_toml_bomb_is_an_ro001_finding_that_says_why(tmp_path: Path, extra: str, reason: str):
     ws = make_workspace(tmp_path, {"Cargo.toml": f"{MANIFEST}\n[package.metadata]\n{extra}\n", "src/lib.rs": LIB})
     report, took, peak_mb = ruvopt_check(ws)
@@ -88,8 +95,9 @@ def test_a_toml_bomb_is_an_ro001_finding_that_says_why(tmp_path: Path, extra: st
 
 def test_a_manifest_with_10000_features_gets_one_finding_listing_them(tmp_path: Path):
     features = "\n".join(f'f{i} = ["f{i + 1}"]' for i in range(9_999)) + '\nf9999 = []\ndefault = ["f0"]\n'
-    ws = make_workspace(tmp_path, {"Cargo.toml": f"{MANIFEST}\n[features]\n{features}", "src/lib.rs": LIB,
-                                   "README.md": "# hostile\n"})  # fmt: skip
+    ws = make_workspace(
+        tmp_path, {"Cargo.toml": f"{MANIFEST}\n[features]\n{features}", "src/lib.rs": LIB, "README.md": "# hostile\n"}
+    )
     report, took, peak_mb = ruvopt_check(ws)
     (finding,) = report["findings"]
     assert finding["code"] == "RO601"
@@ -112,8 +120,9 @@ def test_a_50_mb_lockfile_is_not_read(tmp_path: Path):
 def test_a_rename_to_a_path_outside_the_tree_gets_no_comment_anywhere():
     # GitHub lists what the PR says; ruvopt comments only where its own git diff agrees,
     # and a commit can never hold "../../x.rs" (git refuses such a path).
-    listing = [{"filename": "../../x.rs", "status": "renamed", "previous_filename": "src/a.rs",
-                "patch": "@@ -1 +1 @@\n-a\n+b"}]  # fmt: skip
+    listing = [
+        {"filename": "../../x.rs", "status": "renamed", "previous_filename": "src/a.rs", "patch": "@@ -1 +1 @@\n-a\n+b"}
+    ]
     ours = parse_diff("--- a/src/a.rs\n+++ b/src/a.rs\n@@ -1 +1 @@\n-a\n+b\n")
     assert set(github_diff(listing).files) == {"../../x.rs"}
     assert both(ours, github_diff(listing)).files == {}
@@ -121,8 +130,10 @@ def test_a_rename_to_a_path_outside_the_tree_gets_no_comment_anywhere():
 
 def test_a_head_config_cannot_loosen_its_own_gate_or_aim_the_bench_elsewhere(tmp_path: Path):
     base = {"Cargo.toml": MANIFEST, "src/lib.rs": LIB, "ruvopt.toml": 'fail-on = "new"\n'}
-    head = {"src/lib.rs": LIB + unsafe_reads("read", 2),
-            "ruvopt.toml": 'fail-on = "never"\nignore = ["RO201"]\n[bench]\nrepository = "evil/other"\n'}
+    head = {
+        "src/lib.rs": LIB + unsafe_reads("read", 2),
+        "ruvopt.toml": 'fail-on = "never"\nignore = ["RO201"]\n[bench]\nrepository = "evil/other"\n',
+    }
     repo, (base_sha, head_sha) = make_git_repo(tmp_path, [base, head])
     result = check_diff(repo, base_sha, head_sha)
     assert result.config.fail_on == "new"

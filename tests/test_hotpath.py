@@ -55,15 +55,22 @@ def hot(patterns: list[str], path: str = PATH, source: str = SOURCE) -> list[str
     [
         pytest.param(
             "crates/ruvllm/src/moe/router.rs::MemoryAwareRouter::select_top_k*",
-            ["MemoryAwareRouter::select_top_k", "MemoryAwareRouter::select_top_k_buffered",
-             "moe::deep::MemoryAwareRouter::select_top_k_nested"],
+            [
+                "MemoryAwareRouter::select_top_k",
+                "MemoryAwareRouter::select_top_k_buffered",
+                "moe::deep::MemoryAwareRouter::select_top_k_nested",
+            ],
             id="path-type-fn",
         ),
         pytest.param(
             "select_top_k*",
-            ["MemoryAwareRouter::select_top_k", "MemoryAwareRouter::select_top_k_buffered",
-             "MemoryAwareRouter::other::select_top_k_inner", "moe::deep::MemoryAwareRouter::select_top_k_nested",
-             "moe::deep::select_top_k"],
+            [
+                "MemoryAwareRouter::select_top_k",
+                "MemoryAwareRouter::select_top_k_buffered",
+                "MemoryAwareRouter::other::select_top_k_inner",
+                "moe::deep::MemoryAwareRouter::select_top_k_nested",
+                "moe::deep::select_top_k",
+            ],
             id="bare-name-anywhere",
         ),
         pytest.param("Wrapper::route", ["Wrapper::route"], id="impl-trait-for-reference-to-generic-type"),

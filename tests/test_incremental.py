@@ -144,8 +144,10 @@ def test_cached_results_equal_a_fresh_analysis_after_each_kind_of_change(tmp_pat
     changes: list[dict[str, str | None]] = [
         {"crates/a/Cargo.toml": member("a", '["candle"]')},  # RO301 appears
         {"Cargo.toml": ROOT.replace('"0.8"', '{ version = "0.8", features = ["cuda"] }')},
-        {"crates/a/src/new.rs": "pub fn f(p: *const u8) -> u8 { unsafe { *p } }\n",
-         "crates/a/src/lib.rs": "pub mod x;\npub mod new;\n"},
+        {
+            "crates/a/src/new.rs": "pub fn f(p: *const u8) -> u8 { unsafe { *p } }\n",
+            "crates/a/src/lib.rs": "pub mod x;\npub mod new;\n",
+        },
         {"crates/b/README.md": "`fast` and `candle`\n"},  # a file the crate's rules list and read
         {"crates/c/Cargo.toml": member("c"), "crates/c/src/lib.rs": ""},  # a new member
         {"crates/b/Cargo.toml": "[package\n"},  # broken: RO001

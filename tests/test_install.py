@@ -102,10 +102,13 @@ def test_the_light_install_runs_check_and_review(light: Path, tmp_path: Path) ->
     assert checked.returncode in (0, 1), checked.stderr
     assert '"findings"' in checked.stdout
     manifest = '[package]\nname = "tiny"\nversion = "0.1.0"\nedition = "2021"\n'
-    repo, shas = make_git_repo(tmp_path, [
-        {"Cargo.toml": manifest, "src/lib.rs": RUST_LIB},
-        {"src/lib.rs": RUST_LIB + "pub unsafe fn raw(p: *const u8) -> u8 {\n    unsafe { *p }\n}\n"},
-    ])  # fmt: skip
+    repo, shas = make_git_repo(
+        tmp_path,
+        [
+            {"Cargo.toml": manifest, "src/lib.rs": RUST_LIB},
+            {"src/lib.rs": RUST_LIB + "pub unsafe fn raw(p: *const u8) -> u8 {\n    unsafe { *p }\n}\n"},
+        ],
+    )
     reviewed = _run([str(light / "bin/ruvopt"), "review", str(repo), "--base", shas[0], "--head", shas[1]])
     assert reviewed.returncode in (0, 1), reviewed.stderr
     assert "RO201" in reviewed.stdout
@@ -124,13 +127,22 @@ def test_the_app_install_serves_webhooks(full: Path, tmp_path: Path) -> None:
     from tests.fakegithub.auth import AppKey
 
     # All three App credentials: `serve` refuses a partial set (docs/install.md).
-    env = {**os.environ, "RUVOPT_WEBHOOK_SECRET": "s", "RUVOPT_REDIS_URL": "redis://127.0.0.1:1/0",
-           "RUVOPT_APP_ID": "1", "RUVOPT_PRIVATE_KEY": AppKey.generate().private_pem}  # fmt: skip
+    env = {
+        **os.environ,
+        "RUVOPT_WEBHOOK_SECRET": "s",
+        "RUVOPT_REDIS_URL": "redis://127.0.0.1:1/0",
+        "RUVOPT_APP_ID": "1",
+        "RUVOPT_PRIVATE_KEY": AppKey.generate().private_pem,
+    }
     port = _free_port()
     proc = subprocess.Popen(
-        [str(full / "bin/ruvopt"), "serve", "--port", str(port)], env=env, cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [str(full / "bin/ruvopt"), "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         wait_for(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), 30, "ruvopt serve from the [app] install")
     finally:

@@ -47,8 +47,8 @@ def test_toml_lines_finds_keys_in_every_form() -> None:
         'a = { version = "1", features = [\n  "x",\n  "y",\n] }\n'
         'b.version = "1"\n'
         "[dependencies.c]\nversion = '1'\n"
-        "[target.'cfg(unix)'.dependencies]\n\"d-e\" = \"1\"\n"
-        "[[bin]]\nname = \"one\"\n[[bin]]\nname = \"two\"\n"
+        '[target.\'cfg(unix)\'.dependencies]\n"d-e" = "1"\n'
+        '[[bin]]\nname = "one"\n[[bin]]\nname = "two"\n'
     )
     index = TomlLines(text)
     assert index.line("package", "description") == 3
@@ -66,7 +66,7 @@ def test_toml_lines_finds_keys_in_every_form() -> None:
 
 
 def test_toml_lines_reports_duplicates_and_unclosed_values() -> None:
-    assert TomlLines('[a]\nx = 1\ny = 2\nx = 3\n').duplicates == [(("a", "x"), 4)]
+    assert TomlLines("[a]\nx = 1\ny = 2\nx = 3\n").duplicates == [(("a", "x"), 4)]
     assert TomlLines("[a.b]\nx = 1\n[a]\ny = 2\n").duplicates == []  # defining a parent later is valid
     unclosed = TomlLines('[a]\nx = [\n  "y",\nz = 1\n')
     assert unclosed.unterminated == 2
@@ -115,7 +115,7 @@ def test_a_valid_workspace_has_no_ro001_finding(tmp_path: Path) -> None:
 # --- RO301 -------------------------------------------------------------------------------
 
 HEAVY = PACKAGE + (
-    "\n[dependencies]\ncandle-core = { version = \"0.8\", optional = true }\n"
+    '\n[dependencies]\ncandle-core = { version = "0.8", optional = true }\n'
     'tokio = { version = "1", optional = true }\nserde = { version = "1", optional = true }\n'
     '\n[features]\ndefault = ["candle", "dep:serde", "tokio/rt"]\ncandle = ["dep:candle-core"]\n'
 )
@@ -166,9 +166,8 @@ def test_ro301_resolves_workspace_inherited_dependencies(tmp_path: Path) -> None
             '[workspace]\nmembers = ["a"]\n'
             '[workspace.dependencies]\nml = { package = "candle-core", version = "0.8" }\n'
         ),
-        "a/Cargo.toml": PACKAGE + (
-            '[dependencies]\nml = { workspace = true, optional = true }\n[features]\ndefault = ["ml"]\n'
-        ),
+        "a/Cargo.toml": PACKAGE
+        + ('[dependencies]\nml = { workspace = true, optional = true }\n[features]\ndefault = ["ml"]\n'),
         "a/src/lib.rs": "",
     }
     [finding] = findings(tmp_path, files, "RO301")
@@ -206,7 +205,10 @@ def test_ro302_reports_a_workspace_dependency_once_however_many_members_inherit_
     member = PACKAGE + "[dependencies]\ntokenizers.workspace = true\n"
     files = {
         "Cargo.toml": '[workspace]\nmembers = ["a", "b"]\n[workspace.dependencies]\ntokenizers = "0.20"\n',
-        "a/Cargo.toml": member, "a/src/lib.rs": "", "b/Cargo.toml": member.replace("demo", "b"), "b/src/lib.rs": "",
+        "a/Cargo.toml": member,
+        "a/src/lib.rs": "",
+        "b/Cargo.toml": member.replace("demo", "b"),
+        "b/src/lib.rs": "",
     }
     [finding] = findings(tmp_path, files, "RO302")
     assert (finding.path, finding.start_line) == ("Cargo.toml", 4)
@@ -289,7 +291,7 @@ def test_ro303_cfg_if_branches_are_gated_by_their_own_cfg(tmp_path: Path) -> Non
     gated = 'cfg_if::cfg_if! {\n    if #[cfg(feature = "text")] {\n        use tokenizers::A;\n    }\n}\n'
     assert ro303(tmp_path, src__lib=gated) == []
     other = gated.replace("use tokenizers::A;", "use std::fmt;") + "\n"
-    in_else = other.replace("    }\n}", '    } else {\n        use tokenizers::B;\n    }\n}')
+    in_else = other.replace("    }\n}", "    } else {\n        use tokenizers::B;\n    }\n}")
     assert len(ro303(tmp_path, src__lib=in_else)) == 1
 
 
@@ -447,7 +449,8 @@ def test_ro601_many_undocumented_features_are_one_finding(tmp_path: Path) -> Non
 REGISTRY = Path("/usr/share/cargo/registry")
 TARGET = Path(__file__).resolve().parent.parent / ".cache" / "ro303-target"
 RUSTC_CRATE = {
-    "Cargo.toml": PACKAGE + """
+    "Cargo.toml": PACKAGE
+    + """
 [dependencies]
 cfg-if = "1"
 either = { version = "1", optional = true, default-features = false }
@@ -510,8 +513,14 @@ offline = true
 ALL_FEATURES = ["fast", "a", "b", "c", "d", "mem", "guard", "order", "either", "byteorder", "lazy_static"]
 # Written by hand from the manifest above (not computed by the code under test).
 ENABLING = {
-    "either": {"either"}, "fnv": {"fast"}, "itoa": {"a", "b"}, "ryu": {"c"}, "memchr": {"mem"},
-    "scopeguard": {"guard"}, "byteorder": {"byteorder"}, "lazy_static": {"lazy_static"},
+    "either": {"either"},
+    "fnv": {"fast"},
+    "itoa": {"a", "b"},
+    "ryu": {"c"},
+    "memchr": {"mem"},
+    "scopeguard": {"guard"},
+    "byteorder": {"byteorder"},
+    "lazy_static": {"lazy_static"},
 }
 
 
@@ -519,9 +528,22 @@ def unresolved_without(crate: Path, dependency: str) -> bool:
     """Does `cargo check` with every feature that leaves ``dependency`` off fail to find it?"""
     features = [f for f in ALL_FEATURES if f not in ENABLING[dependency]]
     proc = subprocess.run(
-        ["cargo", "check", "--offline", "--quiet", "--no-default-features", "--features", ",".join(features),
-         "--message-format", "short"],
-        cwd=crate, env={**os.environ, "CARGO_TARGET_DIR": str(TARGET)}, capture_output=True, text=True, check=False,
+        [
+            "cargo",
+            "check",
+            "--offline",
+            "--quiet",
+            "--no-default-features",
+            "--features",
+            ",".join(features),
+            "--message-format",
+            "short",
+        ],
+        cwd=crate,
+        env={**os.environ, "CARGO_TARGET_DIR": str(TARGET)},
+        capture_output=True,
+        text=True,
+        check=False,
         timeout=300,
     )
     return f"`{dependency}`" in proc.stderr and "error[E04" in proc.stderr
@@ -537,7 +559,9 @@ def test_ro303_flags_exactly_the_dependencies_rustc_cannot_do_without(tmp_path: 
     assert flagged == rustc
 
 
-FEATURE_GRAPH_MANIFEST = PACKAGE + """
+FEATURE_GRAPH_MANIFEST = (
+    PACKAGE
+    + """
 [dependencies]
 either = { version = "1", optional = true, default-features = false }
 fnv = { version = "1", optional = true, default-features = false }
@@ -554,14 +578,31 @@ y = ["fnv/std"]
 z = ["dep:ryu", "bo/std"]
 w = ["either"]
 """
+)
 
 
 def cargo_tree(crate: Path, features: str) -> dict[str, set[str]]:
     """Package name → features Cargo's feature resolver turns on (the root included)."""
     proc = subprocess.run(
-        ["cargo", "tree", "--offline", "--no-default-features", "--features", features, "-e", "features",
-         "--prefix", "none", "-f", "{p}|{f}"],
-        cwd=crate, env={**os.environ, "CARGO_TARGET_DIR": str(TARGET)}, capture_output=True, text=True, check=True,
+        [
+            "cargo",
+            "tree",
+            "--offline",
+            "--no-default-features",
+            "--features",
+            features,
+            "-e",
+            "features",
+            "--prefix",
+            "none",
+            "-f",
+            "{p}|{f}",
+        ],
+        cwd=crate,
+        env={**os.environ, "CARGO_TARGET_DIR": str(TARGET)},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     found: dict[str, set[str]] = {}
     for line in proc.stdout.splitlines():

@@ -121,19 +121,35 @@ def test_root_counts_equal_the_checklist_greps_where_those_are_exact(tmp_path: P
 
 # (root source, checklist-style command, what it prints, metric, the number docs/metrics.md defines)
 GREP_MISCOUNTS = [
-    pytest.param("pub\nuse a::B;\nmod a { pub struct B; }\n", PUB_USE, 0, "pub_use_statements", 1,
-                 id="pub-on-its-own-line"),
-    pytest.param('#[cfg(feature = "x")] pub use a::B;\nmod a { pub struct B; }\n', PUB_USE, 0,
-                 "pub_use_statements", 1, id="attribute-before-pub-use-on-one-line"),
-    pytest.param("/*\npub use a::Old;\n*/\nmod a {}\n", PUB_USE, 1, "pub_use_statements", 0,
-                 id="pub-use-in-a-block-comment"),
-    pytest.param('pub const DOC: &str = r"\npub use a::InString;\n";\n', PUB_USE, 1, "pub_use_statements", 0,
-                 id="pub-use-in-a-raw-string"),
+    pytest.param(
+        "pub\nuse a::B;\nmod a { pub struct B; }\n", PUB_USE, 0, "pub_use_statements", 1, id="pub-on-its-own-line"
+    ),
+    pytest.param(
+        '#[cfg(feature = "x")] pub use a::B;\nmod a { pub struct B; }\n',
+        PUB_USE,
+        0,
+        "pub_use_statements",
+        1,
+        id="attribute-before-pub-use-on-one-line",
+    ),
+    pytest.param(
+        "/*\npub use a::Old;\n*/\nmod a {}\n", PUB_USE, 1, "pub_use_statements", 0, id="pub-use-in-a-block-comment"
+    ),
+    pytest.param(
+        'pub const DOC: &str = r"\npub use a::InString;\n";\n',
+        PUB_USE,
+        1,
+        "pub_use_statements",
+        0,
+        id="pub-use-in-a-raw-string",
+    ),
     pytest.param("// #![allow(dead_code)]\n", ALLOW, 1, "crate_allow_attributes", 0, id="allow-in-a-comment"),
-    pytest.param("mod m {\n    #![allow(dead_code)]\n}\n", ALLOW, 1, "crate_allow_attributes", 0,
-                 id="allow-of-an-inline-module"),
-    pytest.param("#![allow(a,\n  b,\n  c)]\n", ALLOW_ENTRIES, 2, "crate_allow_lints", 3,
-                 id="allow-entries-spanning-lines"),
+    pytest.param(
+        "mod m {\n    #![allow(dead_code)]\n}\n", ALLOW, 1, "crate_allow_attributes", 0, id="allow-of-an-inline-module"
+    ),
+    pytest.param(
+        "#![allow(a,\n  b,\n  c)]\n", ALLOW_ENTRIES, 2, "crate_allow_lints", 3, id="allow-entries-spanning-lines"
+    ),
 ]
 
 

@@ -43,8 +43,13 @@ def git_server(fake_github_server: FakeGitHubServer, tmp_path_factory: pytest.Te
 def stack(
     fake_github_server: FakeGitHubServer, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppStack]:
-    app = AppStack(fake_github_server.fake, redis_server.url, tmp_path_factory.mktemp("observability"),
-                   RUVOPT_WRITE_SPACING_SECONDS="0.2", RUVOPT_LOG_FORMAT="json")  # fmt: skip
+    app = AppStack(
+        fake_github_server.fake,
+        redis_server.url,
+        tmp_path_factory.mktemp("observability"),
+        RUVOPT_WRITE_SPACING_SECONDS="0.2",
+        RUVOPT_LOG_FORMAT="json",
+    )
     app.metrics_port = free_port()  # type: ignore[attr-defined]
     try:
         app.start_receiver(log_level="info")
@@ -172,8 +177,11 @@ def test_json_logs_carry_the_delivery_and_job_context(stack, fake_github, git_se
     assert received
     assert received[-1]["message"].startswith("delivery logged-delivery pull_request.opened: queued")
     assert {k: received[-1][k] for k in ("installation", "repository", "pr", "event")} == {
-        "installation": world.installation, "repository": world.repo, "pr": world.pr, "event": "pull_request",
-    }  # fmt: skip
+        "installation": world.installation,
+        "repository": world.repo,
+        "pr": world.pr,
+        "event": "pull_request",
+    }
     worked = [r for r in _json_lines(stack.log(stack.workers[0])) if r.get("delivery") == "logged-delivery"]
     assert worked
     assert all(r["job"] == f"review:{world.repo}@{world.head}" and r["kind"] == "review" for r in worked)

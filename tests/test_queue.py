@@ -45,13 +45,19 @@ class Workers:
 
     def start(self, queues: str = "review", **env: str) -> subprocess.Popen[bytes]:
         log = self.logs / f"worker-{len(self.started)}.log"
-        environment = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"),
-                       "RUVOPT_REDIS_URL": self.redis_url, **env}  # fmt: skip
+        environment = {
+            "PATH": os.environ["PATH"],
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "RUVOPT_REDIS_URL": self.redis_url,
+            **env,
+        }
         with log.open("wb") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "ruvopt.cli.main", "worker", "--queues", queues],
-                env=environment, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                env=environment,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         self.started.append(proc)
         wait_for(lambda: b"worker consuming" in log.read_bytes(), 20, f"worker did not start; log:\n{log}")
         return proc
@@ -293,8 +299,17 @@ async def test_the_review_job_skips_a_head_superseded_after_it_was_queued(queues
 
 
 async def test_bench_jobs_go_to_their_own_queue(queues, redis_url):
-    job = BenchJob(installation=1, repo="o/r", pr=4, head_sha=payloads.new_sha(), base_sha=payloads.new_sha(),
-                         requested_by="me", comment_id=9, profiles=("release",), runs=3)  # fmt: skip
+    job = BenchJob(
+        installation=1,
+        repo="o/r",
+        pr=4,
+        head_sha=payloads.new_sha(),
+        base_sha=payloads.new_sha(),
+        requested_by="me",
+        comment_id=9,
+        profiles=("release",),
+        runs=3,
+    )
     ticket = await queue.enqueue_bench(queues, DEFAULTS, job)
     assert ticket.position == 1
     assert ticket.replaced is None

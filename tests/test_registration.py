@@ -166,16 +166,24 @@ def test_a_credentials_file_others_can_read_is_refused(serve):
 
 def _worker(serve: Serve, log: Path, **env: str) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "ruvopt.cli.main", "worker", "--queues", "review"],
-                                env={**serve.env, **env}, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        return subprocess.Popen(
+            [sys.executable, "-m", "ruvopt.cli.main", "worker", "--queues", "review"],
+            env={**serve.env, **env},
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def test_a_worker_started_before_registration_stops_once_the_credentials_exist(serve, tmp_path):
     log = tmp_path / "worker.log"
     worker = _worker(serve, log)
     try:
-        wait_for(lambda: b"no App credentials" in log.read_bytes() and b"worker consuming" in log.read_bytes(), 30,
-                 "the worker to consume without credentials")  # fmt: skip
+        wait_for(
+            lambda: b"no App credentials" in log.read_bytes() and b"worker consuming" in log.read_bytes(),
+            30,
+            "the worker to consume without credentials",
+        )
         assert worker.poll() is None
         serve.credentials.parent.mkdir(mode=0o700)
         fd = os.open(serve.credentials, os.O_WRONLY | os.O_CREAT, 0o600)

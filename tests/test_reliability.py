@@ -39,8 +39,13 @@ _names = itertools.count(1)
 def receiver(
     fake_github_server: FakeGitHubServer, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppStack]:
-    app = AppStack(fake_github_server.fake, redis_server.url, tmp_path_factory.mktemp("reliability"),
-                   RUVOPT_WRITE_SPACING_SECONDS="0.2", **FAST_RECOVERY)  # fmt: skip
+    app = AppStack(
+        fake_github_server.fake,
+        redis_server.url,
+        tmp_path_factory.mktemp("reliability"),
+        RUVOPT_WRITE_SPACING_SECONDS="0.2",
+        **FAST_RECOVERY,
+    )
     app.start_receiver()
     yield app
     app.stop()
@@ -163,9 +168,10 @@ def test_twenty_concurrent_deliveries_for_five_prs_make_five_reviews(stack, worl
         synchronize, guid = pull_request_event(w, "synchronize"), f"sync-{w.repo.replace('/', '-')}"
         deliveries += [
             (pull_request_event(w, "opened", head=old), None),  # the older head, delivered late
-            (synchronize, guid), (synchronize, guid),  # and GitHub's redelivery of it
+            (synchronize, guid),
+            (synchronize, guid),  # and GitHub's redelivery of it
             (pull_request_event(w, "reopened"), None),
-        ]  # fmt: skip
+        ]
     statuses = asyncio.run(post_all(stack, deliveries))
     assert len(statuses) == 20
     assert set(statuses) <= {200, 202}
@@ -194,8 +200,9 @@ def test_a_cargo_toml_that_does_not_parse_gets_a_check_run_that_says_so(stack, w
     wait_for(lambda: stack.reviewed(pr), TIMEOUT_S, "the review")
     (run,) = fake_github.check_runs(pr.repo)
     assert (run.status, run.conclusion) == ("completed", "failure")
-    assert re.match(r"Failing: Cargo\.toml:3: Fix this TOML: the string that starts on this line is never closed",
-                    run.title)  # fmt: skip
+    assert re.match(
+        r"Failing: Cargo\.toml:3: Fix this TOML: the string that starts on this line is never closed", run.title
+    )
     (annotation,) = run.annotations
     assert (annotation["path"], annotation["start_line"], annotation["annotation_level"]) == (
         "Cargo.toml",

@@ -28,8 +28,19 @@ __all__ = ["use_toy_rules"]
 ROOT = Path(__file__).resolve().parent.parent
 REPORT_SCHEMA = ROOT / "tests" / "schemas" / "ruvopt-report.schema.json"
 SARIF_SCHEMA = ROOT / ".cache" / "sarif" / "sarif-schema-2.1.0.json"
-CONTRACT_FINDING_KEYS = {"code", "rule", "severity", "path", "line", "column", "end_line", "end_column", "message",
-                         "fingerprint", "new"}
+CONTRACT_FINDING_KEYS = {
+    "code",
+    "rule",
+    "severity",
+    "path",
+    "line",
+    "column",
+    "end_line",
+    "end_column",
+    "message",
+    "fingerprint",
+    "new",
+}
 
 WS = '[workspace]\nmembers = ["crates/*"]\n'
 LIB = 'fn hot() {\n    perf_todo!("a");\n}\n'
@@ -41,8 +52,9 @@ def crate(name: str) -> dict[str, str]:
 
 @pytest.fixture
 def plain_view(tmp_path: Path, use_toy_rules: None) -> View:
-    root = make_workspace(tmp_path, {"Cargo.toml": WS, "ruvopt.toml": TOY_CONFIG, **crate("a"),
-                                     "crates/a/src/lib.rs": LIB})
+    root = make_workspace(
+        tmp_path, {"Cargo.toml": WS, "ruvopt.toml": TOY_CONFIG, **crate("a"), "crates/a/src/lib.rs": LIB}
+    )
     tree = DirectoryTree(root)
     config = load_config(tree)
     return View.of_check(check(tree, config, jobs=1), config).judged("new")
@@ -50,11 +62,17 @@ def plain_view(tmp_path: Path, use_toy_rules: None) -> View:
 
 @pytest.fixture
 def diff_view(tmp_path: Path, use_toy_rules: None) -> View:
-    repo, (base, head) = make_git_repo(tmp_path, [
-        {"Cargo.toml": WS, "ruvopt.toml": TOY_CONFIG, **crate("a"), "crates/a/src/lib.rs": LIB + "fn b() {}\n"},
-        {"crates/a/src/lib.rs": LIB + 'fn b() {\n    perf_todo!("b");\n}\n', **crate("b"),
-         "crates/b/src/lib.rs": "fn c() {}\n"},
-    ])
+    repo, (base, head) = make_git_repo(
+        tmp_path,
+        [
+            {"Cargo.toml": WS, "ruvopt.toml": TOY_CONFIG, **crate("a"), "crates/a/src/lib.rs": LIB + "fn b() {}\n"},
+            {
+                "crates/a/src/lib.rs": LIB + 'fn b() {\n    perf_todo!("b");\n}\n',
+                **crate("b"),
+                "crates/b/src/lib.rs": "fn c() {}\n",
+            },
+        ],
+    )
     return View.of_diff(check_diff(repo, base, head, filter_mode="nofilter", jobs=1)).judged("new")
 
 
@@ -140,8 +158,9 @@ def test_sarif_rules_carry_full_docs_and_results_the_fingerprint(plain_view: Vie
 
 def test_sarif_baseline_state_in_diff_mode(diff_view: View) -> None:
     run = json.loads(sarif.render(diff_view))["runs"][0]
-    states = sorted((r["locations"][0]["physicalLocation"]["region"]["startLine"], r["baselineState"])
-                    for r in run["results"])
+    states = sorted(
+        (r["locations"][0]["physicalLocation"]["region"]["startLine"], r["baselineState"]) for r in run["results"]
+    )
     assert states == [(2, "unchanged"), (5, "new")]
 
 
@@ -155,8 +174,17 @@ def test_github_escapes_data_and_properties() -> None:
 
 def make_finding(**changes: object) -> Finding:
     base: dict[str, object] = dict(
-        code="RO991", rule="perf-todo", severity=Severity.ERROR, path="src/a,b:c.rs", start_line=3, start_col=5,
-        end_line=3, end_col=9, message="Finish 50%\nnow", fingerprint="fp", new=True,
+        code="RO991",
+        rule="perf-todo",
+        severity=Severity.ERROR,
+        path="src/a,b:c.rs",
+        start_line=3,
+        start_col=5,
+        end_line=3,
+        end_col=9,
+        message="Finish 50%\nnow",
+        fingerprint="fp",
+        new=True,
     )
     base.update(changes)
     return Finding(**base)  # type: ignore[arg-type]
@@ -164,8 +192,10 @@ def make_finding(**changes: object) -> Finding:
 
 def test_github_command_for_a_finding() -> None:
     line = github.finding_command(make_finding(), diff_mode=True)
-    assert line == ("::error file=src/a%2Cb%3Ac.rs,line=3,endLine=3,col=5,endColumn=9,"
-                    "title=RO991 perf-todo (new)::Finish 50%25%0Anow")
+    assert line == (
+        "::error file=src/a%2Cb%3Ac.rs,line=3,endLine=3,col=5,endColumn=9,"
+        "title=RO991 perf-todo (new)::Finish 50%25%0Anow"
+    )
     warning = github.finding_command(make_finding(severity=Severity.WARNING, end_line=4, new=False), diff_mode=True)
     assert warning.startswith("::warning file=src/a%2Cb%3Ac.rs,line=3,endLine=4,title=RO991 perf-todo::")
 

@@ -42,12 +42,13 @@ def two_crates() -> tuple[Files, Files]:
     """Head adds 60 undocumented unsafe reads (warnings), breaks `b/Cargo.toml` (an error)
     and adds an undocumented feature (a notice)."""
     base = {
-        "Cargo.toml": '[workspace]\nmembers = ["a", "b"]\nresolver = "2"\n', "README.md": "# ws\n",
+        "Cargo.toml": '[workspace]\nmembers = ["a", "b"]\nresolver = "2"\n',
+        "README.md": "# ws\n",
         "a/Cargo.toml": '[package]\nname = "a"\nversion = "0.1.0"\nedition = "2021"\n',
         "a/src/lib.rs": "pub fn f() {}\n",
         "b/Cargo.toml": '[package]\nname = "b"\nversion = "0.1.0"\nedition = "2021"\n',
         "b/src/lib.rs": "pub fn g() {}\n",
-    }  # fmt: skip
+    }
     head = {
         "a/src/lib.rs": "pub fn f() {}\n" + unsafe_reads("read", 60),
         "a/Cargo.toml": '[package]\nname = "a"\nversion = "0.1.0"\nedition = "2021"\n\n[features]\nextra = []\n',
@@ -232,8 +233,12 @@ def test_a_head_that_already_has_a_review_gets_no_second_one(tmp_path: Path):
 
 def stated(plan: Plan) -> dict[str, str]:
     sentence = plan.counts.sentence()
-    texts = {"check run summary": plan.check_run.summary, "check run text": plan.check_run.text,
-             "summary comment": plan.summary, "review": plan.review.body if plan.review else ""}  # fmt: skip
+    texts = {
+        "check run summary": plan.check_run.summary,
+        "check run text": plan.check_run.text,
+        "summary comment": plan.summary,
+        "review": plan.review.body if plan.review else "",
+    }
     return {where: sentence for where, text in texts.items() if sentence in text}
 
 
@@ -275,8 +280,9 @@ def test_ruvopt_review_prints_what_the_app_would_post(tmp_path: Path, capsys: py
     assert "request 2 of 2: 12 annotation(s)" in out
     assert f"review: COMMENT on {head}, 30 inline comment(s)" in out
     assert "--- b/Cargo.toml line 3 (RIGHT) ---" in out  # the error first, then 29 warnings
-    unsafe_lines = [n for n, line in enumerate(("pub fn f() {}\n" + unsafe_reads("read", 60)).split("\n"), 1)
-                    if "unsafe" in line]  # fmt: skip
+    unsafe_lines = [
+        n for n, line in enumerate(("pub fn f() {}\n" + unsafe_reads("read", 60)).split("\n"), 1) if "unsafe" in line
+    ]
     shown = [int(n) for n in re.findall(r"^--- a/src/lib\.rs line (\d+) \(RIGHT\), with a suggestion ---$", out, re.M)]
     assert shown == unsafe_lines[:29]
     assert out.count("```suggestion") == 29

@@ -18,11 +18,18 @@ DOCUMENTED = "pub fn f(p: *const u8) -> u8 {\n    // SAFETY: callers pass a vali
 
 
 def repo_with_findings(tmp_path: Path) -> tuple[Path, list[str]]:
-    return make_git_repo(tmp_path, [
-        {"Cargo.toml": MANIFEST, "src/lib.rs": "pub mod long;\npub mod raw;\n", "src/long.rs": LONG,
-         "src/raw.rs": UNSAFE},
-        {"src/raw.rs": DOCUMENTED},
-    ])  # fmt: skip
+    return make_git_repo(
+        tmp_path,
+        [
+            {
+                "Cargo.toml": MANIFEST,
+                "src/lib.rs": "pub mod long;\npub mod raw;\n",
+                "src/long.rs": LONG,
+                "src/raw.rs": UNSAFE,
+            },
+            {"src/raw.rs": DOCUMENTED},
+        ],
+    )
 
 
 def as_data(report):  # type: ignore[no-untyped-def]

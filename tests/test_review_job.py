@@ -71,8 +71,9 @@ def annotation_lines(fake: FakeGitHub, world: PullWorld) -> list[tuple[str, int]
     return [(a["path"], a["start_line"]) for a in run.annotations]
 
 
-async def test_a_review_posts_one_completed_check_run_one_review_and_one_summary(settings, redis, make_world,
-                                                                                 fake_github):  # fmt: skip
+async def test_a_review_posts_one_completed_check_run_one_review_and_one_summary(
+    settings, redis, make_world, fake_github
+):
     head_lib = LIB + unsafe_reads("read", 3)
     world = make_world({"src/lib.rs": head_lib})
     outcome = await review(settings, redis, world)
@@ -93,8 +94,7 @@ async def test_a_review_posts_one_completed_check_run_one_review_and_one_summary
     assert outcome["summary"] == {"id": summary.id, "action": "created"}
 
 
-async def test_a_retried_review_reuses_its_check_run_and_posts_nothing_twice(settings, redis, make_world,
-                                                                             fake_github):  # fmt: skip
+async def test_a_retried_review_reuses_its_check_run_and_posts_nothing_twice(settings, redis, make_world, fake_github):
     world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 3)})
     first = await review(settings, redis, world)
     second = await review(settings, redis, world)
@@ -167,9 +167,10 @@ def first_fp(fake: FakeGitHub, world: PullWorld, comment_id: int) -> str:
     return found.group(1)
 
 
-async def test_a_thread_that_cannot_be_resolved_gets_one_fixed_in_reply(settings, redis, make_world, fake_github,
-                                                                        monkeypatch):  # fmt: skip
-    def refuse(self: Any, _info: Any, input_: dict[str, Any]) -> Any:
+async def test_a_thread_that_cannot_be_resolved_gets_one_fixed_in_reply(
+    settings, redis, make_world, fake_github, monkeypatch
+):
+    def refuse(self: Any, _info: Any, input: dict[str, Any]) -> Any:  # noqa: A002  (GraphQL's argument name)
         raise fake_graphql._TypedError("FORBIDDEN", "Resource not accessible by integration")
 
     monkeypatch.setattr(fake_graphql._Root, "resolveReviewThread", refuse)
@@ -225,8 +226,7 @@ async def test_giving_up_after_the_last_attempt_completes_the_run_left_in_progre
     assert again is None  # nothing left in progress: nothing written twice
 
 
-async def test_a_token_github_refuses_is_dropped_so_the_retry_mints_a_new_one(settings, redis, make_world,
-                                                                              fake_github):  # fmt: skip
+async def test_a_token_github_refuses_is_dropped_so_the_retry_mints_a_new_one(settings, redis, make_world, fake_github):
     world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)})
     gh = GitHubClient.for_installation(settings, world.installation)
     try:
@@ -252,8 +252,9 @@ def gh_token(settings: Any, world: PullWorld) -> str:
         gh.close()
 
 
-async def test_an_invalid_base_configuration_completes_the_run_action_required(settings, redis, make_world,
-                                                                               fake_github):  # fmt: skip
+async def test_an_invalid_base_configuration_completes_the_run_action_required(
+    settings, redis, make_world, fake_github
+):
     world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)}, base={**CRATE, "ruvopt.toml": "ignore = 3\n"})
     outcome = await review(settings, redis, world)
     (run,) = fake_github.check_runs(world.repo)
@@ -282,8 +283,9 @@ async def test_a_crash_in_the_analysis_completes_the_run_neutral_naming_the_deli
     assert outcome["error"] == "internal error"
 
 
-async def test_a_forced_recheck_of_a_reviewed_head_completes_the_same_run_again(settings, redis, make_world,
-                                                                                fake_github):  # fmt: skip
+async def test_a_forced_recheck_of_a_reviewed_head_completes_the_same_run_again(
+    settings, redis, make_world, fake_github
+):
     world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 2)})
     first = await review(settings, redis, world)
     again = await review(settings, redis, world, force=True)
@@ -304,8 +306,9 @@ async def test_the_summary_is_left_to_the_newer_head_github_names(settings, redi
     assert len(fake_github.reviews(world.repo, world.pr)) == 1
 
 
-async def test_the_current_head_writes_the_summary_even_when_redis_names_an_older_one(settings, redis, make_world,
-                                                                                     fake_github):  # fmt: skip
+async def test_the_current_head_writes_the_summary_even_when_redis_names_an_older_one(
+    settings, redis, make_world, fake_github
+):
     # The push's delivery was answered 503 (Redis down) and awaits redelivery: Redis still
     # names the old head. A re-check of the current head must still write the summary.
     world = make_world({"src/lib.rs": LIB + unsafe_reads("read", 1)})
@@ -348,8 +351,10 @@ async def test_a_line_githubs_diff_does_not_hold_goes_to_the_summary_instead_of_
     settings, redis, make_world, fake_github
 ):
     filler = "".join(f"pub fn filler{i}() {{}}\n" for i in range(30))
-    world = make_world({"src/lib.rs": LIB + unsafe_reads("early", 1) + filler + unsafe_reads("late", 1)},
-                       base={**CRATE, "src/lib.rs": LIB + filler})  # fmt: skip
+    world = make_world(
+        {"src/lib.rs": LIB + unsafe_reads("early", 1) + filler + unsafe_reads("late", 1)},
+        base={**CRATE, "src/lib.rs": LIB + filler},
+    )
     (file,) = fake_github.world.repos[world.repo].pulls[world.pr].files
     first_hunk = file.patch.split("\n@@")[0]  # GitHub's diff (another base) shows only the first hunk
     fake_github.set_pull_files(world.repo, world.pr, [replace(file, patch=first_hunk)])
@@ -368,8 +373,11 @@ async def test_two_heads_reviewed_at_once_comment_a_shared_finding_once(settings
     world.push({"src/lib.rs": LIB + unsafe_reads("read", 1) + unsafe_reads("more", 1)})
     fake_github.chaos = Chaos(seed=1, error_rate=0.0, latency_s=(0.05, 0.05))  # both reviews advance in step
     await asyncio.gather(review(settings, redis, world, head_sha=first, force=True), review(settings, redis, world))
-    fingerprints = [re.search(r"ruvopt:fp=([0-9a-f]+)", c.body).group(1)  # type: ignore[union-attr]
-                    for c in fake_github.review_comments(world.repo, world.pr) if c.in_reply_to_id is None]  # fmt: skip
+    fingerprints = [
+        re.search(r"ruvopt:fp=([0-9a-f]+)", c.body).group(1)  # type: ignore[union-attr]
+        for c in fake_github.review_comments(world.repo, world.pr)
+        if c.in_reply_to_id is None
+    ]
     assert len(fingerprints) == len(set(fingerprints)) == 2
 
 

@@ -44,8 +44,14 @@ def fixture_config(root: Path, code: str) -> Config:
     """The fixture's own ruvopt.toml (for options), narrowed to the rule under test."""
     base = load_config(DirectoryTree(root))
     return Config(
-        select=(code,), ignore=(), fail_on=base.fail_on, crates=base.crates, rules=base.rules,
-        bench=base.bench, max_file_bytes=base.max_file_bytes, source=base.source,
+        select=(code,),
+        ignore=(),
+        fail_on=base.fail_on,
+        crates=base.crates,
+        rules=base.rules,
+        bench=base.bench,
+        max_file_bytes=base.max_file_bytes,
+        source=base.source,
     )
 
 

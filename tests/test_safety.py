@@ -52,6 +52,7 @@ def above(*lines: str, attributes: bool = True) -> bool:
 
 # The text rules -----------------------------------------------------------------------
 
+
 def test_safety_word_is_ascii_case_insensitive_and_needs_the_colon() -> None:
     assert has_safety_word("// Safety: fine")
     assert has_safety_word("// sAfEtY: fine")
@@ -144,6 +145,7 @@ def test_comment_inside_must_open_the_block_and_start_with_the_word() -> None:
 
 
 # Structure: windows, statements, macros ------------------------------------------------
+
 
 def test_comment_above_the_function_does_not_count() -> None:
     assert block_verdicts("// SAFETY: above\nfn f(p: *const u8) -> u8 {\n    unsafe { *p }\n}\n") == [(3, False)]
@@ -242,8 +244,14 @@ def test_ten_thousand_deep_nesting_is_walked_without_recursion() -> None:
     depth = 10_000
     source = (
         "#![allow(clippy::undocumented_unsafe_blocks)]\n#[warn(clippy::undocumented_unsafe_blocks)]\n"
-        "fn f(p: *const u8) -> u8 {\n" + "{" * depth + "unsafe { *p }" + "}" * depth + "\n}\n"
-        + "pub mod m {\n" * depth + "pub unsafe fn g() {}\n" + "}\n" * depth
+        "fn f(p: *const u8) -> u8 {\n"
+        + "{" * depth
+        + "unsafe { *p }"
+        + "}" * depth
+        + "\n}\n"
+        + "pub mod m {\n" * depth
+        + "pub unsafe fn g() {}\n"
+        + "}\n" * depth
     )
     assert block_verdicts(source) == [(4, False)]
     ctx = context(source)
@@ -256,13 +264,24 @@ def test_ten_thousand_deep_nesting_is_walked_without_recursion() -> None:
 
 # Docs ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("markdown", "found"),
     [
-        ("# Safety", True), ("## SAFETY", True), ("Safety\n======", True), ("- # Safety", True),
-        ("# *Safety*", True), ("# Implementation safety", True), ("# Safety <!-- c -->", True),
-        ("# safety", False), ("# Safety:", False), ("#Safety", False), ("# Safety section", False),
-        ("```\n# Safety\n```", False), ("# `Safety`", False), ("Intro.\n    # Safety", False),
+        ("# Safety", True),
+        ("## SAFETY", True),
+        ("Safety\n======", True),
+        ("- # Safety", True),
+        ("# *Safety*", True),
+        ("# Implementation safety", True),
+        ("# Safety <!-- c -->", True),
+        ("# safety", False),
+        ("# Safety:", False),
+        ("#Safety", False),
+        ("# Safety section", False),
+        ("```\n# Safety\n```", False),
+        ("# `Safety`", False),
+        ("Intro.\n    # Safety", False),
     ],
 )
 def test_safety_heading_follows_clippys_markdown_rule(markdown: str, found: bool) -> None:
@@ -294,6 +313,7 @@ def test_block_and_impl_metrics_count_verdicts() -> None:
 
 
 # The rules through the engine ----------------------------------------------------------
+
 
 def run_rules(tmp_path: Path, files: dict[str, str], config: str = "") -> list[Finding]:
     root = make_workspace(tmp_path, {"Cargo.toml": CARGO, "ruvopt.toml": config, **files})

@@ -137,15 +137,18 @@ def test_commit_skips_symlinks_and_submodules(tmp_path: Path) -> None:
 
 def test_directory_follows_links_inside_the_root_only(tmp_path: Path) -> None:
     (tmp_path / "secret.rs").write_text("outside\n")
-    root = make_workspace(tmp_path, {
-        "a.rs": "real\n",
-        "link.rs": Symlink("a.rs"),
-        "out.rs": Symlink(str(tmp_path / "secret.rs")),
-        "sub/up.rs": Symlink("../../secret.rs"),
-        "dirlink": Symlink(str(tmp_path)),
-        "loop1.rs": Symlink("loop2.rs"),
-        "loop2.rs": Symlink("loop1.rs"),
-    })
+    root = make_workspace(
+        tmp_path,
+        {
+            "a.rs": "real\n",
+            "link.rs": Symlink("a.rs"),
+            "out.rs": Symlink(str(tmp_path / "secret.rs")),
+            "sub/up.rs": Symlink("../../secret.rs"),
+            "dirlink": Symlink(str(tmp_path)),
+            "loop1.rs": Symlink("loop2.rs"),
+            "loop2.rs": Symlink("loop1.rs"),
+        },
+    )
     tree = DirectoryTree(root)
     assert sorted(tree.entries()) == ["a.rs", "link.rs"]
     assert tree.read("link.rs") == b"real\n"
@@ -200,7 +203,10 @@ def roots(tmp_path: Path, files: Files) -> tuple[str | None, list[str]]:
 def test_bins_are_discovered_in_src_bin(tmp_path: Path) -> None:
     files: Files = {
         "Cargo.toml": MANIFEST,
-        "src/lib.rs": "", "src/main.rs": "", "src/bin/a.rs": "", "src/bin/b/main.rs": "",
+        "src/lib.rs": "",
+        "src/main.rs": "",
+        "src/bin/a.rs": "",
+        "src/bin/b/main.rs": "",
         "src/bin/b/helper.rs": "",  # a module of bin `b`, not a bin
         "src/bin/nested/deeper/x.rs": "",
     }

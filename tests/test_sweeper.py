@@ -28,8 +28,16 @@ HEAD, NEWER, BASE = "a" * 40, "b" * 40, "c" * 40
 NOW = 1_800_000_000.0
 
 
-def orphan(function: str = "review", *, age: float = 120, alive: bool = False, done: bool = False,
-           latest: str | None = HEAD, resumes: int = 0, force: bool = False) -> Orphan:  # fmt: skip
+def orphan(
+    function: str = "review",
+    *,
+    age: float = 120,
+    alive: bool = False,
+    done: bool = False,
+    latest: str | None = HEAD,
+    resumes: int = 0,
+    force: bool = False,
+) -> Orphan:
     kwargs: dict[str, Any] = {"installation": INSTALLATION, "repo": REPO, "pr": PR, "delivery": "d-1"}
     if function == "review":
         kwargs |= {"head_sha": HEAD, "base_sha": BASE, "force": force}
@@ -41,8 +49,9 @@ def orphan(function: str = "review", *, age: float = 120, alive: bool = False, d
 
 @pytest.fixture
 def settings(fake_github: FakeGitHub, redis_url: str) -> Any:
-    return fake_github.settings(redis_url=redis_url, write_spacing_seconds=0, run_sweep_seconds=5,
-                                run_deadline_seconds=600, review_resumes=2)  # fmt: skip
+    return fake_github.settings(
+        redis_url=redis_url, write_spacing_seconds=0, run_sweep_seconds=5, run_deadline_seconds=600, review_resumes=2
+    )
 
 
 def test_a_job_still_queued_or_running_is_left_alone(settings):
@@ -72,8 +81,9 @@ def test_a_review_running_past_the_deadline_unblocks_the_pr_and_keeps_its_record
 
 def test_a_superseded_head_gets_its_run_closed_as_superseded(settings):
     decision = decide(orphan(latest=NEWER), NOW, settings)
-    assert decision == Decision(False, (f"Superseded by {NEWER[:12]}", f"A newer push (`{NEWER}`) is reviewed "
-                                        "instead."), True)  # fmt: skip
+    assert decision == Decision(
+        False, (f"Superseded by {NEWER[:12]}", f"A newer push (`{NEWER}`) is reviewed instead."), True
+    )
     forced = decide(orphan(latest=NEWER, force=True), NOW, settings)  # a re-check asked for this head
     assert forced is not None
     assert forced.resume
@@ -138,8 +148,7 @@ async def test_a_round_completes_the_run_of_a_review_that_died_for_good(redis, s
     done = await Sweeper(settings, redis, queues).round(time.time() + 10)
     assert done["closed"] == done["dropped"] == [f"review:{REPO}@{HEAD}"]
     (stored,) = fake_github.check_runs(REPO)
-    assert (stored.id, stored.status, stored.conclusion, stored.title) == (run.id, "completed", "neutral",
-                                                                           ORPHAN_TITLE)  # fmt: skip
+    assert (stored.id, stored.status, stored.conclusion, stored.title) == (run.id, "completed", "neutral", ORPHAN_TITLE)
     assert "d-1" in (stored.summary or "")
     assert stored.actions == [RECHECK]
     assert await redis.zcard(sweeper.OPEN) == 0
@@ -211,8 +220,12 @@ async def test_a_bench_that_died_for_good_gets_its_bench_run_completed(redis, se
     done = await Sweeper(settings, redis, queues).round(time.time() + 10)
     assert done["closed"] == done["dropped"] == [keys.bench_job(REPO, PR)]
     (stored,) = fake_github.check_runs(REPO)
-    assert (stored.id, stored.name, stored.status, stored.conclusion) == (run_id, "ruvopt/bench", "completed",
-                                                                          "neutral")  # fmt: skip
+    assert (stored.id, stored.name, stored.status, stored.conclusion) == (
+        run_id,
+        "ruvopt/bench",
+        "completed",
+        "neutral",
+    )
     assert stored.title == BENCH_ORPHAN_TITLE
     assert "Run bench" in (stored.summary or "")
     assert "d-7" in (stored.summary or "")

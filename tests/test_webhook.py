@@ -127,9 +127,16 @@ async def test_ping_is_answered_200(client, redis_url):
 
 @pytest.mark.parametrize(
     ("event", "action"),
-    [("push", None), ("installation", "created"), ("pull_request", "closed"), ("pull_request", "labeled"),
-     ("issue_comment", "edited"), ("check_run", "completed"), ("check_suite", "requested")],
-)  # fmt: skip
+    [
+        ("push", None),
+        ("installation", "created"),
+        ("pull_request", "closed"),
+        ("pull_request", "labeled"),
+        ("issue_comment", "edited"),
+        ("check_run", "completed"),
+        ("check_suite", "requested"),
+    ],
+)
 async def test_events_without_a_handler_are_ignored_and_enqueue_nothing(client, redis_url, event, action):
     response = await post(client, event, payloads.example(event, action, installed=False))
     assert response.status_code == 202
@@ -342,8 +349,12 @@ async def test_twenty_concurrent_deliveries_for_five_prs_make_five_review_jobs(c
         guid = f"pr-{pr}-opened"
         # opened, GitHub's redelivery of it, a reopen of the same head, and its redelivery.
         again = f"pr-{pr}-reopened"
-        deliveries += [("opened", opened, guid), ("opened", opened, guid), ("reopened", reopened, again),
-                       ("reopened", reopened, again)]  # fmt: skip
+        deliveries += [
+            ("opened", opened, guid),
+            ("opened", opened, guid),
+            ("reopened", reopened, again),
+            ("reopened", reopened, again),
+        ]
     responses = await asyncio.gather(*(post(client, "pull_request", p, guid=g) for _, p, g in deliveries))
     assert all(r.status_code in (200, 202) for r in responses), [r.text for r in responses]
     jobs = review_jobs(redis_url)

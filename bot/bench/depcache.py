@@ -77,7 +77,10 @@ class DependencyCache:
 
     def evict(self) -> None:
         """Keep the ``max_entries`` most recently put entries (a put is the last use)."""
-        entries = sorted((p for p in self.root.iterdir() if not p.name.startswith(".")),
-                         key=lambda p: p.stat().st_mtime, reverse=True)  # fmt: skip
+        entries = sorted(
+            (p for p in self.root.iterdir() if not p.name.startswith(".")),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
         for old in entries[self.max_entries :]:
             shutil.rmtree(old, ignore_errors=True)

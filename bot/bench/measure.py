@@ -199,8 +199,9 @@ class Side:
             os.utime(root)
         self.log(f"{self.name}: incremental build ({profile})")
         rebuilt = await self.cargo("build", "--workspace", "--profile", profile)
-        samples[Metric(f"build/{profile}/incremental", "build", f"rebuild after touching the crate root ({profile})",
-                       "s")] = rebuilt.seconds  # fmt: skip
+        samples[
+            Metric(f"build/{profile}/incremental", "build", f"rebuild after touching the crate root ({profile})", "s")
+        ] = rebuilt.seconds
         return samples
 
     def artifact_sizes(self, profile: str, stdout: bytes) -> Samples:
@@ -261,14 +262,20 @@ class Side:
         start-up and reporting (which are ~99 % of the process's instructions)."""
         out = self.dirs.tmp / "callgrind.out"
         out.unlink(missing_ok=True)
-        callgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                     f"--toggle-collect={ITER_FUNCTIONS}"]  # fmt: skip
+        callgrind = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={out}",
+            f"--toggle-collect={ITER_FUNCTIONS}",
+        ]
         argv = [*self.setarch(), *callgrind, str(binary.executable), results.criterion_regex(bench_id)]
         await self.sandboxed(argv, binary, f"callgrind of `{binary.target}`")
         total = results.read_callgrind_total(out)
         if not total:
-            raise SideFailed(f"On {self.name}, callgrind counted no instructions inside criterion's "
-                             f"`Bencher::iter*` for `{bench_id}` (`{binary.target}`).")  # fmt: skip
+            raise SideFailed(
+                f"On {self.name}, callgrind counted no instructions inside criterion's "
+                f"`Bencher::iter*` for `{bench_id}` (`{binary.target}`)."
+            )
         return total
 
     def setarch(self) -> list[str]:
@@ -280,11 +287,15 @@ class Side:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {
-            "PATH": f"{self.toolchain.bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": str(self.dirs.home),
-            "CARGO_HOME": str(self.dirs.cargo_home), "CARGO_TARGET_DIR": str(self.dirs.target),
-            "TMPDIR": str(self.dirs.tmp), "RUSTC": str(self.toolchain.rustc), "CARGO_TERM_COLOR": "never",
+            "PATH": f"{self.toolchain.bin_dir}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.dirs.home),
+            "CARGO_HOME": str(self.dirs.cargo_home),
+            "CARGO_TARGET_DIR": str(self.dirs.target),
+            "TMPDIR": str(self.dirs.tmp),
+            "RUSTC": str(self.toolchain.rustc),
+            "CARGO_TERM_COLOR": "never",
             "LANG": "C.UTF-8",
-        }  # fmt: skip
+        }
         if self.plan.jobs:
             env["CARGO_BUILD_JOBS"] = str(self.plan.jobs)
         return env | extra

@@ -16,8 +16,11 @@ from typing import Any
 from ruvopt.bot.bench.runner import Comparison
 from ruvopt.bot.bench.stats import Decision, Metric
 
-SECTIONS = (("Benchmarks", ("bench", "instructions", "custom")), ("Build times", ("build",)),
-            ("Binary size", ("size",)))  # fmt: skip
+SECTIONS = (
+    ("Benchmarks", ("bench", "instructions", "custom")),
+    ("Build times", ("build",)),
+    ("Binary size", ("size",)),
+)
 MAX_CHART_BARS = 20
 TITLE = "ruvopt bench"
 
@@ -79,8 +82,10 @@ def _worse(decision: Decision) -> float:
 
 
 def table(decisions: Sequence[Decision]) -> list[str]:
-    lines = ["| | Before | After | Before min–max | After min–max | Δ | Noise | Verdict |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+    lines = [
+        "| | Before | After | Before min–max | After min–max | Δ | Noise | Verdict |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for d in decisions:
         unit = d.metric.unit
         label = d.metric.label.replace("|", "\\|")
@@ -97,8 +102,9 @@ def _floor(decision: Decision) -> str:
 
 def chart(decisions: Sequence[Decision]) -> list[str]:
     """Mermaid ``xychart-beta``: base as bars, head as a line (two bar series overlap)."""
-    rows = [d for d in decisions if d.metric.kind in ("bench", "instructions", "custom")
-            and d.base_median and d.head_median][:MAX_CHART_BARS]  # fmt: skip
+    rows = [
+        d for d in decisions if d.metric.kind in ("bench", "instructions", "custom") and d.base_median and d.head_median
+    ][:MAX_CHART_BARS]
     if not rows:
         return []
     units = {d.metric.unit for d in rows}
@@ -116,9 +122,16 @@ def chart(decisions: Sequence[Decision]) -> list[str]:
         head_points = [100.0 * (d.head_median or 0.0) / (d.base_median or 1.0) for d in rows]
     names = ", ".join('"' + d.metric.label.replace('"', "'")[:40] + '"' for d in rows)
     top = max([*base_points, *head_points]) * 1.15
-    return ["```mermaid", "xychart-beta", '    title "Before (bars) vs after (line)"', f"    x-axis [{names}]",
-            f'    y-axis "{axis}" 0 --> {top:.4g}', f"    bar [{', '.join(f'{p:.4g}' for p in base_points)}]",
-            f"    line [{', '.join(f'{p:.4g}' for p in head_points)}]", "```"]  # fmt: skip
+    return [
+        "```mermaid",
+        "xychart-beta",
+        '    title "Before (bars) vs after (line)"',
+        f"    x-axis [{names}]",
+        f'    y-axis "{axis}" 0 --> {top:.4g}',
+        f"    bar [{', '.join(f'{p:.4g}' for p in base_points)}]",
+        f"    line [{', '.join(f'{p:.4g}' for p in head_points)}]",
+        "```",
+    ]
 
 
 def _chart_scale(largest: float, unit: str) -> tuple[float, str]:
@@ -150,8 +163,10 @@ def markdown(comparison: Comparison, *, with_chart: bool = True, heading: str = 
 def environment(comparison: Comparison) -> str:
     env = " · ".join(f"{k}: {v}" for k, v in comparison.environment.items())
     shas = f"base `{comparison.base_sha[:12]}` → head `{comparison.head_sha[:12]}`"
-    decided = (f"Regression = Δ beyond max-regression {comparison.threshold:.1%} *and* the noise floor "
-               "(largest base-vs-base difference) *and* Mann–Whitney p ≤ 0.05.")  # fmt: skip
+    decided = (
+        f"Regression = Δ beyond max-regression {comparison.threshold:.1%} *and* the noise floor "
+        "(largest base-vs-base difference) *and* Mann–Whitney p ≤ 0.05."
+    )
     return f"<sub>{shas} · {env}<br>{decided}</sub>" if env else f"<sub>{shas}<br>{decided}</sub>"
 
 
@@ -181,8 +196,16 @@ def text(comparison: Comparison) -> str:
             grid.add_column(column, justify="left" if column in ("", "Verdict") else "right")
         for d in rows:
             unit = d.metric.unit
-            grid.add_row(d.metric.label, value(d.base_median, unit), value(d.head_median, unit), spread(d.base, unit),
-                         spread(d.head, unit), percent(d.change), _floor(d), d.verdict)  # fmt: skip
+            grid.add_row(
+                d.metric.label,
+                value(d.base_median, unit),
+                value(d.head_median, unit),
+                spread(d.base, unit),
+                spread(d.head, unit),
+                percent(d.change),
+                _floor(d),
+                d.verdict,
+            )
         console.print(grid)
     for note in comparison.notes:
         console.print(f"- {note}")
@@ -194,18 +217,39 @@ def text(comparison: Comparison) -> str:
 def to_json(comparison: Comparison) -> dict[str, Any]:
     def metric(d: Decision) -> dict[str, Any]:
         m: Metric = d.metric
-        return {"id": m.id, "kind": m.kind, "label": m.label, "unit": m.unit, "lower_is_better": m.lower_is_better,
-                "base": list(d.base), "head": list(d.head), "base_median": d.base_median,
-                "head_median": d.head_median, "change": _finite(d.change), "noise_floor": _finite(d.floor),
-                "p_value": d.p_value, "budget": d.budget.text if d.budget else None, "outcome": d.outcome,
-                "verdict": d.verdict, "reason": d.reason}  # fmt: skip
+        return {
+            "id": m.id,
+            "kind": m.kind,
+            "label": m.label,
+            "unit": m.unit,
+            "lower_is_better": m.lower_is_better,
+            "base": list(d.base),
+            "head": list(d.head),
+            "base_median": d.base_median,
+            "head_median": d.head_median,
+            "change": _finite(d.change),
+            "noise_floor": _finite(d.floor),
+            "p_value": d.p_value,
+            "budget": d.budget.text if d.budget else None,
+            "outcome": d.outcome,
+            "verdict": d.verdict,
+            "reason": d.reason,
+        }
 
-    return {"base_sha": comparison.base_sha, "head_sha": comparison.head_sha, "conclusion": comparison.conclusion,
-            "error": comparison.error, "max_regression": comparison.threshold, "runs": comparison.plan.runs,
-            "profiles": list(comparison.plan.profiles), "environment": comparison.environment,
-            "notes": comparison.notes, "metrics": [metric(d) for d in comparison.decisions],
-            "seconds": round(comparison.seconds, 3),
-            "command_seconds": round(comparison.command_seconds, 3)}  # fmt: skip
+    return {
+        "base_sha": comparison.base_sha,
+        "head_sha": comparison.head_sha,
+        "conclusion": comparison.conclusion,
+        "error": comparison.error,
+        "max_regression": comparison.threshold,
+        "runs": comparison.plan.runs,
+        "profiles": list(comparison.plan.profiles),
+        "environment": comparison.environment,
+        "notes": comparison.notes,
+        "metrics": [metric(d) for d in comparison.decisions],
+        "seconds": round(comparison.seconds, 3),
+        "command_seconds": round(comparison.command_seconds, 3),
+    }
 
 
 def _finite(number: float | None) -> float | None:
@@ -221,8 +265,14 @@ def to_bmf(comparison: Comparison) -> dict[str, Any]:
     for d in comparison.decisions:
         if not d.head:
             continue
-        name, _, measure = (d.metric.label.rpartition("/") if d.metric.kind == "custom"
-                            else (d.metric.label, "", BMF_MEASURES[d.metric.kind]))  # fmt: skip
-        out.setdefault(name, {})[measure] = {"value": d.head_median, "lower_value": min(d.head),
-                                             "upper_value": max(d.head)}  # fmt: skip
+        name, _, measure = (
+            d.metric.label.rpartition("/")
+            if d.metric.kind == "custom"
+            else (d.metric.label, "", BMF_MEASURES[d.metric.kind])
+        )
+        out.setdefault(name, {})[measure] = {
+            "value": d.head_median,
+            "lower_value": min(d.head),
+            "upper_value": max(d.head),
+        }
     return out

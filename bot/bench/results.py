@@ -25,8 +25,13 @@ from pathlib import Path
 from typing import Any
 
 MAX_FILE_BYTES = 16 << 20  # a results file larger than this is not read
-_LEGACY_KEYS = {"Mean": "mean", "Median": "median", "MedianAbsDev": "median_abs_dev", "Slope": "slope",
-                "StdDev": "std_dev"}  # fmt: skip
+_LEGACY_KEYS = {
+    "Mean": "mean",
+    "Median": "median",
+    "MedianAbsDev": "median_abs_dev",
+    "Slope": "slope",
+    "StdDev": "std_dev",
+}
 _CALLGRIND_TOTAL = re.compile(rb"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
 
 

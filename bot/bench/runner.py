@@ -91,14 +91,23 @@ class Comparison:
 
 def plan_for(config: BenchConfig, request: Request, jobs: int | None) -> Plan:
     args: list[str] = []
-    for flag, value in (("--warm-up-time", config.warm_up_time), ("--measurement-time", config.measurement_time),
-                        ("--sample-size", config.sample_size)):  # fmt: skip
+    for flag, value in (
+        ("--warm-up-time", config.warm_up_time),
+        ("--measurement-time", config.measurement_time),
+        ("--sample-size", config.sample_size),
+    ):
         if value is not None:
             args += [flag, str(value)]
     metric: Literal["time", "instructions"] = "instructions" if config.metric == "instructions" else "time"
-    return Plan(profiles=request.profiles or config.profiles, benches=request.benches or config.benches,
-                runs=request.runs or config.runs, metric=metric, bmf_file=config.bmf_file,
-                criterion_args=tuple(args), jobs=jobs)  # fmt: skip
+    return Plan(
+        profiles=request.profiles or config.profiles,
+        benches=request.benches or config.benches,
+        runs=request.runs or config.runs,
+        metric=metric,
+        bmf_file=config.bmf_file,
+        criterion_args=tuple(args),
+        jobs=jobs,
+    )
 
 
 def read_config(git_dir: Path, base_sha: str) -> BenchConfig:
@@ -124,8 +133,10 @@ async def compare(request: Request, machine: Machine, progress: Progress | None 
     try:
         toolchain = await find_toolchain()
         comparison.environment = describe_machine(toolchain, plan)
-        sides = [_side(name, sha, toolchain, machine, plan, progress)
-                 for name, sha in (("base", request.base_sha), ("head", request.head_sha))]  # fmt: skip
+        sides = [
+            _side("base", request.base_sha, toolchain, machine, plan, progress),
+            _side("head", request.head_sha, toolchain, machine, plan, progress),
+        ]
         samples = await _measure(request, machine, sides, progress)
         aslr = "off (setarch -R)" if all(s.aslr_off for s in sides) else "on (setarch -R refused here)"
         comparison.environment["ASLR in benches"] = aslr
@@ -141,8 +152,9 @@ async def compare(request: Request, machine: Machine, progress: Progress | None 
         comparison.sandboxed_commands = sum(sandboxed for _, _, sandboxed in comparison.commands)
         base_side = next((s for s in sides if s.name == "base"), None)
         if machine.deps_cache is not None and base_side is not None and base_side.built:
-            await asyncio.to_thread(machine.deps_cache.put, base_side.cache_key, base_side.dirs.target,
-                                    copy=machine.keep)  # fmt: skip
+            await asyncio.to_thread(
+                machine.deps_cache.put, base_side.cache_key, base_side.dirs.target, copy=machine.keep
+            )
         if not machine.keep:
             for name in ("base", "head"):
                 await asyncio.to_thread(shutil.rmtree, machine.work_root / name, True)
@@ -159,13 +171,28 @@ def _take(cache: DependencyCache, key: str, target: Path) -> bool:
     return False
 
 
-def _side(name: str, sha: str, toolchain: Toolchain, machine: Machine, plan: Plan, progress: Progress | None) -> Side:
+def _side(
+    name: Literal["base", "head"],
+    sha: str,
+    toolchain: Toolchain,
+    machine: Machine,
+    plan: Plan,
+    progress: Progress | None,
+) -> Side:
     def log(text: str) -> None:
         if progress is not None:
             progress(text, -1, -1)
 
-    return Side(name, sha, SideDirs(machine.work_root / name), toolchain,  # type: ignore[arg-type]
-                CargoHome(machine.cargo_home), machine.limits, plan, log)  # fmt: skip
+    return Side(
+        name,
+        sha,
+        SideDirs(machine.work_root / name),
+        toolchain,
+        CargoHome(machine.cargo_home),
+        machine.limits,
+        plan,
+        log,
+    )
 
 
 async def _measure(
@@ -185,8 +212,9 @@ async def _measure(
         await side.checkout(request.git_dir, machine.environ)
     cache = machine.deps_cache
     if cache is not None:
-        base.cache_key = cache.key(machine.cache_scope or str(request.git_dir), base.lockfile, base.toolchain,
-                                   base.plan.profiles)  # fmt: skip
+        base.cache_key = cache.key(
+            machine.cache_scope or str(request.git_dir), base.lockfile, base.toolchain, base.plan.profiles
+        )
         await base.build(seeded=await asyncio.to_thread(_take, cache, base.cache_key, base.dirs.target))
     else:
         await base.build()
@@ -233,8 +261,18 @@ def _one_sided(metric: Metric, base: Sequence[float], head: Sequence[float], con
     budget = _budget(metric, config.budget_limits()) if head else None
     broken = budget is not None and budget.broken_by(statistics.median(head))
     reason = "only on head (new)" if head else "only on base (removed)"
-    return Decision(metric, tuple(base), tuple(head), None, None, None, config.max_regression_ratio, budget,
-                    "over-budget" if broken else "unknown", reason)  # fmt: skip
+    return Decision(
+        metric,
+        tuple(base),
+        tuple(head),
+        None,
+        None,
+        None,
+        config.max_regression_ratio,
+        budget,
+        "over-budget" if broken else "unknown",
+        reason,
+    )
 
 
 def _budget(metric: Metric, budgets: dict[str, BenchBudget]) -> Budget | None:
@@ -257,8 +295,12 @@ def _fits(budget: BenchBudget, metric: Metric) -> bool:
 
 
 def _notes(sides: list[Side], decisions: list[Decision], budgets: dict[str, BenchBudget]) -> list[str]:
-    notes = [f"{s.name} has no Cargo.lock: it was generated for this run, so dependency versions may differ "
-             "from what a build elsewhere resolves." for s in sides if s.lockfile_generated]  # fmt: skip
+    notes = [
+        f"{s.name} has no Cargo.lock: it was generated for this run, so dependency versions may differ "
+        "from what a build elsewhere resolves."
+        for s in sides
+        if s.lockfile_generated
+    ]
     if not any(s.benches for s in sides):
         notes.append("No bench targets were built, so only build times and sizes were compared.")
     used = {d.budget.text for d in decisions if d.budget is not None}
@@ -293,8 +335,12 @@ def describe_machine(toolchain: Toolchain, plan: Plan) -> dict[str, str]:
                 break
     except OSError:
         pass
-    env = {"CPU": f"{cpu} ({os.cpu_count()} cores)", "rustc": toolchain.description, "runs": str(plan.runs),
-           "metric": "callgrind instructions" if plan.metric == "instructions" else "wall time"}  # fmt: skip
+    env = {
+        "CPU": f"{cpu} ({os.cpu_count()} cores)",
+        "rustc": toolchain.description,
+        "runs": str(plan.runs),
+        "metric": "callgrind instructions" if plan.metric == "instructions" else "wall time",
+    }
     governor = Path("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
     if governor.exists():
         env["governor"] = governor.read_text().strip()

@@ -39,8 +39,16 @@ from ruvopt.bot.queue import procs
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # What the linker (cc → gcc through /etc/alternatives) and the dynamic loader read; the
 # rest of /etc stays outside, so a secret an operator mounted there cannot leak.
-ETC_PATHS = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
-             "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/localtime")  # fmt: skip
+ETC_PATHS = (
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/alternatives",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/etc/localtime",
+)
 SANDBOX_UID = 1000
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 # How a process that ran out of address space says so: Rust's alloc error handler,
@@ -92,8 +100,10 @@ class Result:
         if self.timed_out:
             reason = f"timed out after {self.seconds:.0f} s (limit {limits.wall_seconds:g} s) and was killed"
         elif self.out_of_memory:
-            reason = (f"ran out of memory (limit {limits.memory_bytes / (1 << 30):g} GiB per process) "
-                      f"and stopped with exit status {self.returncode}")  # fmt: skip
+            reason = (
+                f"ran out of memory (limit {limits.memory_bytes / (1 << 30):g} GiB per process) "
+                f"and stopped with exit status {self.returncode}"
+            )
         else:
             reason = f"failed with exit status {self.returncode}"
         return f"{what} {reason}." + (f"\n\n```\n{self.tail(tail_lines)}\n```" if self.tail(tail_lines) else "")
@@ -111,11 +121,27 @@ class Sandbox:
 
     def argv(self, command: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> list[str]:
         args = [
-            _which("prlimit"), f"--as={self.limits.memory_bytes}", "--core=0", "--",
-            _which(self.bwrap), "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
-            "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
-            "--die-with-parent", "--new-session", "--dev", "/dev", "--proc", "/proc",
-        ]  # fmt: skip
+            _which("prlimit"),
+            f"--as={self.limits.memory_bytes}",
+            "--core=0",
+            "--",
+            _which(self.bwrap),
+            "--unshare-all",
+            "--unshare-user",
+            "--disable-userns",
+            "--cap-drop",
+            "ALL",
+            "--uid",
+            str(SANDBOX_UID),
+            "--gid",
+            str(SANDBOX_UID),
+            "--die-with-parent",
+            "--new-session",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+        ]
         for path in SYSTEM_PATHS:
             args += _system_mount(Path(path))
         for path in ETC_PATHS:

@@ -44,9 +44,12 @@ MIN_BUILD_DELTA_S = 1.0  # build times moving less than this are never a verdict
 Kind = Literal["build", "size", "bench", "instructions", "custom"]
 Outcome = Literal["regression", "improvement", "same", "noise", "unknown", "over-budget"]
 WORDS: dict[str, tuple[str, str]] = {  # kind → (better, worse)
-    "build": ("faster", "slower"), "bench": ("faster", "slower"), "size": ("smaller", "bigger"),
-    "instructions": ("fewer", "more"), "custom": ("better", "worse"),
-}  # fmt: skip
+    "build": ("faster", "slower"),
+    "bench": ("faster", "slower"),
+    "size": ("smaller", "bigger"),
+    "instructions": ("fewer", "more"),
+    "custom": ("better", "worse"),
+}
 
 
 @dataclass(frozen=True)
@@ -96,16 +99,28 @@ class Decision:
 
     @property
     def symbol(self) -> str:
-        return {"regression": "❌", "improvement": "✅", "same": "≈", "noise": "≈", "unknown": "❔",
-                "over-budget": "💸"}[self.outcome]  # fmt: skip
+        return {
+            "regression": "❌",
+            "improvement": "✅",
+            "same": "≈",
+            "noise": "≈",
+            "unknown": "❔",
+            "over-budget": "💸",
+        }[self.outcome]
 
     @property
     def verdict(self) -> str:
         better, worse = WORDS[self.metric.kind]
         if self.label is not None:
             return f"{self.symbol} {self.label}"
-        text = {"regression": worse, "improvement": better, "same": "within threshold", "noise": "within noise",
-                "unknown": "unknown", "over-budget": "over budget"}[self.outcome]  # fmt: skip
+        text = {
+            "regression": worse,
+            "improvement": better,
+            "same": "within threshold",
+            "noise": "within noise",
+            "unknown": "unknown",
+            "over-budget": "over budget",
+        }[self.outcome]
         return f"{self.symbol} {text}"
 
 
@@ -161,8 +176,9 @@ def smallest_p(n: int, m: int) -> float:
     return 1 / math.comb(n + m, n)
 
 
-def decide(metric: Metric, base: Sequence[float], head: Sequence[float], threshold: float,
-           budget: Budget | None = None) -> Decision:  # fmt: skip
+def decide(
+    metric: Metric, base: Sequence[float], head: Sequence[float], threshold: float, budget: Budget | None = None
+) -> Decision:
     base_t, head_t = tuple(base), tuple(head)
     base_median, head_median = statistics.median(base_t), statistics.median(head_t)
     change = relative(head_median, base_median) if base_median != 0 else None
@@ -185,8 +201,11 @@ def decide(metric: Metric, base: Sequence[float], head: Sequence[float], thresho
     if size <= threshold:
         return result("same", f"|Δ| {size:.1%} ≤ max-regression {threshold:.1%}")
     if metric.kind == "build" and abs(head_median - base_median) < MIN_BUILD_DELTA_S:
-        return result("same", f"build times under {MIN_BUILD_DELTA_S:g} s apart are never a verdict",
-                      f"under {MIN_BUILD_DELTA_S:g} s apart")
+        return result(
+            "same",
+            f"build times under {MIN_BUILD_DELTA_S:g} s apart are never a verdict",
+            f"under {MIN_BUILD_DELTA_S:g} s apart",
+        )
     if not exact:
         if floor is None:
             return result("unknown", "one run: no noise floor to compare with", "no noise floor (1 run)")
@@ -194,8 +213,11 @@ def decide(metric: Metric, base: Sequence[float], head: Sequence[float], thresho
             return result("noise", f"|Δ| {size:.1%} ≤ noise floor {floor:.1%} (base vs base)")
         if p is None or p > ALPHA:
             if smallest_p(len(head_t), len(base_t)) > ALPHA:
-                return result("unknown", f"{len(base_t)} vs {len(head_t)} runs cannot show significance",
-                              "too few runs")
+                return result(
+                    "unknown", f"{len(base_t)} vs {len(head_t)} runs cannot show significance", "too few runs"
+                )
             return result("noise", f"runs do not separate (Mann–Whitney p = {p or 1:.3f} > {ALPHA})")
-    return result("regression" if worse > 0 else "improvement",
-                  "deterministic change" if exact else f"p = {p:.3f}, floor {floor:.1%}")  # fmt: skip
+    return result(
+        "regression" if worse > 0 else "improvement",
+        "deterministic change" if exact else f"p = {p:.3f}, floor {floor:.1%}",
+    )

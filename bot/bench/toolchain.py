@@ -31,8 +31,16 @@ from pathlib import Path
 from ruvopt.bot.queue import procs
 
 FETCH_TIMEOUT_S = 900.0
-_FETCH_ENV = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "no_proxy", "NO_PROXY",
-              "SSL_CERT_FILE", "SSL_CERT_DIR")  # fmt: skip
+_FETCH_ENV = (
+    "http_proxy",
+    "https_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
 
 
 class ToolchainError(RuntimeError):
@@ -77,8 +85,14 @@ async def find_toolchain() -> Toolchain:
     cargo = sysroot / "bin" / "cargo"
     if not cargo.exists():
         raise ToolchainError(f"no cargo next to rustc in {sysroot / 'bin'}")
-    return Toolchain(cargo, real_rustc if real_rustc.exists() else Path(rustc), sysroot,
-                     info.get("release", "?"), info.get("commit-hash", "unknown"), info.get("host", "?"))  # fmt: skip
+    return Toolchain(
+        cargo,
+        real_rustc if real_rustc.exists() else Path(rustc),
+        sysroot,
+        info.get("release", "?"),
+        info.get("commit-hash", "unknown"),
+        info.get("host", "?"),
+    )
 
 
 def default_cargo_home(environ: Mapping[str, str]) -> Path:
@@ -139,12 +153,16 @@ class CargoHome:
 
     def fetch_env(self, toolchain: Toolchain, environ: Mapping[str, str]) -> dict[str, str]:
         env = {k: v for k, v in environ.items() if k in _FETCH_ENV or k.startswith("CARGO_REGISTRIES_")}
-        return {**env, "PATH": f"{toolchain.bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": environ.get("HOME", "/"),
-                "CARGO_HOME": str(self.path), "RUSTC": str(toolchain.rustc), "CARGO_TERM_COLOR": "never"}  # fmt: skip
+        return {
+            **env,
+            "PATH": f"{toolchain.bin_dir}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": environ.get("HOME", "/"),
+            "CARGO_HOME": str(self.path),
+            "RUSTC": str(toolchain.rustc),
+            "CARGO_TERM_COLOR": "never",
+        }
 
-    async def fetch(
-        self, toolchain: Toolchain, manifest: Path, neutral_dir: Path, environ: Mapping[str, str]
-    ) -> bool:
+    async def fetch(self, toolchain: Toolchain, manifest: Path, neutral_dir: Path, environ: Mapping[str, str]) -> bool:
         """``cargo fetch --locked`` for ``manifest``; generates the lockfile first when the
         commit has none (returns True then). Raises :class:`ToolchainError` with cargo's words."""
         env = self.fetch_env(toolchain, environ)

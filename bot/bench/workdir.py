@@ -68,8 +68,9 @@ class SideDirs:
 
 async def resolve(git_dir: Path, ref: str) -> str:
     """The full commit id of ``ref`` in the repository at ``git_dir``."""
-    done = await procs.run(["git", "-C", str(git_dir), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-                           timeout=60)  # fmt: skip
+    done = await procs.run(
+        ["git", "-C", str(git_dir), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], timeout=60
+    )
     sha = done.stdout.decode().strip()
     if done.returncode != 0 or not _SHA.match(sha):
         raise WorkdirError(f"`{ref}` is not a commit in {git_dir}")
@@ -81,8 +82,9 @@ async def materialise(git_dir: Path, sha: str, dest: Path, scratch: Path) -> Non
     if not _SHA.match(sha):
         raise WorkdirError(f"not a full commit id: {sha!r}")
     archive = scratch / f"{sha}.tar"
-    done = await procs.run(["git", "-C", str(git_dir), "archive", "--format=tar", f"--output={archive}", sha],
-                           timeout=ARCHIVE_TIMEOUT_S)  # fmt: skip
+    done = await procs.run(
+        ["git", "-C", str(git_dir), "archive", "--format=tar", f"--output={archive}", sha], timeout=ARCHIVE_TIMEOUT_S
+    )
     if done.returncode != 0:
         raise WorkdirError(f"git archive {sha[:12]} failed: {done.stderr.decode(errors='replace')[-1000:]}")
     try:

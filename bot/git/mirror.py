@@ -81,9 +81,7 @@ class Mirror:
     def lock_path(self) -> Path:
         return self.path.with_name(self.path.name + ".lock")
 
-    async def fetch(
-        self, repo_url: str, token: str, shas: Sequence[str], *, timeout: float = FETCH_TIMEOUT_S
-    ) -> None:
+    async def fetch(self, repo_url: str, token: str, shas: Sequence[str], *, timeout: float = FETCH_TIMEOUT_S) -> None:
         """Make ``shas`` (full commit ids) present in the mirror, fetching only the missing."""
         for sha in shas:
             if not _SHA.match(sha):
@@ -94,8 +92,17 @@ class Mirror:
             if not missing:
                 return
             refspecs = [f"+{sha}:refs/ruvopt/{sha}" for sha in missing]
-            argv = ["git", "--git-dir", str(self.path), "fetch", "--no-tags", "--no-write-fetch-head",
-                    "--quiet", repo_url, *refspecs]  # fmt: skip
+            argv = [
+                "git",
+                "--git-dir",
+                str(self.path),
+                "fetch",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--quiet",
+                repo_url,
+                *refspecs,
+            ]
             done = await self._git(argv, env=auth_env(token, repo_url), timeout=timeout)
             if done.returncode != 0:
                 raise MirrorError(f"git fetch of {len(missing)} commit(s) failed: {done.stderr.decode()[-2000:]}")

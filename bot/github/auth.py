@@ -86,9 +86,13 @@ class TokenCache:
     """Installation tokens from Redis, minted through ``POST …/access_tokens`` on a miss."""
 
     def __init__(
-        self, settings: Settings, client: redis.Redis, *, retry: Callable[[], Retry] | None = None,
+        self,
+        settings: Settings,
+        client: redis.Redis,
+        *,
+        retry: Callable[[], Retry] | None = None,
         clock: Callable[[], float] = time.time,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.settings, self.redis, self.clock = settings, client, clock
         self._retry = retry
         self._sealer = Sealer(settings.require_app_credentials()[1])  # Redis persists to disk: never in clear
@@ -120,10 +124,12 @@ class TokenCache:
 
     def _mint(self, installation_id: int) -> InstallationToken:
         integration = GithubIntegration(
-            auth=app_auth(self.settings), base_url=self.settings.github_api_url,
-            retry=self._retry() if self._retry else None, seconds_between_requests=None,
+            auth=app_auth(self.settings),
+            base_url=self.settings.github_api_url,
+            retry=self._retry() if self._retry else None,
+            seconds_between_requests=None,
             seconds_between_writes=None,
-        )  # fmt: skip
+        )
         try:
             grant = integration.get_access_token(installation_id)
         finally:

@@ -50,9 +50,14 @@ def _github(settings: Settings, auth: Any, retry: RateLimitRetry) -> Github:
     # PyGithub's own spacing (0.25 s between any requests, 1 s between writes) is per
     # client object; the WriteGate replaces it fleet-wide, so it is switched off here.
     return Github(
-        auth=auth, base_url=settings.github_api_url, retry=retry, per_page=MAX_PER_PAGE,
-        seconds_between_requests=None, seconds_between_writes=None, lazy=True,
-    )  # fmt: skip
+        auth=auth,
+        base_url=settings.github_api_url,
+        retry=retry,
+        per_page=MAX_PER_PAGE,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+        lazy=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -98,18 +103,26 @@ class GitHubClient:
     (:meth:`for_app`: webhook deliveries); the same type, the same policy either way."""
 
     def __init__(
-        self, gh: Github, tokens: TokenCache | None = None, gate: WriteGate | None = None,
+        self,
+        gh: Github,
+        tokens: TokenCache | None = None,
+        gate: WriteGate | None = None,
         installation_id: int | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._gh, self._tokens, self._gate = gh, tokens, gate
         self.installation_id = installation_id
 
     @classmethod
     def for_installation(
-        cls, settings: Settings, installation_id: int, *, redis_client: redis.Redis | None = None,
-        sleep: Sleep = time.sleep, clock: Callable[[], float] = time.time,
+        cls,
+        settings: Settings,
+        installation_id: int,
+        *,
+        redis_client: redis.Redis | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Callable[[], float] = time.time,
         max_wait: float = MAX_RATE_LIMIT_WAIT_S,
-    ) -> GitHubClient:  # fmt: skip
+    ) -> GitHubClient:
         """``sleep``/``clock``/``max_wait`` exist for tests; production uses the defaults."""
         install_log_redaction()
         client = redis_client or _redis(settings.redis_url)
@@ -193,13 +206,24 @@ class GitHubClient:
         return sorted((r for r in runs if r.get("name") == name), key=lambda r: int(r["id"]), reverse=True)
 
     def create_check_run(
-        self, repo: str, *, name: str, head_sha: str, status: str = "in_progress",
-        started_at: datetime | None = None, output: Mapping[str, Any] | None = None,
-        external_id: str | None = None, details_url: str | None = None,
-    ) -> CheckRun:  # fmt: skip
+        self,
+        repo: str,
+        *,
+        name: str,
+        head_sha: str,
+        status: str = "in_progress",
+        started_at: datetime | None = None,
+        output: Mapping[str, Any] | None = None,
+        external_id: str | None = None,
+        details_url: str | None = None,
+    ) -> CheckRun:
         kwargs: dict[str, Any] = {"status": status}
-        for key, value in (("started_at", started_at), ("output", output), ("external_id", external_id),
-                           ("details_url", details_url)):
+        for key, value in (
+            ("started_at", started_at),
+            ("output", output),
+            ("external_id", external_id),
+            ("details_url", details_url),
+        ):
             if value is not None:
                 kwargs[key] = dict(value) if isinstance(value, Mapping) else value
         _check_annotations(output)
@@ -208,10 +232,16 @@ class GitHubClient:
             return self._repo(repo).create_check_run(name=name, head_sha=head_sha, **kwargs)
 
     def update_check_run(
-        self, repo: str, check_run_id: int, *, status: str | None = None, conclusion: str | None = None,
-        completed_at: datetime | None = None, output: Mapping[str, Any] | None = None,
+        self,
+        repo: str,
+        check_run_id: int,
+        *,
+        status: str | None = None,
+        conclusion: str | None = None,
+        completed_at: datetime | None = None,
+        output: Mapping[str, Any] | None = None,
         actions: Sequence[Mapping[str, str]] | None = None,
-    ) -> CheckRun:  # fmt: skip
+    ) -> CheckRun:
         """PATCH a run; ``output.annotations`` (≤ 50) are appended to those already there."""
         _check_annotations(output)
         kwargs: dict[str, Any] = {}
@@ -232,9 +262,15 @@ class GitHubClient:
     # -- reviews ----------------------------------------------------------------------------------
 
     def create_review(
-        self, repo: str, pr: int, *, commit_id: str, body: str, comments: Sequence[Mapping[str, Any]] = (),
+        self,
+        repo: str,
+        pr: int,
+        *,
+        commit_id: str,
+        body: str,
+        comments: Sequence[Mapping[str, Any]] = (),
         event: str = "COMMENT",
-    ) -> PullRequestReview:  # fmt: skip
+    ) -> PullRequestReview:
         """One review; each comment is ``{path, line, side="RIGHT", body[, start_line]}``."""
         payload = {"commit_id": commit_id, "body": body, "event": event, "comments": [dict(c) for c in comments]}
         requester = self._gh.requester
@@ -370,9 +406,15 @@ def _thread(node: Mapping[str, Any]) -> ReviewThread:
     first = comments[0] if comments else {}
     author = (first.get("author") or {}).get("login")
     return ReviewThread(
-        node["id"], node["isResolved"], node["isOutdated"], node["path"], node["line"],
-        first.get("databaseId"), first.get("body", ""), author,
-    )  # fmt: skip
+        node["id"],
+        node["isResolved"],
+        node["isOutdated"],
+        node["path"],
+        node["line"],
+        first.get("databaseId"),
+        first.get("body", ""),
+        author,
+    )
 
 
 def _next_link(header: str) -> str | None:

@@ -117,9 +117,14 @@ class RateLimitRetry(GithubRetry):
         return super().new(**kw)
 
     def increment(  # type: ignore[override]
-        self, method: str | None = None, url: str | None = None, response: Any = None,
-        error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None,
-    ) -> Retry:  # fmt: skip
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Retry:
         if response is None or response.status not in (403, 429):
             new = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
             wait = backoff(len(new.history))
@@ -190,9 +195,13 @@ class WriteGate:
     """Content-creating writes of one installation, ≥ ``spacing`` seconds apart, fleet-wide."""
 
     def __init__(
-        self, client: redis.Redis, installation_id: int, *, spacing: float = WRITE_SPACING_S,
+        self,
+        client: redis.Redis,
+        installation_id: int,
+        *,
+        spacing: float = WRITE_SPACING_S,
         sleep: Callable[[float], None] = time.sleep,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._script = client.register_script(_RESERVE)
         self.key = keys.write_gate(installation_id)
         self.spacing_ms = int((spacing + ARRIVAL_MARGIN_S) * 1000) if spacing > 0 else 0

@@ -8,25 +8,30 @@ heartbeat runs on the same loop and a job silent for ``job_heartbeat_seconds`` i
 and retried. Return values are stored by saq and must be JSON-serialisable (or None).
 Jobs are at-least-once: a retried job must not post twice (reporters are idempotent).
 
-``ruvopt.bot.jobs.review.run_review(settings, redis, *, installation: int, repo: str, pr: int,
-head_sha: str, base_sha: str, force: bool, delivery: str)``
+Each job's arguments are one frozen dataclass of :mod:`ruvopt.bot.queue.jobs` (the job
+contract), rebuilt by the worker from saq's kwargs (``from_kwargs``) and enqueued by
+:func:`ruvopt.bot.queue.intake.accept` (``to_kwargs``).
+
+``ruvopt.bot.jobs.review.run_review(settings, redis, job: ReviewJob)``
     The static review of one head. The worker has already skipped superseded or
-    already-reviewed heads (unless ``force``) and marks the head reviewed after it returns.
+    already-reviewed heads (unless ``job.force``) and marks the head reviewed after it
+    returns; after the last failed attempt it calls ``give_up_review``.
 
 ``ruvopt.bot.jobs.bench.run_bench(settings, redis, job: BenchJob)``
-    ``/ruvopt bench`` for the pinned head SHA (queue ``ruvopt:bench``). ``job`` is
-    :class:`ruvopt.bot.queue.contract.BenchJob`, rebuilt by the worker from the saq
-    kwargs (``BenchJob.from_kwargs``) that the command job enqueued (``to_kwargs``).
-    Build failures, timeouts and sandbox limits are results (a ``neutral`` check run),
-    not exceptions; after the last failed attempt the worker calls ``give_up_bench``.
+    ``/ruvopt bench`` for the pinned head SHA (queue ``ruvopt:bench``). Build failures,
+    timeouts and sandbox limits are results (a ``neutral`` check run), not exceptions;
+    after the last failed attempt the worker calls ``give_up_bench``.
 
-``ruvopt.bot.jobs.command.run_command(settings, queues, github, *, installation, repo, pr,
-comment_id, author, body, delivery, last_attempt, head_sha=None)``
-    One ``/ruvopt`` comment (in this package), or with ``comment_id`` 0 and ``head_sha``
-    one press of a "Run bench" button on that commit. ``github`` implements
-    :class:`ruvopt.bot.jobs.command.CommandGitHub`, built per installation by
-    ``ruvopt.bot.github.client.command_github(settings, installation) -> CommandGitHub``.
+``ruvopt.bot.jobs.command.run_command(settings, queues, github, job: CommandJob, *, last_attempt)``
+    One ``/ruvopt`` comment, or (``comment_id`` 0 and ``head_sha``) one press of a "Run
+    bench" button on that commit. ``github`` is the one
+    :class:`ruvopt.bot.github.client.GitHubClient` for the installation (the
+    :class:`ruvopt.bot.jobs.command.CommandGitHub` protocol names what it uses).
 
 ``ruvopt.bot.jobs.redeliver.run_redeliver(settings, redis)``
     The cron reconciler: redeliver webhook deliveries that never succeeded.
+
+``ruvopt.bot.jobs.sweeper.sweep_forever(settings, redis, queues, stop)``
+    Not a job: a loop in every worker that completes the check runs of jobs that died
+    (see :mod:`ruvopt.bot.jobs.sweeper`).
 """

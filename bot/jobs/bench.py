@@ -72,8 +72,10 @@ async def give_up_bench(settings: Settings, job: BenchJob) -> None:
     def close() -> None:
         gh = GitHubClient.for_installation(settings, job.installation)
         try:
-            why = (f"Every attempt failed (delivery `{job.delivery or 'unknown'}`); the maintainers have it in the "
-                   "log. Comment `/ruvopt bench` or use **Run bench** to try again.")  # fmt: skip
+            why = (
+                f"Every attempt failed (delivery `{job.delivery or 'unknown'}`); the maintainers have it in the "
+                "log. Comment `/ruvopt bench` or use **Run bench** to try again."
+            )
             bench_report.close_unfinished(gh, job.repo, job.head_sha, settings.app_id, GAVE_UP_TITLE, why)
         finally:
             gh.close()
@@ -94,8 +96,15 @@ def machine(settings: Settings, job: BenchJob) -> Machine:
     limits = Limits(float(settings.bench_command_timeout_seconds), settings.bench_memory_mb << 20)
     # Only cargo fetch (outside the sandbox) sees the environment, and only proxy and
     # registry variables of it (ruvopt.bot.bench.toolchain.CargoHome.fetch_env).
-    return Machine(work, settings.bench_cargo_home, limits, dict(os.environ), settings.bench_jobs,
-                   deps_cache=cache, cache_scope=job.repo)  # fmt: skip
+    return Machine(
+        work,
+        settings.bench_cargo_home,
+        limits,
+        dict(os.environ),
+        settings.bench_jobs,
+        deps_cache=cache,
+        cache_scope=job.repo,
+    )
 
 
 @dataclass
@@ -117,8 +126,14 @@ class _Bench:
         job = self.job
         pull = await self.call(self.gh.get_pull, job.repo, job.pr)
         asked = f"Requested by @{job.requested_by}" + ("" if job.comment_id else " with the **Run bench** button")
-        self.run_id = await self.call(bench_report.open_run, self.gh, job.repo, job.head_sha, self.settings.app_id,
-                                      f"{asked}; base `{job.base_sha[:12]}`, head `{job.head_sha[:12]}`.")  # fmt: skip
+        self.run_id = await self.call(
+            bench_report.open_run,
+            self.gh,
+            job.repo,
+            job.head_sha,
+            self.settings.app_id,
+            f"{asked}; base `{job.base_sha[:12]}`, head `{job.head_sha[:12]}`.",
+        )
         self.notes.append(f"{asked}.")
         if pull.state != "open":
             plan = bench_report.neutral_plan(f"Pull request {pull.state}", f"#{job.pr} is {pull.state}; not measured.")
@@ -126,22 +141,36 @@ class _Bench:
             return {"check_run": self.run_id, "skipped": f"pull request {pull.state}"}
         if pull.head.sha not in (job.head_sha, job.pr_head or job.head_sha):  # the button's reply said so
             await self.head_moved(pull.head.sha)
-        log.info("benchmarking %s#%s %s..%s (check run %s)", job.repo, job.pr, job.base_sha[:12], job.head_sha[:12],
-                 self.run_id)  # fmt: skip
+        log.info(
+            "benchmarking %s#%s %s..%s (check run %s)",
+            job.repo,
+            job.pr,
+            job.base_sha[:12],
+            job.head_sha[:12],
+            self.run_id,
+        )
         comparison = await self.measure(pull.raw_data["base"]["repo"]["clone_url"])
         plan = bench_report.plan_run(comparison, self.notes)
         await self.call(bench_report.complete_run, self.gh, job.repo, self.run_id, plan)
         summary = await self.publish_section(comparison)
-        outcome = {"check_run": self.run_id, "conclusion": comparison.conclusion, "error": comparison.error,
-                   "regressions": [d.metric.id for d in comparison.regressions], "metrics": len(comparison.decisions),
-                   "summary": summary, "seconds": round(comparison.seconds, 1)}  # fmt: skip
+        outcome = {
+            "check_run": self.run_id,
+            "conclusion": comparison.conclusion,
+            "error": comparison.error,
+            "regressions": [d.metric.id for d in comparison.regressions],
+            "metrics": len(comparison.decisions),
+            "summary": summary,
+            "seconds": round(comparison.seconds, 1),
+        }
         log.info("benchmarked %s#%s@%s: %s", job.repo, job.pr, job.head_sha[:12], outcome)
         return outcome
 
     async def head_moved(self, current: str) -> None:
         job = self.job
-        text = (f"the head of #{job.pr} moved to `{current[:12]}` after this benchmark was requested; "
-                f"`{job.head_sha[:12]}` (the head when it was accepted) is what is measured.")  # fmt: skip
+        text = (
+            f"the head of #{job.pr} moved to `{current[:12]}` after this benchmark was requested; "
+            f"`{job.head_sha[:12]}` (the head when it was accepted) is what is measured."
+        )
         self.notes.append(text[0].upper() + text[1:])
         once = keys.bench_moved(job.repo, job.pr, job.head_sha, str(job.comment_id or job.delivery))
         if await self.redis.set(once, b"1", nx=True, ex=MOVED_TTL_S):  # a retried job does not say it twice
@@ -150,8 +179,9 @@ class _Bench:
     async def measure(self, clone_url: str) -> Comparison:
         job = self.job
         token = await self.call(self.gh.installation_token)
-        mirror = await gitmirror.fetch(self.settings.cache_dir, job.repo, clone_url, token,
-                                       [job.base_sha, job.head_sha])  # fmt: skip
+        mirror = await gitmirror.fetch(
+            self.settings.cache_dir, job.repo, clone_url, token, [job.base_sha, job.head_sha]
+        )
         request = Request(mirror, job.base_sha, job.head_sha, job.profiles, job.benches, job.runs)
         try:
             return await compare(request, machine(self.settings, job), self.progress)
@@ -170,8 +200,9 @@ class _Bench:
         if done < 0 or time.monotonic() - self.last_progress < PROGRESS_EVERY_S or self.updates:
             return
         self.last_progress = time.monotonic()
-        task = asyncio.ensure_future(self.call(bench_report.progress, self.gh, self.job.repo, self.run_id,
-                                               f"{text} ({done}/{total})"))  # fmt: skip
+        task = asyncio.ensure_future(
+            self.call(bench_report.progress, self.gh, self.job.repo, self.run_id, f"{text} ({done}/{total})")
+        )
         self.updates.add(task)
         task.add_done_callback(self._progress_done)
 

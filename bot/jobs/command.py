@@ -111,8 +111,15 @@ class _Call:
         return await self.bench(command, pull)
 
     async def recheck(self, pull: PullHead) -> dict[str, Any]:
-        review = ReviewJob(self.job.installation, self.repo, self.pr, pull.head_sha, pull.base_sha, force=True,
-                           delivery=self.job.delivery)  # fmt: skip
+        review = ReviewJob(
+            self.job.installation,
+            self.repo,
+            self.pr,
+            pull.head_sha,
+            pull.base_sha,
+            force=True,
+            delivery=self.job.delivery,
+        )
         # The intake every webhook goes through; its own delivery id, so a retry of this
         # command job finds the re-check already accepted instead of queueing a second one.
         accepted = await intake.accept(self.queues, self.settings, delivery=f"{self.job.key}:recheck", job=review)
@@ -123,10 +130,19 @@ class _Call:
     async def bench(self, command: Bench, pull: PullHead) -> dict[str, Any]:
         head = self.job.head_sha or pull.head_sha
         job = BenchJob(
-            installation=self.job.installation, repo=self.repo, pr=self.pr, head_sha=head, base_sha=pull.base_sha,
-            requested_by=self.job.author, comment_id=self.job.comment_id or None, profiles=command.profiles,
-            benches=command.benches, runs=command.runs, delivery=self.job.delivery, pr_head=pull.head_sha,
-        )  # fmt: skip
+            installation=self.job.installation,
+            repo=self.repo,
+            pr=self.pr,
+            head_sha=head,
+            base_sha=pull.base_sha,
+            requested_by=self.job.author,
+            comment_id=self.job.comment_id or None,
+            profiles=command.profiles,
+            benches=command.benches,
+            runs=command.runs,
+            delivery=self.job.delivery,
+            pr_head=pull.head_sha,
+        )
         ticket = await queue.enqueue_bench(self.queues, self.settings, job)
         if ticket.running_job is not None:
             other = ticket.running_job
@@ -139,8 +155,13 @@ class _Call:
         if self.job.comment_id:
             await asyncio.to_thread(self.github.react, self.repo, self.job.comment_id, "eyes")
         await self.reply(bench_reply(job, ticket, pull))
-        return {"command": "bench", "head_sha": head, "job": ticket.job_key, "position": ticket.position,
-                "replaced": ticket.replaced.head_sha if ticket.replaced else None}  # fmt: skip
+        return {
+            "command": "bench",
+            "head_sha": head,
+            "job": ticket.job_key,
+            "position": ticket.position,
+            "replaced": ticket.replaced.head_sha if ticket.replaced else None,
+        }
 
 
 def bench_reply(job: BenchJob, ticket: queue.BenchTicket, pull: PullHead) -> str:
@@ -148,13 +169,17 @@ def bench_reply(job: BenchJob, ticket: queue.BenchTicket, pull: PullHead) -> str
     options += [f"runs={job.runs}"] if job.runs else []
     what = f" ({' '.join(options)})" if options else " (`[bench]` of the base branch)"
     where = f"position {ticket.position} in the bench queue" if ticket.position else "starting now"
-    lines = [f"👀 benchmark of `{job.head_sha[:12]}` against base `{job.base_sha[:12]}`{what} queued: {where} "
-             f"({ticket.running} running). The result will be the `ruvopt/bench` check run on "
-             f"`{job.head_sha[:12]}` and a section of the summary comment."]  # fmt: skip
+    lines = [
+        f"👀 benchmark of `{job.head_sha[:12]}` against base `{job.base_sha[:12]}`{what} queued: {where} "
+        f"({ticket.running} running). The result will be the `ruvopt/bench` check run on "
+        f"`{job.head_sha[:12]}` and a section of the summary comment."
+    ]
     if ticket.replaced is not None:
         old = ticket.replaced
         lines.append(f"It replaces the queued request for `{old.head_sha[:12]}` from @{old.requested_by}.")
     if job.head_sha != pull.head_sha:
-        lines.append(f"`{job.head_sha[:12]}` is no longer the head of #{job.pr} (now `{pull.head_sha[:12]}`); "
-                     f"`{job.head_sha[:12]}` is what gets measured.")  # fmt: skip
+        lines.append(
+            f"`{job.head_sha[:12]}` is no longer the head of #{job.pr} (now `{pull.head_sha[:12]}`); "
+            f"`{job.head_sha[:12]}` is what gets measured."
+        )
     return " ".join(lines)

@@ -87,10 +87,7 @@ def _failed(attempts: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for attempt in attempts:
         groups.setdefault(attempt["guid"], []).append(attempt)
-    return {
-        guid: group for guid, group in groups.items()
-        if not any(200 <= int(a["status_code"]) < 300 for a in group)
-    }  # fmt: skip
+    return {guid: group for guid, group in groups.items() if not any(200 <= int(a["status_code"]) < 300 for a in group)}
 
 
 async def _consider(app: GitHubClient, redis: Redis, guid: str, group: list[dict[str, Any]], outcome: Outcome) -> None:

@@ -67,6 +67,7 @@ async def pr_lock(redis: Redis, name: str) -> AsyncIterator[None]:
     frees itself soon after a dead one."""
     lock = redis.lock(name, timeout=LOCK_TTL_S, blocking_timeout=LOCK_WAIT_S)
     async with lock:
+
         async def renew() -> None:
             while True:
                 await asyncio.sleep(LOCK_TTL_S / 3)
@@ -104,8 +105,10 @@ async def give_up_review(settings: Settings, job: ReviewJob) -> int | None:
     def close() -> int | None:
         gh = GitHubClient.for_installation(settings, job.installation)
         try:
-            why = (f"Every attempt failed (delivery `{job.delivery or 'unknown'}`); the maintainers have it in the "
-                   "log. Comment `/ruvopt recheck` to try again.")  # fmt: skip
+            why = (
+                f"Every attempt failed (delivery `{job.delivery or 'unknown'}`); the maintainers have it in the "
+                "log. Comment `/ruvopt recheck` to try again."
+            )
             return check_run.close_unfinished(gh, job.repo, job.head_sha, settings.app_id, GAVE_UP_TITLE, why)
         finally:
             gh.close()
@@ -139,8 +142,14 @@ class _Review:
         if skipped is not None:
             return skipped
         run = await self.call(check_run.open_run, self.gh, self.repo, self.head_sha, self.settings.app_id)
-        log.info("reviewing %s#%s@%s (check run %s, delivery %s)", self.repo, self.pr, self.head_sha[:12], run.id,
-                 self.delivery)  # fmt: skip
+        log.info(
+            "reviewing %s#%s@%s (check run %s, delivery %s)",
+            self.repo,
+            self.pr,
+            self.head_sha[:12],
+            run.id,
+            self.delivery,
+        )
         mirror = await self.fetch(pull.raw_data["base"]["repo"]["clone_url"])
         try:
             result = await self.call(self.analyse, mirror)
@@ -201,13 +210,20 @@ class _Review:
             )
         counts = plan.counts
         outcome: dict[str, Any] = {
-            "check_run": done.id, "conclusion": plan.check_run.conclusion,
+            "check_run": done.id,
+            "conclusion": plan.check_run.conclusion,
             "annotations": len(plan.check_run.annotations),
-            "reported": counts.reported, "new": counts.new, "inline": counts.inline,
-            "summary_only": counts.summary_only, "fixed": counts.fixed, "review": review_id,
-            "comments": len(plan.review.comments) if plan.review else 0, "summary": comment,
-            "resolved": resolved, "replied_fixed": replied,
-        }  # fmt: skip
+            "reported": counts.reported,
+            "new": counts.new,
+            "inline": counts.inline,
+            "summary_only": counts.summary_only,
+            "fixed": counts.fixed,
+            "review": review_id,
+            "comments": len(plan.review.comments) if plan.review else 0,
+            "summary": comment,
+            "resolved": resolved,
+            "replied_fixed": replied,
+        }
         if config_error is not None:
             outcome["config_error"] = config_error
         log.info("reviewed %s#%s@%s: %s", self.repo, self.pr, self.head_sha[:12], outcome)

@@ -68,21 +68,15 @@ BENCH_ORPHAN_TITLE = "ruvopt could not finish this benchmark"
 BENCH_RERUN = "Use **Run bench** above (or comment `/ruvopt bench`) to run it again."
 
 
-def _details(key: str) -> str:
-    return keys.unfinished(key)
-
-
-def _resumes(key: str) -> str:
-    return keys.resumed(key)
-
-
 async def track(redis: Redis, job: Job) -> None:
     """An attempt of ``job`` starts: record it (the first attempt's start is kept)."""
     if job.function not in TRACKED:
         return
     async with redis.pipeline(transaction=True) as pipe:
         pipe.zadd(OPEN, {job.key: time.time()}, nx=True)
-        pipe.set(_details(job.key), orjson.dumps({"function": job.function, "kwargs": job.kwargs}), ex=RECORD_TTL_S)
+        pipe.set(
+            keys.unfinished(job.key), orjson.dumps({"function": job.function, "kwargs": job.kwargs}), ex=RECORD_TTL_S
+        )
         await pipe.execute()
 
 
@@ -95,7 +89,7 @@ async def settle(redis: Redis, job: Job) -> None:
 async def untrack(redis: Redis, key: str) -> None:
     async with redis.pipeline(transaction=True) as pipe:
         pipe.zrem(OPEN, key)
-        pipe.delete(_details(key), _resumes(key))
+        pipe.delete(keys.unfinished(key), keys.resumed(key))
         await pipe.execute()
 
 
@@ -137,8 +131,10 @@ def decide(orphan: Orphan, now: float, settings: Settings) -> Decision | None:
     if newer is not None:
         return Decision(False, (f"Superseded by {newer[:12]}", f"A newer push (`{newer}`) is reviewed instead."), True)
     if orphan.job_alive:  # a review past its deadline: unblock the PR, let the job finish
-        why = (f"This review has run for over {settings.run_deadline_seconds // 60} minute(s); its result replaces "
-               f"this one if it finishes. {RERUN}")  # fmt: skip
+        why = (
+            f"This review has run for over {settings.run_deadline_seconds // 60} minute(s); its result replaces "
+            f"this one if it finishes. {RERUN}"
+        )
         return Decision(False, (LATE_TITLE, _why(orphan, why)), False)
     title, rerun = (BENCH_ORPHAN_TITLE, BENCH_RERUN) if orphan.function == "bench" else (ORPHAN_TITLE, RERUN)
     if orphan.done:
@@ -184,7 +180,7 @@ class Sweeper:
         return done
 
     async def load(self, key: str, opened: float) -> Orphan | None:
-        raw = await self.redis.get(_details(key))
+        raw = await self.redis.get(keys.unfinished(key))
         if raw is None:
             return None
         record = orjson.loads(raw)
@@ -202,7 +198,7 @@ class Sweeper:
             done = await queue.command_done(self.redis, repo, CommandJob.from_kwargs(kwargs).request)
         else:  # a bench leaves no marker: done when saq says its job completed
             done = job is not None and job.status == Status.COMPLETE
-        resumes = int(await self.redis.get(_resumes(key)) or 0)
+        resumes = int(await self.redis.get(keys.resumed(key)) or 0)
         status = str(job.status) if job is not None else None
         return Orphan(key, function, kwargs, opened, status, alive, done, latest, resumes)
 
@@ -212,7 +208,7 @@ class Sweeper:
             if await asyncio.to_thread(self.close_run, orphan, title, why) is not None:
                 done["closed"].append(orphan.key)
         if decision.resume and await self.resume(orphan):
-            await self.redis.set(_resumes(orphan.key), orphan.resumes + 1, ex=RECORD_TTL_S)
+            await self.redis.set(keys.resumed(orphan.key), orphan.resumes + 1, ex=RECORD_TTL_S)
             done["resumed"].append(orphan.key)
         if decision.drop:
             await untrack(self.redis, orphan.key)

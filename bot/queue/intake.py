@@ -157,14 +157,26 @@ class Head:
 def _saq_job(q: RedisQueue, job: ReviewJob | CommandJob, settings: Settings) -> Job:
     # What saq's Queue.enqueue sets before its script runs.
     options = queue.job_options(settings, job.function)  # type: ignore[arg-type]
-    return Job(function=job.function, kwargs=job.to_kwargs(), key=job.key, queue=q, queued=now(),
-               status=Status.QUEUED, **options)  # fmt: skip
+    return Job(
+        function=job.function,
+        kwargs=job.to_kwargs(),
+        key=job.key,
+        queue=q,
+        queued=now(),
+        status=Status.QUEUED,
+        **options,
+    )
 
 
 async def accept(
-    queues: queue.Queues, settings: Settings, *, delivery: str, job: ReviewJob | CommandJob | None,
-    repo: str | None = None, head: Head | None = None,
-) -> Accepted:  # fmt: skip
+    queues: queue.Queues,
+    settings: Settings,
+    *,
+    delivery: str,
+    job: ReviewJob | CommandJob | None,
+    repo: str | None = None,
+    head: Head | None = None,
+) -> Accepted:
     """Claim ``delivery`` and enqueue ``job`` (none: only claim and record); with ``head``
     (a pull_request event), also record it as the PR's head, superseding the previous
     head's queued review. ``repo`` is needed when there is no job."""
@@ -189,5 +201,10 @@ async def accept(
         pipeliner = _pipeliners[queues.redis] = _Pipeliner(queues.redis)
     duplicate, enqueued, stale, previous, superseded = await pipeliner.call(script_keys, args)
     prev = previous.decode() if previous else None
-    return Accepted(bool(duplicate), bool(enqueued), bool(stale), prev if head is None or prev != head.sha else None,
-                    bool(superseded))  # fmt: skip
+    return Accepted(
+        bool(duplicate),
+        bool(enqueued),
+        bool(stale),
+        prev if head is None or prev != head.sha else None,
+        bool(superseded),
+    )

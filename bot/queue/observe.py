@@ -25,9 +25,13 @@ async def job_started(ctx: dict[str, Any]) -> None:
     job = ctx["job"]
     kwargs = job.kwargs or {}
     token = logs.bind(
-        job=job.key, kind=job.function, delivery=kwargs.get("delivery") or None,
-        installation=kwargs.get("installation"), repository=kwargs.get("repo"), pr=kwargs.get("pr"),
-    )  # fmt: skip
+        job=job.key,
+        kind=job.function,
+        delivery=kwargs.get("delivery") or None,
+        installation=kwargs.get("installation"),
+        repository=kwargs.get("repo"),
+        pr=kwargs.get("pr"),
+    )
     ctx["observe"] = (time.monotonic(), token)
 
 

@@ -35,16 +35,21 @@ def probe_app(redis: Redis) -> Starlette:
             return JSONResponse({"status": "redis unavailable", "error": str(exc) or type(exc).__name__}, 503)
         return JSONResponse({"status": "ready"})
 
-    return Starlette(routes=[
-        Route("/metrics", metrics_page), Route("/healthz", healthz), Route("/readyz", readyz),
-    ])  # fmt: skip
+    return Starlette(
+        routes=[
+            Route("/metrics", metrics_page),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ]
+    )
 
 
 async def start(redis: Redis, host: str, port: int) -> uvicorn.Server:
     """Listen on ``host:port`` in the running loop; stop with ``await server.shutdown()``.
     No signal handlers: the worker owns SIGTERM."""
-    config = uvicorn.Config(probe_app(redis), host=host, port=port, lifespan="off", access_log=False,
-                            log_config=None, server_header=False)  # fmt: skip
+    config = uvicorn.Config(
+        probe_app(redis), host=host, port=port, lifespan="off", access_log=False, log_config=None, server_header=False
+    )
     config.load()
     server = uvicorn.Server(config)
     # What Server.serve() does before startup(), without its signal capture.

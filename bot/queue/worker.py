@@ -225,8 +225,9 @@ async def _stop_when_registered(settings: Settings, stop: Callable[[], None]) ->
     # A file appearing has no event to await (inotify would be a dependency for one file).
     while not settings.credentials_file.exists():  # noqa: ASYNC110
         await asyncio.sleep(CREDENTIALS_POLL_S)
-    log.warning("the App's credentials appeared in %s: stopping so this worker restarts with them",
-                settings.credentials_file)  # fmt: skip
+    log.warning(
+        "the App's credentials appeared in %s: stopping so this worker restarts with them", settings.credentials_file
+    )
     stop()
 
 

@@ -40,8 +40,12 @@ class _Receiver(FastAPI):
     webhook: Callable[[Request], Awaitable[Response]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.webhook is not None and scope["type"] == "http" and scope["path"] == "/webhook" \
-                and scope["method"] == "POST":  # fmt: skip
+        if (
+            self.webhook is not None
+            and scope["type"] == "http"
+            and scope["path"] == "/webhook"
+            and scope["method"] == "POST"
+        ):
             try:
                 response = await self.webhook(Request(scope, receive))
             except Exception:

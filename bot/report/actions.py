@@ -9,6 +9,5 @@ from __future__ import annotations
 RECHECK_ACTION = "recheck"
 RECHECK = {"label": "Re-check", "description": "Run ruvopt again on this commit", "identifier": RECHECK_ACTION}
 BENCH_ACTION = "bench"
-RUN_BENCH = {"label": "Run bench", "description": "Benchmark base vs this commit",
-             "identifier": BENCH_ACTION}  # fmt: skip
+RUN_BENCH = {"label": "Run bench", "description": "Benchmark base vs this commit", "identifier": BENCH_ACTION}
 BENCH_CHECK_NAME = "ruvopt/bench"  # "Re-run" on this check run runs the bench again

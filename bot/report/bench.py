@@ -33,10 +33,19 @@ def plan_run(comparison: Comparison, notes: list[str]) -> CheckRunPlan:
     title = report.headline(comparison).replace("**", "").replace("`", "")
     table = report.markdown(comparison, with_chart=False, heading="")
     summary = "\n".join([*notes, "", table]) if notes else table
-    details = ["### How each verdict was reached", "", *report.reasons(comparison), "",
-               *report.chart(comparison.decisions)]  # fmt: skip
-    return CheckRunPlan(comparison.conclusion, clip(title, MAX_TITLE), clip(summary, MAX_OUTPUT_SUMMARY),
-                        clip("\n".join(details), MAX_OUTPUT_TEXT))  # fmt: skip
+    details = [
+        "### How each verdict was reached",
+        "",
+        *report.reasons(comparison),
+        "",
+        *report.chart(comparison.decisions),
+    ]
+    return CheckRunPlan(
+        comparison.conclusion,
+        clip(title, MAX_TITLE),
+        clip(summary, MAX_OUTPUT_SUMMARY),
+        clip("\n".join(details), MAX_OUTPUT_TEXT),
+    )
 
 
 def neutral_plan(title: str, why: str) -> CheckRunPlan:
@@ -64,8 +73,14 @@ def open_run(gh: ChecksAPI, repo: str, head_sha: str, app_id: int | None, what: 
     unfinished = [r for r in runs if r.get("status") != "completed"]
     if unfinished:
         return int(unfinished[0]["id"])
-    run = gh.create_check_run(repo, name=BENCH_CHECK_NAME, head_sha=head_sha, status="in_progress", started_at=now(),
-                              output={"title": "Benchmarking…", "summary": what})  # fmt: skip
+    run = gh.create_check_run(
+        repo,
+        name=BENCH_CHECK_NAME,
+        head_sha=head_sha,
+        status="in_progress",
+        started_at=now(),
+        output={"title": "Benchmarking…", "summary": what},
+    )
     return int(run.id)
 
 
@@ -74,13 +89,12 @@ def progress(gh: ChecksAPI, repo: str, run_id: int, text: str) -> None:
 
 
 def complete_run(gh: ChecksAPI, repo: str, run_id: int, plan: CheckRunPlan) -> None:
-    gh.update_check_run(repo, run_id, conclusion=plan.conclusion, completed_at=now(), output=plan.output(),
-                        actions=[RUN_BENCH])  # fmt: skip
+    gh.update_check_run(
+        repo, run_id, conclusion=plan.conclusion, completed_at=now(), output=plan.output(), actions=[RUN_BENCH]
+    )
 
 
-def close_unfinished(
-    gh: ChecksAPI, repo: str, head_sha: str, app_id: int | None, title: str, why: str
-) -> int | None:
+def close_unfinished(gh: ChecksAPI, repo: str, head_sha: str, app_id: int | None, title: str, why: str) -> int | None:
     """Complete (``neutral``) every ``ruvopt/bench`` run left in progress on ``head_sha``;
     the id of the newest one closed, None when there was none."""
     closed = None

@@ -152,8 +152,11 @@ def summary(verdict: Verdict, findings: Sequence[Finding], counts: Counts, overf
         lines += ["", "New error-level findings:"]
         lines += [f"- `{f.path}:{f.start_line}` `{f.code}`: {f.message}" for f in errors]
     if overflow:
-        lines += ["", f"Not annotated (over {MAX_ANNOTATIONS_PER_RUN} annotations): {by_rule(overflow)}; "
-                      "every finding is listed in the details below."]  # fmt: skip
+        lines += [
+            "",
+            f"Not annotated (over {MAX_ANNOTATIONS_PER_RUN} annotations): {by_rule(overflow)}; "
+            "every finding is listed in the details below.",
+        ]
     return bound(lines, MAX_OUTPUT_SUMMARY)
 
 
@@ -192,12 +195,24 @@ def plan_check_run(verdict: Verdict, findings: Sequence[Finding], counts: Counts
 class ChecksAPI(Protocol):
     def check_runs_for_ref(self, repo: str, sha: str, name: str, app_id: int | None) -> list[dict[str, Any]]: ...
     def create_check_run(
-        self, repo: str, *, name: str, head_sha: str, status: str = ..., started_at: datetime | None = ...,
+        self,
+        repo: str,
+        *,
+        name: str,
+        head_sha: str,
+        status: str = ...,
+        started_at: datetime | None = ...,
         output: Mapping[str, Any] | None = ...,
     ) -> Any: ...
     def update_check_run(
-        self, repo: str, check_run_id: int, *, conclusion: str | None = ..., completed_at: datetime | None = ...,
-        output: Mapping[str, Any] | None = ..., actions: Sequence[Mapping[str, str]] | None = ...,
+        self,
+        repo: str,
+        check_run_id: int,
+        *,
+        conclusion: str | None = ...,
+        completed_at: datetime | None = ...,
+        output: Mapping[str, Any] | None = ...,
+        actions: Sequence[Mapping[str, str]] | None = ...,
     ) -> Any: ...
 
 
@@ -212,9 +227,13 @@ def find_run(gh: ChecksAPI, repo: str, head_sha: str, app_id: int | None) -> Run
 
 def create_run(gh: ChecksAPI, repo: str, head_sha: str) -> RunState:
     run = gh.create_check_run(
-        repo, name=CHECK_NAME, head_sha=head_sha, status="in_progress", started_at=now(),
+        repo,
+        name=CHECK_NAME,
+        head_sha=head_sha,
+        status="in_progress",
+        started_at=now(),
         output={"title": "Reviewing…", "summary": f"ruvopt is checking `{head_sha[:12]}`."},
-    )  # fmt: skip
+    )
     return RunState(int(run.id), "in_progress", None, 0)
 
 
@@ -234,9 +253,13 @@ def complete_run(gh: ChecksAPI, repo: str, head_sha: str, run: RunState, plan: C
     for batch in batches[:-1]:
         gh.update_check_run(repo, run.id, output=plan.output(batch))
     gh.update_check_run(
-        repo, run.id, conclusion=plan.conclusion, completed_at=now(), output=plan.output(batches[-1]),
+        repo,
+        run.id,
+        conclusion=plan.conclusion,
+        completed_at=now(),
+        output=plan.output(batches[-1]),
         actions=[RECHECK, RUN_BENCH],
-    )  # fmt: skip
+    )
     return RunState(run.id, "completed", plan.conclusion, len(plan.annotations))
 
 
@@ -247,16 +270,28 @@ def close_unfinished(gh: ChecksAPI, repo: str, head_sha: str, app_id: int | None
     run = find_run(gh, repo, head_sha, app_id)
     if run is None or run.status == "completed":
         return None
-    gh.update_check_run(repo, run.id, conclusion="neutral", completed_at=now(), output={"title": title, "summary": why},
-                        actions=[RECHECK])  # fmt: skip
+    gh.update_check_run(
+        repo,
+        run.id,
+        conclusion="neutral",
+        completed_at=now(),
+        output={"title": title, "summary": why},
+        actions=[RECHECK],
+    )
     return run.id
 
 
 def fail_internal(gh: ChecksAPI, repo: str, run: RunState, delivery: str) -> None:
     """Complete a run whose analysis crashed: a ruvopt bug must not block the merge."""
     gh.update_check_run(
-        repo, run.id, conclusion="neutral", completed_at=now(), actions=[RECHECK, RUN_BENCH],
-        output={"title": "ruvopt hit an internal error",
-                "summary": f"ruvopt hit an internal error (delivery `{delivery or 'unknown'}`); "
-                           "the maintainers have it in the log. Use **Re-check** to try again."},
-    )  # fmt: skip
+        repo,
+        run.id,
+        conclusion="neutral",
+        completed_at=now(),
+        actions=[RECHECK, RUN_BENCH],
+        output={
+            "title": "ruvopt hit an internal error",
+            "summary": f"ruvopt hit an internal error (delivery `{delivery or 'unknown'}`); "
+            "the maintainers have it in the log. Use **Re-check** to try again.",
+        },
+    )

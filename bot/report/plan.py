@@ -64,17 +64,24 @@ def build_plan(
     where = result.diff if placement is None else both(result.diff, placement)
     selection = select(candidates, where, posted.fingerprints, reviewed=reviewed)
     counts = Counts(
-        reported=len(reported), new=len(candidates), inline=len(selection.comments) + len(selection.commented),
-        summary_only=len(selection.summary_only), fixed=len(result.fixed),
-    )  # fmt: skip
+        reported=len(reported),
+        new=len(candidates),
+        inline=len(selection.comments) + len(selection.commented),
+        summary_only=len(selection.summary_only),
+        fixed=len(result.fixed),
+    )
     summary = summary_body(view, counts, selection)
     details = summary.replace(MARKER + "\n", "", 1)  # the same report, in the Checks tab
     return Plan(
-        head_sha=result.head_commit, counts=counts,
+        head_sha=result.head_commit,
+        counts=counts,
         check_run=plan_check_run(view.verdict, reported, counts, details),
-        review=plan_review(result.head_commit, selection, counts), summary=summary, selection=selection,
-        present=frozenset(f.fingerprint for f in result.findings), verdict=view.verdict,
-    )  # fmt: skip
+        review=plan_review(result.head_commit, selection, counts),
+        summary=summary,
+        selection=selection,
+        present=frozenset(f.fingerprint for f in result.findings),
+        verdict=view.verdict,
+    )
 
 
 def both(ours: Diff, github: Diff) -> Diff:
@@ -94,10 +101,17 @@ def config_error_plan(error: ConfigError, head_sha: str) -> Plan:
     what = "the ruvopt configuration on the base branch is invalid."
     details = f"```\n{error}\n```\n\n{CONFIG_FIX}"
     check_run = CheckRunPlan(
-        conclusion="action_required", title=f"Invalid configuration: {error}"[:200].replace("`", ""),
-        summary=f"⚠️ **Not reviewed**: {what}\n\n{details}", text="",
-    )  # fmt: skip
+        conclusion="action_required",
+        title=f"Invalid configuration: {error}"[:200].replace("`", ""),
+        summary=f"⚠️ **Not reviewed**: {what}\n\n{details}",
+        text="",
+    )
     return Plan(
-        head_sha=head_sha, counts=Counts(0, 0, 0, 0, 0), check_run=check_run, review=None,
-        summary=error_body(head_sha, what, details), selection=Selection(), present=None,
-    )  # fmt: skip
+        head_sha=head_sha,
+        counts=Counts(0, 0, 0, 0, 0),
+        check_run=check_run,
+        review=None,
+        summary=error_body(head_sha, what, details),
+        selection=Selection(),
+        present=None,
+    )

@@ -76,8 +76,12 @@ class ReviewPlan:
     comments: list[InlineComment]
 
     def to_api(self) -> dict[str, Any]:
-        return {"commit_id": self.commit_id, "body": self.body, "event": "COMMENT",
-                "comments": [c.to_api() for c in self.comments]}  # fmt: skip
+        return {
+            "commit_id": self.commit_id,
+            "body": self.body,
+            "event": "COMMENT",
+            "comments": [c.to_api() for c in self.comments],
+        }
 
 
 def github_diff(files: Iterable[dict[str, Any]]) -> Diff:
@@ -132,10 +136,18 @@ def comment_body(finding: Finding, attach_suggestion: bool) -> str:
         if attach_suggestion:
             lines += ["", f"{mark}suggestion", edit.replacement, mark]
         else:
-            where = f"line {edit.start_line}" if edit.start_line == edit.end_line else \
-                f"lines {edit.start_line}–{edit.end_line}"  # fmt: skip
-            lines += ["", f"Suggested replacement for {where} (outside this diff, so GitHub cannot apply it):",
-                      mark, edit.replacement, mark]  # fmt: skip
+            where = (
+                f"line {edit.start_line}"
+                if edit.start_line == edit.end_line
+                else f"lines {edit.start_line}–{edit.end_line}"
+            )
+            lines += [
+                "",
+                f"Suggested replacement for {where} (outside this diff, so GitHub cannot apply it):",
+                mark,
+                edit.replacement,
+                mark,
+            ]
     lines += ["", FP_MARKER.format(finding.fingerprint)]
     return "\n".join(lines)[:MAX_COMMENT_BODY]
 
@@ -153,9 +165,13 @@ def place(finding: Finding, diff: Diff) -> InlineComment | None:
 
 
 def select(
-    candidates: Iterable[Finding], diff: Diff, posted: frozenset[str] = frozenset(), *,
-    reviewed: bool = False, limit: int = MAX_REVIEW_COMMENTS,
-) -> Selection:  # fmt: skip
+    candidates: Iterable[Finding],
+    diff: Diff,
+    posted: frozenset[str] = frozenset(),
+    *,
+    reviewed: bool = False,
+    limit: int = MAX_REVIEW_COMMENTS,
+) -> Selection:
     """Split the new findings into comments to post now, already commented, summary only."""
     selection = Selection()
     for finding in sorted(candidates, key=Finding.sort_key):
@@ -175,10 +191,16 @@ def select(
 
 
 def review_body(commit_id: str, selection: Selection, counts: Counts) -> str:
-    return "\n".join([
-        f"ruvopt: {len(selection.comments)} new finding(s) on `{commit_id[:12]}` commented inline.",
-        "", counts.sentence(), "The summary comment on this pull request lists every finding.", "", REVIEW_MARKER,
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"ruvopt: {len(selection.comments)} new finding(s) on `{commit_id[:12]}` commented inline.",
+            "",
+            counts.sentence(),
+            "The summary comment on this pull request lists every finding.",
+            "",
+            REVIEW_MARKER,
+        ]
+    )
 
 
 def plan_review(commit_id: str, selection: Selection, counts: Counts) -> ReviewPlan | None:
@@ -263,7 +285,8 @@ def resolve_fixed(
         if ok:
             resolved.append(fp)
         elif fp not in posted.fixed_replies and thread.first_comment_id is not None:
-            gh.reply_to_review_comment(repo, pr, thread.first_comment_id,
-                                       f"Fixed in {head_sha}.\n\n{FIXED_MARKER.format(fp)}")  # fmt: skip
+            gh.reply_to_review_comment(
+                repo, pr, thread.first_comment_id, f"Fixed in {head_sha}.\n\n{FIXED_MARKER.format(fp)}"
+            )
             replied.append(fp)
     return resolved, replied

@@ -33,8 +33,18 @@ MANIFEST_NAME = "Cargo.toml"
 # diff driver or textconv, GitHub's 3 context lines and rename detection, fixed a/ b/
 # prefixes, raw UTF-8 paths, paths from the repository root.
 GIT_DIFF_ARGS: tuple[str, ...] = (
-    "-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--no-relative",
-    "--diff-algorithm=myers", "-M", "-U3", "--src-prefix=a/", "--dst-prefix=b/",
+    "-c",
+    "core.quotePath=false",
+    "diff",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-relative",
+    "--diff-algorithm=myers",
+    "-M",
+    "-U3",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
 )
 
 
@@ -104,7 +114,7 @@ def _span(finding: Finding) -> range:
 def _strip_prefix(name: str, prefix: str) -> str | None:
     if name == "/dev/null":
         return None
-    return name[len(prefix):] if name.startswith(prefix) else name
+    return name[len(prefix) :] if name.startswith(prefix) else name
 
 
 def _file_diff(patched: PatchedFile) -> FileDiff:
@@ -140,8 +150,14 @@ def _file_diff(patched: PatchedFile) -> FileDiff:
         if pending_removal and previous is not None:  # a removal at the end of a hunk
             deletion_points.add(previous)
     return FileDiff(
-        path=new or old or "", old_path=old, status=status, added=frozenset(added), context=frozenset(context),
-        hunks=tuple(hunks), deletion_points=frozenset(deletion_points), binary=bool(patched.is_binary_file),
+        path=new or old or "",
+        old_path=old,
+        status=status,
+        added=frozenset(added),
+        context=frozenset(context),
+        hunks=tuple(hunks),
+        deletion_points=frozenset(deletion_points),
+        binary=bool(patched.is_binary_file),
     )
 
 
@@ -226,7 +242,12 @@ def reanchor_manifest_finding(
         lines = read_text(finding.path).split("\n")
         width = len(lines[line - 1]) if line <= len(lines) else 0
     return replace(
-        finding, start_line=line, end_line=line, start_col=1, end_col=width + 1, suggestion=None,
+        finding,
+        start_line=line,
+        end_line=line,
+        start_col=1,
+        end_col=width + 1,
+        suggestion=None,
         message=f"{finding.message} (found at line {finding.start_line}; shown on the nearest changed line)",
     )
 
@@ -234,5 +255,5 @@ def reanchor_manifest_finding(
 def _nearest(points: list[int], target: int) -> int:
     """The member of sorted ``points`` closest to ``target`` (the earlier one on a tie)."""
     i = bisect.bisect_left(points, target)
-    candidates = points[max(0, i - 1): i + 1]
+    candidates = points[max(0, i - 1) : i + 1]
     return min(candidates, key=lambda p: (abs(p - target), p))

@@ -92,9 +92,20 @@ def require_diff_blobs(repo: Path, fork: GitTree, head: GitTree) -> None:
     """Make the blobs ``git diff`` will read present (fetched in one batch each side when
     allowed), so a missing one is a clear :class:`MissingBlobError`, not git's message."""
     out = run_git(
-        repo, "diff", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-ext-diff", "--no-textconv",
-        "--no-relative", fork.commit, head.commit, "--", *DIFF_PATHSPECS,
-    )  # fmt: skip
+        repo,
+        "diff",
+        "--raw",
+        "-z",
+        "--no-renames",
+        "--no-abbrev",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-relative",
+        fork.commit,
+        head.commit,
+        "--",
+        *DIFF_PATHSPECS,
+    )
     fields = out.split(b"\0")
     old_side: list[str] = []
     new_side: list[str] = []
@@ -127,8 +138,15 @@ def _offset(progress: Progress | None, before: int) -> Progress | None:
 
 
 def check_diff(
-    repo: Path, base: str, head: str = "HEAD", *, config: Config | None = None, filter_mode: str = "added",
-    cache_dir: Path | None = None, jobs: int | None = None, progress: Progress | None = None,
+    repo: Path,
+    base: str,
+    head: str = "HEAD",
+    *,
+    config: Config | None = None,
+    filter_mode: str = "added",
+    cache_dir: Path | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
     fetch_blobs: BlobFetcher | None = None,
 ) -> DiffReport:
     """Analyse ``base`` and ``head`` of ``repo`` and report what the change did.
@@ -160,9 +178,7 @@ def check_diff(
                 progress(done, total)
 
         base_report = check(fork_tree, config, cache_dir=cache_dir, jobs=jobs, progress=base_progress)
-        head_report = check(
-            head_tree, config, cache_dir=cache_dir, jobs=jobs, progress=_offset(progress, counted[0])
-        )
+        head_report = check(head_tree, config, cache_dir=cache_dir, jobs=jobs, progress=_offset(progress, counted[0]))
         require_diff_blobs(repo, fork_tree, head_tree)
         diff = git_diff(repo, fork, head_tree.commit, pathspecs=DIFF_PATHSPECS)
         renames = renamed_paths(diff)  # a moved file's findings are not new (checks/diff/renames.py)
@@ -175,9 +191,17 @@ def check_diff(
         report = Report(head_report.crates, reported, notices, base_ref=base, head_ref=head)
         fixed = fixed_findings(head_report.findings, base_report.findings, renames)
         return DiffReport(
-            report=report, diff=diff, findings=findings, fixed=fixed,
-            base_report=base_report, config=config, base_commit=base_tree.commit, head_commit=head_tree.commit,
-            merge_base=fork, filter_mode=filter_mode, removed_crates=removed,
+            report=report,
+            diff=diff,
+            findings=findings,
+            fixed=fixed,
+            base_report=base_report,
+            config=config,
+            base_commit=base_tree.commit,
+            head_commit=head_tree.commit,
+            merge_base=fork,
+            filter_mode=filter_mode,
+            removed_crates=removed,
         )
     finally:
         for tree in {id(t): t for t in (base_tree, head_tree, fork_tree) if t is not None}.values():

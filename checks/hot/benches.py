@@ -24,7 +24,11 @@ from ruvopt.checks.syntax import rust
 
 # Bencher methods -> the argument that is measured (the others are setup).
 ITER_ROUTINES = {
-    "iter": 0, "iter_with_large_drop": 0, "iter_custom": 0, "iter_batched": 1, "iter_batched_ref": 1,
+    "iter": 0,
+    "iter_with_large_drop": 0,
+    "iter_custom": 0,
+    "iter_batched": 1,
+    "iter_batched_ref": 1,
     "iter_with_setup": 1,
 }
 BENCH_CALLS = frozenset({"bench_function", "bench_with_input"})
@@ -101,7 +105,8 @@ def _label(ctx: FileContext, call: tree_sitter.Node, calls: list[tree_sitter.Nod
     """The criterion id of the innermost ``bench_function``/``bench_with_input`` around
     ``call``, else the name of the function it is in."""
     around = [
-        c for c in calls
+        c
+        for c in calls
         if c.start_byte <= call.start_byte and call.end_byte <= c.end_byte and rust.method_name(c) in BENCH_CALLS
     ]
     if around:

@@ -149,11 +149,7 @@ def body_nodes(ctx: FileContext, function: tree_sitter.Node, kinds: Iterable[str
     if body is None:
         return []
     start, end = body.start_byte, body.end_byte
-    excluded = [
-        (n.start_byte, n.end_byte)
-        for kind in NOT_BODY
-        for n in _within(ctx.nodes(kind), start, end)
-    ]
+    excluded = [(n.start_byte, n.end_byte) for kind in NOT_BODY for n in _within(ctx.nodes(kind), start, end)]
     found = [n for kind in kinds for n in _within(ctx.nodes(kind), start, end)]
     found = [n for n in found if not any(s <= n.start_byte and n.end_byte <= e for s, e in excluded)]
     return sorted(found, key=lambda n: (n.start_byte, -n.end_byte))

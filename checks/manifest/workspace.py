@@ -71,7 +71,10 @@ class Manifest:
     __slots__ = ("_facts", "_parse", "_read", "_text", "path")
 
     def __init__(
-        self, path: str, text: str | None = None, doc: dict[str, Any] | None = None,
+        self,
+        path: str,
+        text: str | None = None,
+        doc: dict[str, Any] | None = None,
         error: ManifestError | None = None,
     ) -> None:
         self.path = path
@@ -188,9 +191,7 @@ class Workspace:
     def crate_of(self, path: str) -> Crate | None:
         best: Crate | None = None
         for crate in self.crates:
-            if (not crate.dir or path.startswith(crate.dir + "/")) and (
-                best is None or len(crate.dir) > len(best.dir)
-            ):
+            if (not crate.dir or path.startswith(crate.dir + "/")) and (best is None or len(crate.dir) > len(best.dir)):
                 best = crate
         return best
 

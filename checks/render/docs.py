@@ -48,8 +48,14 @@ def rule_markdown(rule: type[Rule]) -> str:
 
 
 def index_markdown(rules: tuple[type[Rule], ...]) -> str:
-    lines = ["# Rules", "", "Generated from the rule docstrings by `python -m ruvopt.checks.render.docs`.", "",
-             "| code | name | severity | checklist item |", "|---|---|---|---|"]
+    lines = [
+        "# Rules",
+        "",
+        "Generated from the rule docstrings by `python -m ruvopt.checks.render.docs`.",
+        "",
+        "| code | name | severity | checklist item |",
+        "|---|---|---|---|",
+    ]
     for rule in rules:
         lines.append(f"| [{rule.code}]({rule.code}.md) | {rule.name} | {rule.severity.label} | {rule.checklist_item} |")
     return "\n".join(lines) + "\n"

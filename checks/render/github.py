@@ -29,7 +29,9 @@ def command(name: str, properties: dict[str, str | int], message: str) -> str:
 
 def finding_command(finding: Finding, diff_mode: bool) -> str:
     properties: dict[str, str | int] = {
-        "file": finding.path, "line": finding.start_line, "endLine": max(finding.start_line, finding.end_line),
+        "file": finding.path,
+        "line": finding.start_line,
+        "endLine": max(finding.start_line, finding.end_line),
     }
     # Columns only mean something on a one-line range (GitHub drops them otherwise).
     if finding.end_line <= finding.start_line:

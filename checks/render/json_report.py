@@ -33,16 +33,24 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "fingerprint": finding.fingerprint,
         "new": finding.new,
         "fix_title": finding.fix_title,
-        "suggestion": None if edit is None else {
-            "path": edit.path, "start_line": edit.start_line, "end_line": edit.end_line,
+        "suggestion": None
+        if edit is None
+        else {
+            "path": edit.path,
+            "start_line": edit.start_line,
+            "end_line": edit.end_line,
             "replacement": edit.replacement,
         },
     }
 
 
 def crate_dict(crate: CrateReport, diff_mode: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": crate.name, "path": crate.path, "root": crate.root,
-                            "metrics": crate.metrics.to_dict()}
+    data: dict[str, Any] = {
+        "name": crate.name,
+        "path": crate.path,
+        "root": crate.root,
+        "metrics": crate.metrics.to_dict(),
+    }
     if diff_mode:
         data["base_metrics"] = None if crate.base_metrics is None else crate.base_metrics.to_dict()
     return data
@@ -62,8 +70,11 @@ def to_dict(view: View) -> dict[str, Any]:
         data["filter_mode"] = view.filter_mode
         data["fixed"] = [finding_dict(f) for f in view.fixed]
     if view.verdict is not None:
-        data["verdict"] = {"fail_on": view.verdict.fail_on, "failed": view.verdict.failed,
-                           "reasons": list(view.verdict.reasons)}
+        data["verdict"] = {
+            "fail_on": view.verdict.fail_on,
+            "failed": view.verdict.failed,
+            "reasons": list(view.verdict.reasons),
+        }
     return data
 
 

@@ -98,8 +98,13 @@ def checklist_table(view: View) -> list[str]:
 
 def metrics_table(view: View, crate: CrateReport) -> list[str]:
     title = "before → after" if view.diff_mode else "value"
-    lines = ["", f"<details><summary><code>{cell(crate.name)}</code> ({cell(crate.path)})</summary>", "",
-             f"| metric | {title} | limit | status |", "|---|---|---|---|"]
+    lines = [
+        "",
+        f"<details><summary><code>{cell(crate.name)}</code> ({cell(crate.path)})</summary>",
+        "",
+        f"| metric | {title} | limit | status |",
+        "|---|---|---|---|",
+    ]
     for row in metric_rows(crate, view.config):
         value = change(row, crate) if view.diff_mode else fmt_value(row.value)
         status = ICONS[row.ok] if row.ok is not None else ""

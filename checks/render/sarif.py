@@ -65,10 +65,14 @@ def result(finding: Finding, index: dict[str, int], diff_mode: bool) -> dict[str
         "ruleId": finding.code,
         "level": LEVELS[finding.severity],
         "message": {"text": finding.message},
-        "locations": [{"physicalLocation": {
-            "artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"},
-            "region": _region(finding),
-        }}],
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"},
+                    "region": _region(finding),
+                }
+            }
+        ],
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
     }
     if finding.code in index:
@@ -88,10 +92,15 @@ def to_dict(view: View) -> dict[str, Any]:
         for n in view.report.notices
     ]
     run: dict[str, Any] = {
-        "tool": {"driver": {
-            "name": "ruvopt", "version": __version__, "semanticVersion": __version__,
-            "informationUri": INFORMATION_URI, "rules": [rule_descriptor(r) for r in rules],
-        }},
+        "tool": {
+            "driver": {
+                "name": "ruvopt",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": [rule_descriptor(r) for r in rules],
+            }
+        },
         "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notices}],
         "results": [result(f, index, view.diff_mode) for f in view.findings],
     }

@@ -29,8 +29,9 @@ class ScanProgress:
     """A progress callback for ``check``: a rich bar on stderr, only on a terminal and only
     once the scan has run for ``delay`` seconds."""
 
-    def __init__(self, console: Console | None = None, *, delay: float = PROGRESS_DELAY,
-                 enabled: bool | None = None) -> None:
+    def __init__(
+        self, console: Console | None = None, *, delay: float = PROGRESS_DELAY, enabled: bool | None = None
+    ) -> None:
         self.console = console or Console(stderr=True)
         self.enabled = self.console.is_terminal if enabled is None else enabled
         self.delay = delay
@@ -45,8 +46,12 @@ class ScanProgress:
             if time.monotonic() - self.started < self.delay:
                 return
             self.progress = Progress(
-                TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=self.console, transient=True,
+                TextColumn("scanning"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
             )
             self.progress.start()
             self.task = self.progress.add_task("scan", total=total)
@@ -99,7 +104,8 @@ def print_findings(console: Console, findings: list[Finding], diff_mode: bool) -
             # soft_wrap: a finding stays one line (greppable); the terminal wraps it.
             console.print(
                 f"  {f.start_line}:{f.start_col}  [{style}]{f.severity.label}[/] [bold]{f.code}[/]{tag} "
-                f"{escape(f.message)}", soft_wrap=True,
+                f"{escape(f.message)}",
+                soft_wrap=True,
             )
             if f.fix_title:
                 console.print(f"      [dim]fix: {escape(f.fix_title)}[/]", soft_wrap=True)
@@ -109,8 +115,10 @@ def summary_line(view: View) -> str:
     findings = view.findings
     if view.diff_mode:
         new = sum(1 for f in findings if f.new)
-        return (f"{len(findings)} finding(s) in the diff (filter {view.filter_mode}): {new} new, "
-                f"{len(findings) - new} unchanged; {len(view.fixed)} fixed")
+        return (
+            f"{len(findings)} finding(s) in the diff (filter {view.filter_mode}): {new} new, "
+            f"{len(findings) - new} unchanged; {len(view.fixed)} fixed"
+        )
     return f"{len(findings)} finding(s) in {len(view.report.crates)} crate(s)"
 
 

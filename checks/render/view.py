@@ -36,8 +36,14 @@ class View:
     @classmethod
     def of_diff(cls, result: DiffReport) -> View:
         return cls(
-            result.report, result.config, diff_mode=True, all_findings=result.findings, fixed=result.fixed,
-            filter_mode=result.filter_mode, base_commit=result.merge_base, head_commit=result.head_commit,
+            result.report,
+            result.config,
+            diff_mode=True,
+            all_findings=result.findings,
+            fixed=result.fixed,
+            filter_mode=result.filter_mode,
+            base_commit=result.merge_base,
+            head_commit=result.head_commit,
         )
 
     def judged(self, fail_on: str) -> View:

@@ -63,7 +63,11 @@ class InvalidManifest(WorkspaceRule):
                 continue
             line, message = _locate(manifest)
             yield manifest_finding(
-                self, manifest, line, f"Fix this TOML: {message}", key="toml-parse-error",
+                self,
+                manifest,
+                line,
+                f"Fix this TOML: {message}",
+                key="toml-parse-error",
                 fix_title="Correct the syntax so Cargo (and ruvopt) can read this manifest",
             )
         finding = config_error_finding(self, ctx.workspace.tree)
@@ -107,7 +111,10 @@ def _config_finding(rule: WorkspaceRule, tree: SourceTree, error: ConfigError) -
     text = tree.read_text(path) if tree.exists(path) else ""
     line = error.line or TomlLines(text).line(*table, *error.key)
     return manifest_finding(
-        rule, Manifest(path, text, None), line, f"Fix the ruvopt configuration: {error.message}",
+        rule,
+        Manifest(path, text, None),
+        line,
+        f"Fix the ruvopt configuration: {error.message}",
         key="ruvopt-config." + ".".join(error.key),
         fix_title="Correct the ruvopt configuration; see docs/configuration.md",
     )

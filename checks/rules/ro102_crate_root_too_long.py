@@ -50,7 +50,8 @@ class CrateRootTooLong(CrateRule):
             if file.line_count <= limit:
                 continue
             yield file.report_line(
-                self, limit + 1,
+                self,
+                limit + 1,
                 f"Move code out of crate root `{root}`: it has {file.line_count} lines, more than the limit of {limit}",
                 key="crate-root-too-long",
                 fix_title="Keep the crate root to `mod` declarations and the top-level API; move items into modules",

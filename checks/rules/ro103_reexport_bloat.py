@@ -61,7 +61,8 @@ class ReexportBloat(CrateRule):
                 continue
             crossing = rust.first_past_limit(list(zip(declarations, counts, strict=True)), limit)
             yield file.report_line(
-                self, crossing.start_point[0] + 1,
+                self,
+                crossing.start_point[0] + 1,
                 f"Trim the re-exports of `{root}`: it re-exports {total} names with `pub use`, "
                 f"more than the limit of {limit}",
                 key="reexport-bloat",

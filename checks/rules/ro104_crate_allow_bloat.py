@@ -59,7 +59,8 @@ class CrateAllowBloat(CrateRule):
                 continue
             crossing = rust.first_past_limit([(node, len(lints)) for node, lints in attributes], limit)
             yield file.report_line(
-                self, crossing.start_point[0] + 1,
+                self,
+                crossing.start_point[0] + 1,
                 f"Remove lint names from the crate-level `#![allow(...)]` of `{root}`: it allows {total} lints, "
                 f"more than the limit of {limit}",
                 key="crate-allow-bloat",

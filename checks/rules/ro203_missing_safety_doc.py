@@ -63,8 +63,17 @@ class MissingSafetyDoc(CrateRule):
     severity = Severity.WARNING
     checklist_item = "4"
     node_kinds = (
-        "function_item", "function_signature_item", "trait_item", "mod_item", "use_declaration",
-        "struct_item", "enum_item", "union_item", "impl_item", "foreign_mod_item", "macro_definition",
+        "function_item",
+        "function_signature_item",
+        "trait_item",
+        "mod_item",
+        "use_declaration",
+        "struct_item",
+        "enum_item",
+        "union_item",
+        "impl_item",
+        "foreign_mod_item",
+        "macro_definition",
         "macro_invocation",
     )
 
@@ -131,7 +140,9 @@ def _exports(facts: dict[str, Any], public: dict[str, safety_exports.FileRoute])
 
 
 def _macro_findings(
-    rule: MissingSafetyDoc, facts: dict[str, Any], compiled: dict[str, safety_exports.FileRoute],
+    rule: MissingSafetyDoc,
+    facts: dict[str, Any],
+    compiled: dict[str, safety_exports.FileRoute],
     exports: list[Exports],
 ) -> Iterator[Finding]:
     """`unsafe fn`s of local macros, at their definition, when an invocation exports them."""
@@ -163,10 +174,16 @@ def _finding(rule: MissingSafetyDoc, path: str, item: dict[str, Any]) -> Finding
     indent = source[: len(source) - len(source.lstrip())]
     stub = f"{indent}/// # Safety\n{indent}///\n{indent}/// <{STUBS[kind]}>\n{source}"
     return Finding(
-        code=rule.code, rule=rule.name, severity=rule.severity, path=path,
-        start_line=item["line"], start_col=item["col"], end_line=item["line"], end_col=len(source) + 1,
+        code=rule.code,
+        rule=rule.name,
+        severity=rule.severity,
+        path=path,
+        start_line=item["line"],
+        start_col=item["col"],
+        end_line=item["line"],
+        end_col=len(source) + 1,
         message=f"Add a `# Safety` section to the docs of this {WORDS[kind]} that says what "
-                f"{'callers' if kind == 'fn' else 'implementations'} must uphold",
+        f"{'callers' if kind == 'fn' else 'implementations'} must uphold",
         fix_title="Document the obligations under a `# Safety` heading",
         suggestion=Edit(path, item["line"], item["line"], stub),
         fingerprint=anchor(f"unsafe_{kind}", item["anchor"]),

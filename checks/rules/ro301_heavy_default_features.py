@@ -15,9 +15,26 @@ from ruvopt.checks.model import Edit, Finding, Severity
 MAX_NAMED = 3  # heavy dependencies named in one message; the rest are counted
 TRAILING_COMMENT = re.compile(r"^\s*(#.*)$")  # what follows the value's closing `]`
 DEFAULT_HEAVY = [
-    "candle-*", "tokio", "tokenizers", "hf-hub", "ort", "tch", "wgpu",
-    "burn", "burn-*", "onnxruntime", "torch-sys", "tensorflow", "llama-cpp-2",
-    "polars", "polars-*", "arrow", "arrow-*", "datafusion", "datafusion-*", "opencv",
+    "candle-*",
+    "tokio",
+    "tokenizers",
+    "hf-hub",
+    "ort",
+    "tch",
+    "wgpu",
+    "burn",
+    "burn-*",
+    "onnxruntime",
+    "torch-sys",
+    "tensorflow",
+    "llama-cpp-2",
+    "polars",
+    "polars-*",
+    "arrow",
+    "arrow-*",
+    "datafusion",
+    "datafusion-*",
+    "opencv",
 ]
 
 

@@ -98,12 +98,14 @@ class HeavyDependencyFeature(WorkspaceRule):
             for hit in self._from_default(crate.manifest, deps, heavy):
                 hits.setdefault((hit.manifest.path, hit.key), hit)
         for hit in hits.values():
-            yield ctx.report_manifest(
-                self, hit.manifest, hit.line, hit.message, key=hit.key, fix_title=hit.fix_title
-            )
+            yield ctx.report_manifest(self, hit.manifest, hit.line, hit.message, key=hit.key, fix_title=hit.fix_title)
 
     def _declared(
-        self, manifest: Manifest, root: Manifest | None, deps: list[cargo.Dependency], heavy: set[str],
+        self,
+        manifest: Manifest,
+        root: Manifest | None,
+        deps: list[cargo.Dependency],
+        heavy: set[str],
         in_defaults: list[list[str]],
     ) -> Iterator[_Hit]:
         for dep in deps:
@@ -156,20 +158,29 @@ class HeavyDependencyFeature(WorkspaceRule):
             )
 
     def _hit(
-        self, manifest: Manifest, line: int, key: tuple[str | int, ...], dep: cargo.Dependency, feature: str,
+        self,
+        manifest: Manifest,
+        line: int,
+        key: tuple[str | int, ...],
+        dep: cargo.Dependency,
+        feature: str,
         how: str,
     ) -> _Hit:
         anchor = ".".join(str(k) for k in (*key, how, feature))
         if how == "default":
             return _Hit(
-                manifest, line, anchor,
+                manifest,
+                line,
+                anchor,
                 f"Set `default-features = false` on `{dep.name}`: "
                 f"its default features turn on the heavy feature `{feature}`",
                 f"Add `default-features = false` and list only the `{dep.package}` features you use",
             )
         return _Hit(
-            manifest, line, anchor,
+            manifest,
+            line,
+            anchor,
             f"Drop the heavy feature `{feature}` from `{dep.name}`, or enable it only from an opt-in feature",
-            f"Remove `\"{feature}\"` here and add e.g. `{dep.name}-{feature} = [\"{dep.name}/{feature}\"]` "
+            f'Remove `"{feature}"` here and add e.g. `{dep.name}-{feature} = ["{dep.name}/{feature}"]` '
             "under `[features]`",
         )

@@ -149,7 +149,7 @@ class OptionalDependencyAlwaysUsed(CrateRule):
             f"Make `{dep.name}` a required dependency: `{path}:{line}`{more} uses it in code that "
             "no feature enabling it gates",
             key=".".join(dep.key),
-            fix_title=f"Remove `optional = true`, or put that code behind `#[cfg(feature = \"{gate}\")]`",
+            fix_title=f'Remove `optional = true`, or put that code behind `#[cfg(feature = "{gate}")]`',
         )
 
 
@@ -240,13 +240,15 @@ def _mod_facts(ctx: FileContext, gates: list[cfg.Interval[list[cfg.Clause]]]) ->
     found = zip(declared, cfg.containing(points, inline), cfg.containing(points, gates), strict=True)
     for module, around, held in found:
         name = module.child_by_field_name("name")
-        facts.append({
-            "name": ctx.node_text(name) if name is not None else "",
-            "line": module.start_point[0] + 1,
-            "inline": around,
-            "path": next(filter(None, map(_path_attribute, rust.preceding_attributes(module))), None),
-            "clauses": sorted({tuple(sorted(c)) for group in held for c in group}),
-        })
+        facts.append(
+            {
+                "name": ctx.node_text(name) if name is not None else "",
+                "line": module.start_point[0] + 1,
+                "inline": around,
+                "path": next(filter(None, map(_path_attribute, rust.preceding_attributes(module))), None),
+                "clauses": sorted({tuple(sorted(c)) for group in held for c in group}),
+            }
+        )
     return facts
 
 

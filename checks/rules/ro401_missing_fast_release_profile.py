@@ -104,7 +104,7 @@ class MissingFastReleaseProfile(WorkspaceRule):
             f"Add a `[profile.{FAST_NAME}]` that inherits `release` with thin LTO and several codegen units: "
             f"`release` builds with {slow}, and no profile inheriting it builds faster",
             key="profile.release",
-            fix_title=f"Add `[profile.{FAST_NAME}]` (`inherits = \"release\"`) for day-to-day optimised builds",
+            fix_title=f'Add `[profile.{FAST_NAME}]` (`inherits = "release"`) for day-to-day optimised builds',
             suggestion=_suggestion(target, line, profiles),
         )
 

@@ -131,9 +131,11 @@ class HotPathAllocation(FileRule):
                     continue
                 label, place, (why, fix) = found
                 yield ctx.report(
-                    self, place,
+                    self,
+                    place,
                     f"Avoid `{label}` in hot function `{function.display}`{function.because}: {why}",
-                    fix_title=fix, anchor_node=node,
+                    fix_title=fix,
+                    anchor_node=node,
                 )
 
 

@@ -93,7 +93,8 @@ class UngatedTimingInHotPath(FileRule):
                 if rust.under_cfg(ctx.tree.root_node, call, "feature"):
                     continue
                 yield ctx.report(
-                    self, call,
+                    self,
+                    call,
                     f"Put `{clock[0]}::now()` in hot function `{function.display}`{function.because} behind a "
                     "Cargo feature: "
                     "it reads the clock on every call",

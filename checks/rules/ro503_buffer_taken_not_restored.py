@@ -15,8 +15,9 @@ from ruvopt.checks.syntax import rust
 HANDOFF_PREFIXES = ("take", "into", "finish", "build", "drain")
 # Declared field types that hold no heap buffer: taking them costs nothing later.
 NO_BUFFER_TYPES = frozenset({"Option", "Duration", "Instant", "SystemTime", "PhantomData", "Cell", "Wrapping"})
-NO_BUFFER_KINDS = frozenset({"primitive_type", "reference_type", "pointer_type", "array_type", "unit_type",
-                             "function_type"})
+NO_BUFFER_KINDS = frozenset(
+    {"primitive_type", "reference_type", "pointer_type", "array_type", "unit_type", "function_type"}
+)
 FRESH_CONSTRUCTORS = frozenset({"new", "default", "with_capacity"})
 
 
@@ -90,8 +91,7 @@ class BufferTakenNotRestored(FileRule):
     name = "buffer-taken-not-restored"
     severity = Severity.WARNING
     checklist_item = "seed P0"
-    node_kinds = ("call_expression", "assignment_expression", "use_declaration", "struct_item",
-                  *hotpath.NODE_KINDS)
+    node_kinds = ("call_expression", "assignment_expression", "use_declaration", "struct_item", *hotpath.NODE_KINDS)
 
     def run(self, ctx: FileContext) -> Iterator[Finding]:
         # Cheap text test first: most files never call `take`/`replace`.
@@ -120,7 +120,8 @@ class BufferTakenNotRestored(FileRule):
                 if restored(ctx, function, calls, take, names):
                     continue
                 yield ctx.report(
-                    self, take.call,
+                    self,
+                    take.call,
                     f"Put `self.{take.place}` back after `{take.how}`: as written the reused buffer is "
                     "reallocated on every call",
                     fix_title=f"Return `&self.{take.place}` instead, or assign the buffer back "
@@ -186,7 +187,10 @@ def is_fresh(value: tree_sitter.Node) -> bool:
 
 
 def restored(
-    ctx: FileContext, function: tree_sitter.Node, calls: list[tree_sitter.Node], take: Take,
+    ctx: FileContext,
+    function: tree_sitter.Node,
+    calls: list[tree_sitter.Node],
+    take: Take,
     names: dict[str, tuple[str, ...]],
 ) -> bool:
     def covers(place: str | None) -> bool:
@@ -205,8 +209,11 @@ def restored(
         arguments = rust.call_arguments(call)
         if kind == "swap" and any(covers(rust.mut_ref_self_place(a)) for a in arguments):
             return True
-        if kind == "replace" and arguments and covers(rust.mut_ref_self_place(arguments[0])) and not (
-            len(arguments) > 1 and is_fresh(arguments[1])
+        if (
+            kind == "replace"
+            and arguments
+            and covers(rust.mut_ref_self_place(arguments[0]))
+            and not (len(arguments) > 1 and is_fresh(arguments[1]))
         ):
             return True
     return False

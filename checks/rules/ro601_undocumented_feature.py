@@ -72,8 +72,10 @@ class UndocumentedFeature(CrateRule):
             name
             for name in features
             # `default` is not chosen by name; `_internal` features are private by convention.
-            if name != "default" and not name.startswith("_")
-            and not _mentions(docs, name) and not _doc_comment_above(lines, index.line("features", name))
+            if name != "default"
+            and not name.startswith("_")
+            and not _mentions(docs, name)
+            and not _doc_comment_above(lines, index.line("features", name))
         ]
         # Hundreds of per-module features (winapi, web-sys) are one problem, not hundreds.
         if len(missing) > MAX_SEPARATE:

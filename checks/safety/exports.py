@@ -71,7 +71,8 @@ class Nest:
         while index >= 0:
             candidate = self.nodes[index]
             if candidate.end_byte >= node.end_byte and (candidate.start_byte, candidate.end_byte) != (
-                node.start_byte, node.end_byte
+                node.start_byte,
+                node.end_byte,
             ):
                 break
             index = self.parents[index]
@@ -157,9 +158,8 @@ def item_fact(ctx: FileContext, nest: Nest, item: tree_sitter.Node, may_be_allow
         "self_hidden": b"hidden" in ctx.data and safety_doc.is_doc_hidden(item),
         "ancestor_hidden": ancestor_hidden,
         "documented": safety_doc.has_safety_section(item),
-        "allowed": may_be_allowed and lint_allowed(
-            item, LINT_NAMES, rust.ancestor_chain(ctx.tree.root_node, item)[-2::-1]
-        ),
+        "allowed": may_be_allowed
+        and lint_allowed(item, LINT_NAMES, rust.ancestor_chain(ctx.tree.root_node, item)[-2::-1]),
         "line": item.start_point[0] + 1,
         "col": item.start_point[1] + 1,
         "source": first_line,
@@ -329,7 +329,8 @@ def routes(roots: list[str], facts: dict[str, Any], existing: set[str]) -> dict[
             parent = found[path]
             found[child] = FileRoute(
                 (*parent.module, *decl["inline"], decl["name"]),
-                parent.public and bool(decl["public"]), parent.hidden or bool(decl["hidden"]),
+                parent.public and bool(decl["public"]),
+                parent.hidden or bool(decl["hidden"]),
             )
             queue.append(child)
     return found

@@ -30,13 +30,48 @@ from ruvopt.checks.safety import doc as safety_doc
 from ruvopt.checks.safety.macros import _unsafe_tokens, macro_name
 
 # Macros of the standard library: an invocation of one expands no local macro.
-STD_MACROS = frozenset({
-    "assert", "assert_eq", "assert_ne", "debug_assert", "debug_assert_eq", "debug_assert_ne", "format",
-    "format_args", "print", "println", "eprint", "eprintln", "write", "writeln", "vec", "panic", "todo",
-    "unimplemented", "unreachable", "matches", "cfg", "concat", "stringify", "include", "include_str",
-    "include_bytes", "env", "option_env", "line", "column", "file", "module_path", "dbg", "thread_local",
-    "compile_error", "macro_rules", "addr_of", "addr_of_mut",
-})
+STD_MACROS = frozenset(
+    {
+        "assert",
+        "assert_eq",
+        "assert_ne",
+        "debug_assert",
+        "debug_assert_eq",
+        "debug_assert_ne",
+        "format",
+        "format_args",
+        "print",
+        "println",
+        "eprint",
+        "eprintln",
+        "write",
+        "writeln",
+        "vec",
+        "panic",
+        "todo",
+        "unimplemented",
+        "unreachable",
+        "matches",
+        "cfg",
+        "concat",
+        "stringify",
+        "include",
+        "include_str",
+        "include_bytes",
+        "env",
+        "option_env",
+        "line",
+        "column",
+        "file",
+        "module_path",
+        "dbg",
+        "thread_local",
+        "compile_error",
+        "macro_rules",
+        "addr_of",
+        "addr_of_mut",
+    }
+)
 ALLOW_WORDS = ("missing_safety_doc", "clippy::style", "clippy::all")
 
 
@@ -92,8 +127,12 @@ def _preceding(ctx: FileContext, before: list[tree_sitter.Node]) -> tuple[list[s
         if token.type == "line_comment" and token.child_by_field_name("outer") is not None:
             doc = token.child_by_field_name("doc")
             fragments.append(ctx.node_text(doc).rstrip("\r\n") if doc is not None else "")
-        elif token.type == "token_tree" and ctx.node_text(token).startswith("[") and position >= 1 \
-                and before[position - 1].type == "#":
+        elif (
+            token.type == "token_tree"
+            and ctx.node_text(token).startswith("[")
+            and position >= 1
+            and before[position - 1].type == "#"
+        ):
             attributes.append("".join(ctx.node_text(token)[1:-1].split()))
             position -= 1
         elif token.type == "token_repetition" and "#" in ctx.node_text(token):
@@ -105,7 +144,7 @@ def _preceding(ctx: FileContext, before: list[tree_sitter.Node]) -> tuple[list[s
 
 
 def _holder(keyword: tree_sitter.Node) -> str:
-    """"trait impl", "impl" or "trait" when the fn's token tree is the body of one, else ""."""
+    """ "trait impl", "impl" or "trait" when the fn's token tree is the body of one, else ""."""
     tree = keyword.parent
     outer = tree.parent if tree is not None else None
     if tree is None or outer is None or outer.type not in ("token_tree", "token_repetition"):

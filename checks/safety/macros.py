@@ -72,8 +72,12 @@ def token_tree_blocks(containers: list[tree_sitter.Node]) -> list[TokenBlock]:
     found = []
     for container in containers:
         for keyword, following in _unsafe_tokens(container):
-            if following is not None and following.type == "token_tree" and following.text is not None \
-                    and following.text.startswith(b"{"):
+            if (
+                following is not None
+                and following.type == "token_tree"
+                and following.text is not None
+                and following.text.startswith(b"{")
+            ):
                 found.append(TokenBlock(keyword, following, container))
     return found
 

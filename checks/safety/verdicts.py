@@ -58,8 +58,13 @@ from ruvopt.checks.safety.text import comment_above, comment_inside
 from ruvopt.checks.syntax import parse, rust
 
 NODE_KINDS: tuple[str, ...] = (
-    "unsafe_block", "impl_item", "function_item", "function_signature_item", "trait_item",
-    "macro_definition", "macro_invocation",
+    "unsafe_block",
+    "impl_item",
+    "function_item",
+    "function_signature_item",
+    "trait_item",
+    "macro_definition",
+    "macro_invocation",
 )
 STATEMENT_OPTION = "accept-comment-above-statement"
 ATTRIBUTES_OPTION = "accept-comment-above-attributes"
@@ -67,22 +72,60 @@ OPTIONS_RULE = "RO201"  # clippy has one lint with both options; RO202 follows R
 PRETEND = -2  # window marker: clippy cannot find the text and accepts the block
 
 # Expressions clippy's HIR walk passes through on the way to the statement.
-PASS_THROUGH = frozenset({
-    "call_expression", "arguments", "binary_expression", "unary_expression", "reference_expression",
-    "field_expression", "index_expression", "type_cast_expression", "try_expression", "tuple_expression",
-    "parenthesized_expression", "return_expression", "break_expression", "yield_expression",
-    "compound_assignment_expr", "if_expression", "else_clause", "match_expression", "while_expression",
-    "for_expression", "let_condition", "let_chain", "await_expression", "closure_expression",
-    "base_field_initializer", "field_initializer_list", "struct_expression",
-})
+PASS_THROUGH = frozenset(
+    {
+        "call_expression",
+        "arguments",
+        "binary_expression",
+        "unary_expression",
+        "reference_expression",
+        "field_expression",
+        "index_expression",
+        "type_cast_expression",
+        "try_expression",
+        "tuple_expression",
+        "parenthesized_expression",
+        "return_expression",
+        "break_expression",
+        "yield_expression",
+        "compound_assignment_expr",
+        "if_expression",
+        "else_clause",
+        "match_expression",
+        "while_expression",
+        "for_expression",
+        "let_condition",
+        "let_chain",
+        "await_expression",
+        "closure_expression",
+        "base_field_initializer",
+        "field_initializer_list",
+        "struct_expression",
+    }
+)
 # The outermost expression being one of these means a desugared match or loop in HIR.
-BRANCHY = frozenset({
-    "if_expression", "match_expression", "loop_expression", "while_expression", "for_expression",
-    "try_expression", "await_expression",
-})
-WINDOW_ITEMS = frozenset({
-    "function_item", "impl_item", "trait_item", "enum_item", "struct_item", "union_item", "type_item",
-})
+BRANCHY = frozenset(
+    {
+        "if_expression",
+        "match_expression",
+        "loop_expression",
+        "while_expression",
+        "for_expression",
+        "try_expression",
+        "await_expression",
+    }
+)
+WINDOW_ITEMS = frozenset(
+    {
+        "function_item",
+        "impl_item",
+        "trait_item",
+        "enum_item",
+        "struct_item",
+        "union_item",
+        "type_item",
+    }
+)
 NOT_ITEMS = frozenset({"attribute_item", "inner_attribute_item", "line_comment", "block_comment", "empty_statement"})
 ROOT_DIRS = frozenset({"bin", "examples", "tests", "benches"})
 

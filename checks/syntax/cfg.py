@@ -28,13 +28,41 @@ TEST = "cfg:test"
 CUSTOM = "cfg:custom"
 EXEMPT = frozenset({TEST, CUSTOM})
 # The cfg names rustc and Cargo set themselves; any other name is a custom cfg.
-STANDARD_CFGS = frozenset({
-    "feature", "test", "doc", "doctest", "debug_assertions", "unix", "windows", "miri", "proc_macro",
-    "overflow_checks", "panic", "relocation_model", "sanitize", "sanitizer_cfi_generalize_pointers",
-    "sanitizer_cfi_normalize_integers", "target_abi", "target_arch", "target_endian", "target_env",
-    "target_family", "target_feature", "target_has_atomic", "target_os", "target_pointer_width",
-    "target_thread_local", "target_vendor", "ub_checks", "fmt_debug", "contract_checks", "true", "false",
-})
+STANDARD_CFGS = frozenset(
+    {
+        "feature",
+        "test",
+        "doc",
+        "doctest",
+        "debug_assertions",
+        "unix",
+        "windows",
+        "miri",
+        "proc_macro",
+        "overflow_checks",
+        "panic",
+        "relocation_model",
+        "sanitize",
+        "sanitizer_cfi_generalize_pointers",
+        "sanitizer_cfi_normalize_integers",
+        "target_abi",
+        "target_arch",
+        "target_endian",
+        "target_env",
+        "target_family",
+        "target_feature",
+        "target_has_atomic",
+        "target_os",
+        "target_pointer_width",
+        "target_thread_local",
+        "target_vendor",
+        "ub_checks",
+        "fmt_debug",
+        "contract_checks",
+        "true",
+        "false",
+    }
+)
 MAX_CLAUSES = 32  # `any(all(..), all(..), ..)` multiplies out; real gates are far smaller
 CHILD_ATTRIBUTE_HOLDERS = frozenset({"match_arm", "field_initializer"})
 NOT_CRATES = frozenset({"crate", "self", "super", "Self", "std", "core", "alloc"})

@@ -341,8 +341,11 @@ def ancestor_chain(root: tree_sitter.Node, node: tree_sitter.Node) -> list[tree_
     while chain[-1] != node:
         if cursor.goto_first_child_for_byte(node.start_byte) is None:
             break
-        while not (cursor.node is not None and cursor.node.start_byte <= node.start_byte
-                   and node.end_byte <= cursor.node.end_byte):
+        while not (
+            cursor.node is not None
+            and cursor.node.start_byte <= node.start_byte
+            and node.end_byte <= cursor.node.end_byte
+        ):
             if not cursor.goto_next_sibling():
                 return chain
         assert cursor.node is not None

@@ -96,15 +96,31 @@ class Hookshot:
             status, outcome = response.status_code, _outcome(response)
         except httpx.HTTPError as exc:
             status, outcome = 504, type(exc).__name__  # GitHub logs a timeout
-        attempt = Sent(template.guid, event, status, outcome, time.monotonic(), redelivery, template.pr,
-                       template.head, template.comment_id)  # fmt: skip
+        attempt = Sent(
+            template.guid,
+            event,
+            status,
+            outcome,
+            time.monotonic(),
+            redelivery,
+            template.pr,
+            template.head,
+            template.comment_id,
+        )
         with self.lock:
             self.sent.append(attempt)
             self.bodies.setdefault(template.guid, (event, payload, template))
         repo_id = payload["repository"]["id"]
-        self.fake.add_delivery(status_code=status, event=event, action=payload.get("action"), guid=template.guid,
-                               age_s=0, redelivery=redelivery, installation_id=payload["installation"]["id"],
-                               repository_id=repo_id)  # fmt: skip
+        self.fake.add_delivery(
+            status_code=status,
+            event=event,
+            action=payload.get("action"),
+            guid=template.guid,
+            age_s=0,
+            redelivery=redelivery,
+            installation_id=payload["installation"]["id"],
+            repository_id=repo_id,
+        )
         return attempt
 
     def twice(self, event: str, payload: dict[str, Any], template: Sent) -> None:
@@ -131,8 +147,19 @@ class Hookshot:
         with self.fake.lock:
             attempt.status_code = status
         with self.lock:
-            self.sent.append(Sent(attempt.guid, event, status, f"cron:{outcome}", time.monotonic(), True,
-                                  template.pr, template.head, template.comment_id))  # fmt: skip
+            self.sent.append(
+                Sent(
+                    attempt.guid,
+                    event,
+                    status,
+                    f"cron:{outcome}",
+                    time.monotonic(),
+                    True,
+                    template.pr,
+                    template.head,
+                    template.comment_id,
+                )
+            )
 
 
 def _outcome(response: httpx.Response) -> str:
@@ -162,12 +189,16 @@ class ChaosRun:
         self.rng = random.Random(self.plan.seed)
         self.pool = ThreadPoolExecutor(max_workers=32)
         self.app = AppStack(
-            self.fake, self.redis.url, self.workdir,
-            RUVOPT_JOB_HEARTBEAT_SECONDS=str(self.plan.heartbeat_s), RUVOPT_SWEEP_SECONDS=str(self.plan.saq_sweep_s),
+            self.fake,
+            self.redis.url,
+            self.workdir,
+            RUVOPT_JOB_HEARTBEAT_SECONDS=str(self.plan.heartbeat_s),
+            RUVOPT_SWEEP_SECONDS=str(self.plan.saq_sweep_s),
             RUVOPT_RUN_SWEEP_SECONDS=str(self.plan.run_sweep_s),
             RUVOPT_RUN_DEADLINE_SECONDS=str(self.plan.run_deadline_s),
-            RUVOPT_WRITE_SPACING_SECONDS=str(self.plan.write_spacing_s), RUVOPT_REDELIVER_EVERY_MINUTES="1",
-        )  # fmt: skip
+            RUVOPT_WRITE_SPACING_SECONDS=str(self.plan.write_spacing_s),
+            RUVOPT_REDELIVER_EVERY_MINUTES="1",
+        )
         self.workers_lock = threading.Lock()
         self.monitor = Monitor(self.fake)
         self.hookshot: Hookshot | None = None
@@ -177,8 +208,9 @@ class ChaosRun:
     def arrange(self) -> None:
         for i in range(self.plan.prs):
             head = {"src/lib.rs": LIB + unsafe_reads(f"read{i}", 1 + i % 3)}
-            world = PullWorld.create(self.fake, self.git, self.workdir / "repos", CRATE, head,
-                                     repo=f"octo-org/chaos-{i}", pr=100 + i)  # fmt: skip
+            world = PullWorld.create(
+                self.fake, self.git, self.workdir / "repos", CRATE, head, repo=f"octo-org/chaos-{i}", pr=100 + i
+            )
             self.fake.set_role(world.repo, WRITER, "write")
             self.worlds.append(world)
 
@@ -190,8 +222,9 @@ class ChaosRun:
         for _ in range(self.plan.workers):
             self.app.start_worker()
         self.started = time.monotonic()
-        self.fake.chaos = Chaos(self.plan.seed, self.plan.error_rate, windows=list(self.plan.windows),
-                                latency_s=self.plan.latency_s).arm(self.fake.clock())  # fmt: skip
+        self.fake.chaos = Chaos(
+            self.plan.seed, self.plan.error_rate, windows=list(self.plan.windows), latency_s=self.plan.latency_s
+        ).arm(self.fake.clock())
         self.monitor.start()
         timeline = self.timeline()
         for at, action in timeline:

@@ -45,8 +45,9 @@ def final_run(run: ChaosRun, world: PullWorld) -> Any:
 
 
 def summaries(run: ChaosRun, world: PullWorld) -> list[Any]:
-    return [c for c in run.fake.issue_comments(world.repo, world.pr)
-            if c.user == run.fake.bot_login and MARKER in c.body]  # fmt: skip
+    return [
+        c for c in run.fake.issue_comments(world.repo, world.pr) if c.user == run.fake.bot_login and MARKER in c.body
+    ]
 
 
 def replies(run: ChaosRun, comment_id: int) -> list[Any]:
@@ -119,8 +120,11 @@ def _completion(run: ChaosRun, violations: list[str]) -> dict[str, Any]:
         if latencies[r.id] > bound:
             violations.append(f"I1: check run {r.id} took {latencies[r.id]:.0f} s to complete (bound {bound:.0f} s)")
     titles = Counter((r.title or "").split(" by ")[0].split(":")[0] for r in run.fake.check_runs())
-    return {"check_runs": len(latencies), "max_run_open_s": round(max(latencies.values(), default=0), 1),
-            "run_titles": dict(titles)}  # fmt: skip
+    return {
+        "check_runs": len(latencies),
+        "max_run_open_s": round(max(latencies.values(), default=0), 1),
+        "run_titles": dict(titles),
+    }
 
 
 def _exactly_once(run: ChaosRun, violations: list[str]) -> dict[str, Any]:
@@ -130,10 +134,14 @@ def _exactly_once(run: ChaosRun, violations: list[str]) -> dict[str, Any]:
     for i, world in enumerate(run.worlds):
         ours = [r for r in run.fake.reviews(world.repo, world.pr) if REVIEW_MARKER in r.body]
         reviews += len(ours)
-        violations += [f"I2: PR {i}: {n} reviews of {sha[:12]}"
-                       for sha, n in Counter(r.commit_id for r in ours).items() if n > 1]  # fmt: skip
-        fps = Counter(m.group(1) for c in run.fake.review_comments(world.repo, world.pr)
-                      if c.in_reply_to_id is None and (m := re.search(r"ruvopt:fp=([0-9a-f]+)", c.body)))  # fmt: skip
+        violations += [
+            f"I2: PR {i}: {n} reviews of {sha[:12]}" for sha, n in Counter(r.commit_id for r in ours).items() if n > 1
+        ]
+        fps = Counter(
+            m.group(1)
+            for c in run.fake.review_comments(world.repo, world.pr)
+            if c.in_reply_to_id is None and (m := re.search(r"ruvopt:fp=([0-9a-f]+)", c.body))
+        )
         violations += [f"I2: PR {i}: finding {fp[:8]} commented {n} times" for fp, n in fps.items() if n > 1]
         found = summaries(run, world)
         if len(found) != 1:
@@ -166,10 +174,16 @@ def _nothing_lost(run: ChaosRun, violations: list[str]) -> dict[str, Any]:
     refused = sum(1 for s in sent if s.status == 503)
     brought_in = [s for s in sent if s.outcome == "cron:queued" and s.pr == run.outage_pr]
     if not refused or not brought_in:
-        violations.append(f"I3: {refused} deliveries refused while Redis was down, {cron} redelivered by the cron "
-                          "(the test did not test the way back)")  # fmt: skip
-    return {"deliveries_sent": len(sent), "delivery_outcomes": dict(outcomes), "cron_redeliveries": cron,
-            "accepted_before_redis_crash": len(run.accepted_before_crash)}  # fmt: skip
+        violations.append(
+            f"I3: {refused} deliveries refused while Redis was down, {cron} redelivered by the cron "
+            "(the test did not test the way back)"
+        )
+    return {
+        "deliveries_sent": len(sent),
+        "delivery_outcomes": dict(outcomes),
+        "cron_redeliveries": cron,
+        "accepted_before_redis_crash": len(run.accepted_before_crash),
+    }
 
 
 def _no_token_leaks(run: ChaosRun, violations: list[str]) -> dict[str, Any]:
@@ -188,5 +202,10 @@ def _no_token_leaks(run: ChaosRun, violations: list[str]) -> dict[str, Any]:
                 violations.append(f"I4: {path} holds a token")
     if not tokens:
         violations.append("I4: no token was minted (the grep proved nothing)")
-    return {"tokens_minted": len(tokens), "files_grepped": files, "bytes_grepped": scanned,
-            "argv_seen": len(run.monitor.argv), "process_samples": run.monitor.samples}  # fmt: skip
+    return {
+        "tokens_minted": len(tokens),
+        "files_grepped": files,
+        "bytes_grepped": scanned,
+        "argv_seen": len(run.monitor.argv),
+        "process_samples": run.monitor.samples,
+    }

@@ -46,7 +46,7 @@ def _apply(call: Call, run: CheckRun, body: dict[str, Any]) -> None:
     if "conclusion" in body:
         status = "completed"  # documented: providing a conclusion completes the run
     if status == "completed" and conclusion is None:
-        raise ApiError(422, "Invalid request.\n\n\"conclusion\" wasn't supplied.")
+        raise ApiError(422, 'Invalid request.\n\n"conclusion" wasn\'t supplied.')
     output = body.get("output") or {}
     annotations = output.get("annotations", [])  # ≤ 50: the schema's maxItems, checked before this
     for a in annotations:
@@ -125,11 +125,14 @@ def list_for_ref(call: Call) -> Reply:
     repo = call.repo()
     query = call.query
     runs = [
-        r for r in call.fake.world.check_runs.values()
-        if r.repo == repo.full_name and r.head_sha == call.params["ref"]
-        and r.name == query.get("check_name", r.name) and r.status == query.get("status", r.status)
+        r
+        for r in call.fake.world.check_runs.values()
+        if r.repo == repo.full_name
+        and r.head_sha == call.params["ref"]
+        and r.name == query.get("check_name", r.name)
+        and r.status == query.get("status", r.status)
         and query.get("app_id", call.fake.app_id) == call.fake.app_id
-    ]  # fmt: skip
+    ]
     runs.sort(key=lambda r: r.id, reverse=True)
     if query.get("filter", "latest") == "latest":
         newest: dict[str, CheckRun] = {}

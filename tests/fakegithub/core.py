@@ -306,8 +306,14 @@ class FakeCore:
     # -- faults ------------------------------------------------------------------------------
 
     def fail_next(
-        self, method: str, pattern: str, status: int = 502, *, times: int = 1,
-        headers: dict[str, str] | None = None, body: Any = None,
+        self,
+        method: str,
+        pattern: str,
+        status: int = 502,
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
     ) -> None:
         """The next ``times`` valid requests ``method pattern`` get ``status`` instead."""
         if body is None and status >= 500:
@@ -315,9 +321,7 @@ class FakeCore:
         with self.lock:
             self.faults.append(Fault(method.upper(), pattern, status, times, dict(headers or {}), body))
 
-    def secondary_rate_limit(
-        self, method: str, pattern: str, *, retry_after: int | None = 1, times: int = 1
-    ) -> None:
+    def secondary_rate_limit(self, method: str, pattern: str, *, retry_after: int | None = 1, times: int = 1) -> None:
         headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
         body = {
             "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
@@ -360,7 +364,8 @@ class FakeCore:
         """Recorded requests, optionally filtered by method and fnmatch path pattern."""
         with self.lock:
             return [
-                r for r in self.requests
+                r
+                for r in self.requests
                 if (method is None or r.method == method.upper()) and fnmatch.fnmatchcase(r.path, pattern)
             ]
 

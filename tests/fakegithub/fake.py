@@ -32,7 +32,9 @@ def git_diff(repo: Path, base: str, head: str) -> str:
     """``git diff base head`` of a real repository, as GitHub computes a PR's files."""
     proc = subprocess.run(
         ["git", "-C", str(repo), "diff", "--no-color", "--no-ext-diff", "-M", base, head],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return proc.stdout
 
@@ -104,15 +106,29 @@ class FakeGitHub(FakeCore):
             return comment
 
     def add_delivery(
-        self, *, status_code: int, event: str = "pull_request", action: str | None = "opened",
-        guid: str | None = None, age_s: float = 60.0, redelivery: bool = False,
-        installation_id: int | None = None, repository_id: int | None = None,
+        self,
+        *,
+        status_code: int,
+        event: str = "pull_request",
+        action: str | None = "opened",
+        guid: str | None = None,
+        age_s: float = 60.0,
+        redelivery: bool = False,
+        installation_id: int | None = None,
+        repository_id: int | None = None,
     ) -> Delivery:
         """A webhook delivery attempt ``age_s`` seconds ago (same ``guid`` = same event)."""
         with self.lock:
             delivery = Delivery(
-                self.world.next_id(), guid or str(uuid.uuid4()), self.clock() - age_s, status_code, event,
-                action, redelivery, installation_id, repository_id,
+                self.world.next_id(),
+                guid or str(uuid.uuid4()),
+                self.clock() - age_s,
+                status_code,
+                event,
+                action,
+                redelivery,
+                installation_id,
+                repository_id,
             )
             self.world.deliveries.append(delivery)
             return delivery
@@ -150,7 +166,8 @@ class FakeGitHub(FakeCore):
     def check_runs(self, full_name: str | None = None, name: str | None = None) -> list[CheckRun]:
         with self.lock:
             return [
-                r for r in self.world.check_runs.values()
+                r
+                for r in self.world.check_runs.values()
                 if (full_name is None or r.repo == full_name) and (name is None or r.name == name)
             ]
 
@@ -172,7 +189,10 @@ class FakeGitHub(FakeCore):
 
     def tokens_issued(self, installation_id: int | None = None) -> int:
         """How many access-token POSTs succeeded (for tests of token caching)."""
-        return len([
-            r for r in self.calls("POST", "/app/installations/*/access_tokens")
-            if r.status == 201 and (installation_id is None or r.path.split("/")[3] == str(installation_id))
-        ])
+        return len(
+            [
+                r
+                for r in self.calls("POST", "/app/installations/*/access_tokens")
+                if r.status == 201 and (installation_id is None or r.path.split("/")[3] == str(installation_id))
+            ]
+        )

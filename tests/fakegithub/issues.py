@@ -40,7 +40,8 @@ def list_comments(call: Call) -> Reply:
     _issue_exists(call, number)
     since = call.query.get("since")
     items = [
-        c for c in call.fake.world.issue_comments.values()
+        c
+        for c in call.fake.world.issue_comments.values()
         if c.repo == repo.full_name and c.number == number and (since is None or c.updated_at >= since)
     ]
     return render.paged(call, [_comment(call, c) for c in sorted(items, key=lambda c: c.id)])
@@ -52,8 +53,9 @@ def create_comment(call: Call) -> Reply:
     number = call.params["issue_number"]
     _issue_exists(call, number)
     now = iso(call.fake.clock())
-    comment = IssueComment(call.fake.world.next_id(), repo.full_name, number, call.body["body"],
-                           call.fake.bot_login, now, now)
+    comment = IssueComment(
+        call.fake.world.next_id(), repo.full_name, number, call.body["body"], call.fake.bot_login, now, now
+    )
     call.fake.world.issue_comments[comment.id] = comment
     return Reply(201, _comment(call, comment))
 
@@ -97,8 +99,10 @@ def permission(call: Call) -> Reply:
     body = {
         "permission": LEGACY_PERMISSION.get(role, "none"),
         "role_name": role,
-        "user": {**render.user(call.fake, login), "permissions": {"admin": role == "admin", "pull": True,
-                                                                  "push": role in ("admin", "maintain", "write")}},
+        "user": {
+            **render.user(call.fake, login),
+            "permissions": {"admin": role == "admin", "pull": True, "push": role in ("admin", "maintain", "write")},
+        },
     }
     return Reply(200, body)
 

@@ -37,8 +37,14 @@ if TYPE_CHECKING:
 BROWSER_USER = "octocat"  # who is "signed in" in the fake's browser pages
 PERMISSIONS = {"actions", "checks", "contents", "deployments", "issues", "metadata", "pull_requests", "statuses"}
 # Which permission each event needs (GitHub refuses a manifest that subscribes without it).
-EVENT_NEEDS = {"pull_request": "pull_requests", "issue_comment": "issues", "check_run": "checks",
-               "check_suite": "checks", "push": "contents", "issues": "issues"}  # fmt: skip
+EVENT_NEEDS = {
+    "pull_request": "pull_requests",
+    "issue_comment": "issues",
+    "check_run": "checks",
+    "check_suite": "checks",
+    "push": "contents",
+    "issues": "issues",
+}
 
 
 def manifest_errors(manifest: Any) -> list[str]:
@@ -111,10 +117,15 @@ def web_routes(fake: FakeGitHub) -> list[Route]:
 def new_created_app(fake: FakeGitHub, manifest: dict[str, Any], owner: str) -> CreatedApp:
     slug = re.sub(r"[^a-z0-9]+", "-", manifest["name"].lower()).strip("-")
     return CreatedApp(
-        id=fake.world.next_id(), slug=slug, owner=owner, manifest=manifest,
-        pem=AppKey.generate().private_pem, webhook_secret=secrets.token_hex(20),
-        client_id=f"Iv23{secrets.token_hex(8)}", client_secret=secrets.token_hex(20),
-    )  # fmt: skip
+        id=fake.world.next_id(),
+        slug=slug,
+        owner=owner,
+        manifest=manifest,
+        pem=AppKey.generate().private_pem,
+        webhook_secret=secrets.token_hex(20),
+        client_id=f"Iv23{secrets.token_hex(8)}",
+        client_secret=secrets.token_hex(20),
+    )
 
 
 def _simple_user(fake: Any, login: str) -> dict[str, Any]:

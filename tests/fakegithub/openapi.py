@@ -82,9 +82,7 @@ class Operation:
             response = self.raw.get("responses", {}).get(key)
             schema = _json_schema(response, self.spec) if response is not None else None
             self._validators[key] = (
-                Draft202012Validator(self.spec.convert(schema), format_checker=_FORMATS)
-                if schema is not None
-                else None
+                Draft202012Validator(self.spec.convert(schema), format_checker=_FORMATS) if schema is not None else None
             )
         return self._validators[key]
 

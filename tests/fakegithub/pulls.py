@@ -117,9 +117,22 @@ def _new_comment(
     thread = Thread(f"PRRT_{cid}", repo.full_name, pull.number, [cid])
     world.threads[thread.node_id] = thread
     return ReviewComment(
-        cid, review_id, repo.full_name, pull.number, spec["path"], line, side, spec["body"], commit_id,
-        call.fake.bot_login, thread.node_id, hunk, now, start_line=start,
-        start_side=spec.get("start_side", side) if start else None, updated_at=now,
+        cid,
+        review_id,
+        repo.full_name,
+        pull.number,
+        spec["path"],
+        line,
+        side,
+        spec["body"],
+        commit_id,
+        call.fake.bot_login,
+        thread.node_id,
+        hunk,
+        now,
+        start_line=start,
+        start_side=spec.get("start_side", side) if start else None,
+        updated_at=now,
     )
 
 
@@ -139,8 +152,14 @@ def create_review(call: Call) -> Reply:
     comments = [_new_comment(call, repo, pull, review_id, c, commit_id) for c in body.get("comments", [])]
     state = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED"}.get(event or "")
     review = Review(
-        review_id, repo.full_name, pull.number, commit_id, body.get("body", ""), state or "PENDING",
-        call.fake.bot_login, iso(call.fake.clock()),
+        review_id,
+        repo.full_name,
+        pull.number,
+        commit_id,
+        body.get("body", ""),
+        state or "PENDING",
+        call.fake.bot_login,
+        iso(call.fake.clock()),
     )
     world.reviews[review.id] = review
     for comment in comments:
@@ -180,12 +199,27 @@ def _comment(call: Call, c: ReviewComment) -> dict[str, Any]:
     html = f"{fake.html_url}/{c.repo}/pull/{c.pr}#discussion_r{c.id}"
     pr_url = f"{fake.url}/repos/{c.repo}/pulls/{c.pr}"
     out: dict[str, Any] = {
-        "url": url, "id": c.id, "node_id": f"PRRC_{c.id}", "pull_request_review_id": c.review_id,
-        "diff_hunk": c.diff_hunk, "path": c.path, "commit_id": c.commit_id, "original_commit_id": c.commit_id,
-        "user": render.user(fake, c.user), "body": c.body, "created_at": c.created_at,
-        "updated_at": c.updated_at or c.created_at, "html_url": html, "pull_request_url": pr_url,
-        "author_association": "NONE", "line": c.line, "original_line": c.line, "side": c.side,
-        "start_line": c.start_line, "original_start_line": c.start_line, "start_side": c.start_side,
+        "url": url,
+        "id": c.id,
+        "node_id": f"PRRC_{c.id}",
+        "pull_request_review_id": c.review_id,
+        "diff_hunk": c.diff_hunk,
+        "path": c.path,
+        "commit_id": c.commit_id,
+        "original_commit_id": c.commit_id,
+        "user": render.user(fake, c.user),
+        "body": c.body,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at or c.created_at,
+        "html_url": html,
+        "pull_request_url": pr_url,
+        "author_association": "NONE",
+        "line": c.line,
+        "original_line": c.line,
+        "side": c.side,
+        "start_line": c.start_line,
+        "original_start_line": c.start_line,
+        "start_side": c.start_side,
         "subject_type": "line",
         "_links": {"self": {"href": url}, "html": {"href": html}, "pull_request": {"href": pr_url}},
     }
@@ -228,9 +262,21 @@ def _reply_to(call: Call, repo: Repo, pull: Pull, parent_id: int, text: str) -> 
         raise ApiError(404, "Not Found")
     now = iso(call.fake.clock())
     reply = ReviewComment(
-        world.next_id(), world.next_id(), repo.full_name, pull.number, parent.path, parent.line, parent.side,
-        text, parent.commit_id, call.fake.bot_login, parent.thread_id, parent.diff_hunk, now,
-        in_reply_to_id=parent.id, updated_at=now,
+        world.next_id(),
+        world.next_id(),
+        repo.full_name,
+        pull.number,
+        parent.path,
+        parent.line,
+        parent.side,
+        text,
+        parent.commit_id,
+        call.fake.bot_login,
+        parent.thread_id,
+        parent.diff_hunk,
+        now,
+        in_reply_to_id=parent.id,
+        updated_at=now,
     )
     world.review_comments[reply.id] = reply
     world.threads[parent.thread_id].comment_ids.append(reply.id)

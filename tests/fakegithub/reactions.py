@@ -19,6 +19,11 @@ def create_for_issue_comment(call: Call) -> Reply:
     if status == 201:
         comment.reactions.append((login, content))
     index = comment.reactions.index((login, content))
-    body = {"id": comment.id * 100 + index, "node_id": f"REA_{comment.id}_{index}", "content": content,
-            "user": render.user(call.fake, login), "created_at": iso(call.fake.clock())}  # fmt: skip
+    body = {
+        "id": comment.id * 100 + index,
+        "node_id": f"REA_{comment.id}_{index}",
+        "content": content,
+        "user": render.user(call.fake, login),
+        "created_at": iso(call.fake.clock()),
+    }
     return Reply(status, body)

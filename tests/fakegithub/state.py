@@ -99,9 +99,12 @@ def files_from_diff(diff: str) -> list[PullFile]:
     files = []
     for pf in PatchSet(diff):
         status = (
-            "added" if pf.is_added_file
-            else "removed" if pf.is_removed_file
-            else "renamed" if pf.is_rename
+            "added"
+            if pf.is_added_file
+            else "removed"
+            if pf.is_removed_file
+            else "renamed"
+            if pf.is_rename
             else "modified"
         )
         patch = "".join(str(h) for h in pf).rstrip("\n") if not pf.is_binary_file else None

@@ -20,13 +20,39 @@ MAX_CORPUS_FILE = 64 * 1024
 # --- Rust, grammar-aware ----------------------------------------------------------------------
 
 IDENT = st.sampled_from(["a", "b", "buf", "self", "x", "S", "T", "new", "take", "unsafe_fn", "r#type", "é"])
-COMMENT = st.sampled_from([
-    "// SAFETY: fine", "/* SAFETY: */", "// safety:", "/// # Safety", "//! Doc.", "//", "/* unterminated",
-    "// ruvopt: allow(RO201) ok", "#[allow(clippy::undocumented_unsafe_blocks)]",
-])  # fmt: skip
-EXPR_LEAF = st.one_of(IDENT, st.sampled_from(["1", "0u8", "\"s\"", "b'x'", "vec![]", "Vec::new()", "String::new()",
-                                                  "std::mem::take(&mut self.buf)", "Instant::now()", "x.clone()",
-                                                  "it.collect::<Vec<_>>()", "format!(\"{}\", x)", "Box::new(1)"]))
+COMMENT = st.sampled_from(
+    [
+        "// SAFETY: fine",
+        "/* SAFETY: */",
+        "// safety:",
+        "/// # Safety",
+        "//! Doc.",
+        "//",
+        "/* unterminated",
+        "// ruvopt: allow(RO201) ok",
+        "#[allow(clippy::undocumented_unsafe_blocks)]",
+    ]
+)
+EXPR_LEAF = st.one_of(
+    IDENT,
+    st.sampled_from(
+        [
+            "1",
+            "0u8",
+            '"s"',
+            "b'x'",
+            "vec![]",
+            "Vec::new()",
+            "String::new()",
+            "std::mem::take(&mut self.buf)",
+            "Instant::now()",
+            "x.clone()",
+            "it.collect::<Vec<_>>()",
+            'format!("{}", x)',
+            "Box::new(1)",
+        ]
+    ),
+)
 
 
 def _expr(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
@@ -50,8 +76,11 @@ STMT = st.one_of(
 )
 FN = st.builds(
     lambda vis, unsafe_, name, body, doc: f"{doc}\n{vis}{unsafe_}fn {name}(&mut self) {{\n" + "\n".join(body) + "\n}",
-    st.sampled_from(["", "pub ", "pub(crate) "]), st.sampled_from(["", "unsafe ", "const "]), IDENT,
-    st.lists(STMT, max_size=6), st.sampled_from(["", "/// Docs.", "/// # Safety\n/// Caller checks.", "#[inline]"]),
+    st.sampled_from(["", "pub ", "pub(crate) "]),
+    st.sampled_from(["", "unsafe ", "const "]),
+    IDENT,
+    st.lists(STMT, max_size=6),
+    st.sampled_from(["", "/// Docs.", "/// # Safety\n/// Caller checks.", "#[inline]"]),
 )
 ITEM = st.one_of(
     FN,
@@ -80,8 +109,21 @@ def corpus_files() -> list[Path]:
     return files
 
 
-INSERTIONS = [b"unsafe {", b"}", b"{", b"/*", b"*/", b'"', b'r#"', b"'", b"\xff\xfe", b"\r\n", b"#![allow(x)]",
-              b"// SAFETY:", b"\x00"]
+INSERTIONS = [
+    b"unsafe {",
+    b"}",
+    b"{",
+    b"/*",
+    b"*/",
+    b'"',
+    b'r#"',
+    b"'",
+    b"\xff\xfe",
+    b"\r\n",
+    b"#![allow(x)]",
+    b"// SAFETY:",
+    b"\x00",
+]
 
 
 @st.composite
@@ -104,8 +146,6 @@ def mutated_corpus_file(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-
-
 # --- manifests, configs, diffs, commands -------------------------------------------------------------
 
 TOML_KEY = st.text("abcdefghij-_", min_size=1, max_size=8)
@@ -114,13 +154,31 @@ TOML_VALUE = st.recursive(
     lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(TOML_KEY, c, max_size=4)),
     max_leaves=10,
 )
-CONFIG_KEYS = st.sampled_from(["select", "ignore", "fail-on", "crates", "rules", "bench", "max-file-bytes",
-                               "filter-mode", "profiles", "runs", "max-regression", "RO101", "max-lines"])
+CONFIG_KEYS = st.sampled_from(
+    [
+        "select",
+        "ignore",
+        "fail-on",
+        "crates",
+        "rules",
+        "bench",
+        "max-file-bytes",
+        "filter-mode",
+        "profiles",
+        "runs",
+        "max-regression",
+        "RO101",
+        "max-lines",
+    ]
+)
 
 
 def _toml(value: Any) -> str:
-    return json.dumps(value) if not isinstance(value, dict) else \
-        "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"  # fmt: skip
+    return (
+        json.dumps(value)
+        if not isinstance(value, dict)
+        else "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"
+    )
 
 
 ASSIGNMENT = st.builds(lambda k, v: f"{k} = {_toml(v)}", CONFIG_KEYS, TOML_VALUE)
@@ -138,7 +196,11 @@ DIFF_TEXT = st.one_of(
         lambda old, new, a, b, c, d, lines: f"--- {old}\n+++ {new}\n@@ -{a},{b} +{c},{d} @@\n" + "\n".join(lines),
         st.sampled_from(["a/x.rs", "/dev/null", "a/../../x.rs"]),
         st.sampled_from(["b/x.rs", "/dev/null", "b/../../x.rs"]),
-        st.integers(0, 5), st.integers(0, 5), st.integers(0, 5), st.integers(0, 5), st.lists(HUNK_LINE, max_size=8),
+        st.integers(0, 5),
+        st.integers(0, 5),
+        st.integers(0, 5),
+        st.integers(0, 5),
+        st.lists(HUNK_LINE, max_size=8),
     ),
 )
 
@@ -148,8 +210,12 @@ COMMAND_WORD = st.one_of(
 )
 COMMAND_TEXT = st.one_of(
     st.text(max_size=200),
-    st.builds(lambda pre, words, post: f"{pre}/ruvopt {' '.join(words)}{post}", st.text(max_size=20),
-              st.lists(COMMAND_WORD, max_size=4), st.text(max_size=20)),
+    st.builds(
+        lambda pre, words, post: f"{pre}/ruvopt {' '.join(words)}{post}",
+        st.text(max_size=20),
+        st.lists(COMMAND_WORD, max_size=4),
+        st.text(max_size=20),
+    ),
 )
 
 
@@ -160,8 +226,13 @@ EVENTS = ["pull_request", "issue_comment", "check_run", "check_suite", "ping", "
 
 def _example(event: str) -> dict[str, Any]:
     try:
-        return payloads.example(event) if event in ("pull_request", "issue_comment", "check_suite") else \
-            payloads.check_run() if event == "check_run" else {"zen": "z", "hook_id": 1}  # fmt: skip
+        return (
+            payloads.example(event)
+            if event in ("pull_request", "issue_comment", "check_suite")
+            else payloads.check_run()
+            if event == "check_run"
+            else {"zen": "z", "hook_id": 1}
+        )
     except payloads.MissingTestMaterial:
         raise
     except Exception:
@@ -188,8 +259,13 @@ def mutated_payload(draw: st.DrawFn, event: str) -> bytes:
         if action == "drop":
             del node[key]
         else:
-            node[key] = {"null": None, "string": draw(st.text(max_size=20)), "number": draw(st.integers()),
-                         "list": [], "huge": 10**30}[action]  # fmt: skip
+            node[key] = {
+                "null": None,
+                "string": draw(st.text(max_size=20)),
+                "number": draw(st.integers()),
+                "list": [],
+                "huge": 10**30,
+            }[action]
     return json.dumps(payload).encode()
 
 
@@ -197,15 +273,29 @@ def mutated_payload(draw: st.DrawFn, event: str) -> bytes:
 def delivery(draw: st.DrawFn) -> tuple[list[tuple[bytes, bytes]], bytes]:
     """(ASGI headers, body): signed or not, real or mutated payloads, odd headers."""
     event = draw(st.sampled_from(EVENTS))
-    body = draw(st.one_of(mutated_payload(event if event in EVENTS[:5] else "ping"), st.binary(max_size=512),
-                          st.just(b""), st.just(b"[]"), st.just(b"null"), st.just(b'{"action": 5}')))  # fmt: skip
+    body = draw(
+        st.one_of(
+            mutated_payload(event if event in EVENTS[:5] else "ping"),
+            st.binary(max_size=512),
+            st.just(b""),
+            st.just(b"[]"),
+            st.just(b"null"),
+            st.just(b'{"action": 5}'),
+        )
+    )
     signature = payloads.sign(body) if draw(st.integers(0, 9)) else draw(st.sampled_from(["", "sha256=00", "md5=x"]))
     guid = draw(st.one_of(st.uuids().map(str), st.sampled_from(["", "../x", "a" * 101, "ok-guid"])))
-    headers = [(b"x-github-event", event.encode("utf-8", "replace")), (b"x-github-delivery", guid.encode()),
-               (b"content-type", b"application/json")]  # fmt: skip
+    headers = [
+        (b"x-github-event", event.encode("utf-8", "replace")),
+        (b"x-github-delivery", guid.encode()),
+        (b"content-type", b"application/json"),
+    ]
     if signature:
         headers.append((b"x-hub-signature-256", signature.encode()))
-    length = draw(st.sampled_from([str(len(body)), "abc", "-1", str(10**12)]) if draw(st.integers(0, 9)) == 0
-                  else st.just(str(len(body))))  # fmt: skip
+    length = draw(
+        st.sampled_from([str(len(body)), "abc", "-1", str(10**12)])
+        if draw(st.integers(0, 9)) == 0
+        else st.just(str(len(body)))
+    )
     headers.append((b"content-length", length.encode()))
     return headers, body

@@ -93,8 +93,9 @@ def diff(text: str) -> None:
 
 def rules(source: bytes, manifest: bytes = MANIFEST) -> Any:
     start = time.monotonic()
-    report = check(MemoryTree({"Cargo.toml": manifest, "src/lib.rs": source, "README.md": b"# fuzzed\n"}), Config(),
-                   jobs=1)  # fmt: skip
+    report = check(
+        MemoryTree({"Cargo.toml": manifest, "src/lib.rs": source, "README.md": b"# fuzzed\n"}), Config(), jobs=1
+    )
     took = time.monotonic() - start
     assert took < RULES_BOUND_S, f"{len(source)} bytes took {took:.1f} s"
     return report
@@ -115,9 +116,19 @@ async def webhook(app: Any, headers: list[tuple[bytes, bytes]], body: bytes) -> 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": "POST", "path": "/webhook", "raw_path": b"/webhook", "query_string": b"",
-             "headers": headers, "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 80),
-             "client": ("127.0.0.1", 1), "root_path": ""}  # fmt: skip
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/webhook",
+        "raw_path": b"/webhook",
+        "query_string": b"",
+        "headers": headers,
+        "http_version": "1.1",
+        "scheme": "http",
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 1),
+        "root_path": "",
+    }
     start = time.monotonic()
     await app(scope, receive, send)
     took = time.monotonic() - start

@@ -58,9 +58,7 @@ def git(repo: Path, *args: str, timestamp: int = BASE_TIMESTAMP) -> str:
     """Run real git in ``repo`` with the fixed test identity; return stdout (stripped)."""
     date = f"@{timestamp} +0000"
     env = {**os.environ, **GIT_ENV, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
-    proc = subprocess.run(
-        ["git", "-C", str(repo), *args], env=env, capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run(["git", "-C", str(repo), *args], env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
     return proc.stdout.strip()
@@ -126,8 +124,7 @@ def commit_files(repo: Path, files: Files, *, message: str | None = None, index:
             git(repo, "update-index", "--add", "--cacheinfo", f"160000,{content.commit},{rel}")
         else:
             git(repo, "add", "-f", "--", rel)
-    git(repo, "commit", "-q", "--allow-empty", "--no-verify", "-m", message or f"commit {index}",
-        timestamp=timestamp)
+    git(repo, "commit", "-q", "--allow-empty", "--no-verify", "-m", message or f"commit {index}", timestamp=timestamp)
     return git(repo, "rev-parse", "HEAD")
 
 

@@ -73,8 +73,16 @@ async def bench_request(delivery: Delivery, event: CheckRunEvent) -> Outcome:
     if found is None:
         return Outcome.ignored(f"no pull request known for {repo}@{head_sha[:12]}")
     # The command job authorises and pins it, as it does a `/ruvopt bench` comment.
-    job = CommandJob(event.installation.id, repo, found[0], 0, event.sender.login, "/ruvopt bench",
-                     delivery=delivery.id, head_sha=head_sha)  # fmt: skip
+    job = CommandJob(
+        event.installation.id,
+        repo,
+        found[0],
+        0,
+        event.sender.login,
+        "/ruvopt bench",
+        delivery=delivery.id,
+        head_sha=head_sha,
+    )
     accepted = await intake.accept(delivery.queues, delivery.settings, delivery=delivery.id, job=job)
     return Outcome.of(accepted, f"bench request for {repo}#{found[0]}@{head_sha[:12]}")
 

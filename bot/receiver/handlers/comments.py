@@ -19,7 +19,7 @@ async def issue_comment_created(delivery: Delivery) -> Outcome:
         return Outcome.ignored(f"{repo}#{number} is an issue, not a pull request")
     if commands.find_command(event.comment.body) is None:
         return Outcome.ignored("no /ruvopt command in the comment")
-    job = CommandJob(event.installation.id, repo, number, event.comment.id, event.comment.user.login,
-                     event.comment.body, delivery=delivery.id)  # fmt: skip
+    comment = event.comment
+    job = CommandJob(event.installation.id, repo, number, comment.id, comment.user.login, comment.body, delivery.id)
     accepted = await intake.accept(delivery.queues, delivery.settings, delivery=delivery.id, job=job)
-    return Outcome.of(accepted, f"command from comment {event.comment.id}")
+    return Outcome.of(accepted, f"command from comment {comment.id}")
