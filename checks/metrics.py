@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ruvopt.checks.context import CrateContext, FileContext
-from ruvopt.checks.model import Metrics
+from ruvopt.checks.model import FILE_SUMMED_METRICS, Metrics
 from ruvopt.checks.safety import verdicts as safety
 from ruvopt.checks.syntax import rust
 
@@ -66,14 +66,7 @@ def crate_metrics(
     metrics = Metrics()
     for name, value in root_metrics(ctx.root_file).items():
         metrics[name] = value
-    for name in (
-        "unsafe_blocks",
-        "unsafe_blocks_documented",
-        "unsafe_impls",
-        "unsafe_impls_documented",
-        "unsafe_fns",
-        "unsafe_fns_with_safety_doc",
-    ):
+    for name in FILE_SUMMED_METRICS:
         metrics[name] = sum(m.get(name, 0) for m in per_file.values())
     metrics["rs_files"] = len(line_counts)
     metrics["rs_lines"] = sum(line_counts.values())
