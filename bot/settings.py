@@ -1,7 +1,9 @@
-"""All process configuration, from the environment only (pydantic-settings).
+"""All configuration of the App's processes, from the environment only (pydantic-settings).
 
-Nothing else in ruvopt reads ``os.environ``: the app and the worker are built from a
-``Settings`` object, so tests construct one instead of patching the environment.
+Nothing else in the App reads ``os.environ``: the receiver and the worker are built from
+a ``Settings`` object, so tests construct one instead of patching the environment. (The
+CLI reads its own few variables where it needs them: ``RUVOPT_FETCH_TOKEN`` in
+:mod:`ruvopt.cli.clone`, GitHub Actions' ``GITHUB_*`` in :mod:`ruvopt.cli.action`.)
 """
 
 from __future__ import annotations

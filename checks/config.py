@@ -19,6 +19,7 @@ import tomlkit
 import tomlkit.exceptions
 
 from ruvopt.checks.manifest.limits import over_limits
+from ruvopt.checks.manifest.toml_lines import TomlLines
 from ruvopt.checks.source import DEFAULT_MAX_FILE_BYTES, SourceTree
 
 FAIL_ON_VALUES = ("new", "any", "never")
@@ -37,6 +38,16 @@ class ConfigError(ValueError):
         self.message = message
         self.key = key  # the offending key path inside the ruvopt table, for pointing at it
         self.line = line  # known directly when the file is not valid TOML
+
+    def __str__(self) -> str:
+        where = f"{self.source}, line {self.line}" if self.line else self.source
+        return f"{where}: {self.message}"
+
+    def at_line(self, line: int | None) -> ConfigError:
+        """The same error, pointing at ``line`` of its file (when it had no line)."""
+        if self.line or not line:
+            return self
+        return ConfigError(self.source, self.message, self.key, line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +143,11 @@ def load_config(tree: SourceTree, rules: RuleOptions) -> Config:
             metadata = outer.get("metadata") if isinstance(outer, dict) else None
             table = metadata.get("ruvopt") if isinstance(metadata, dict) else None
             if table is not None:
-                return config_from_table(table, f"Cargo.toml [{section}.metadata.ruvopt]", rules)
+                try:
+                    return config_from_table(table, f"Cargo.toml [{section}.metadata.ruvopt]", rules)
+                except ConfigError as error:
+                    line = TomlLines(text).line(section, "metadata", "ruvopt", *error.key)
+                    raise error.at_line(line) from None
     return Config()
 
 
@@ -144,7 +159,10 @@ def parse_config(text: str, source: str, rules: RuleOptions) -> Config:
         table = tomlkit.parse(text).unwrap()
     except tomlkit.exceptions.ParseError as exc:
         raise ConfigError(source, f"not valid TOML: {exc}", line=exc.line) from None
-    return config_from_table(table, source, rules)
+    try:
+        return config_from_table(table, source, rules)
+    except ConfigError as error:
+        raise error.at_line(TomlLines(text).line(*error.key)) from None
 
 
 def config_from_table(table: Any, source: str, rules: RuleOptions) -> Config:
@@ -219,6 +237,15 @@ def _rule_options(table: Any, source: str, known: RuleOptions) -> dict[str, dict
     return result
 
 
+_TYPE_NAMES: dict[type, str] = {
+    int: "an integer ≥ 0",
+    float: "a number",
+    bool: "true or false",
+    str: "a string",
+    list: "a list of strings",
+}
+
+
 def _check_type(value: Any, default: Any, source: str, key: str) -> None:
     expected = type(default)
     ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
@@ -226,9 +253,12 @@ def _check_type(value: Any, default: Any, source: str, key: str) -> None:
         ok = True  # `ratio = 1` for a float option is what the user meant
     if ok and expected is list:
         ok = all(isinstance(v, str) for v in value)
+    if ok and expected is int and value < 0:
+        ok = False  # every int option is a count or a limit: -1 would crash the rule, not relax it
     if not ok:
-        shown = "a list of strings" if expected is list else expected.__name__
-        raise ConfigError(source, f"`{key}` must be {shown} (default: {json.dumps(default)})", tuple(key.split(".")))
+        raise ConfigError(
+            source, f"`{key}` must be {_TYPE_NAMES[expected]} (default: {json.dumps(default)})", tuple(key.split("."))
+        )
 
 
 def _bench(bench: Any, source: str) -> BenchConfig:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -147,7 +148,15 @@ def build_view(args: argparse.Namespace, progress: text.ScanProgress) -> View:
         raise UsageError(f"{args.path}: no Cargo.toml found; point PATH at a Cargo workspace or crate")
     config = load_config(tree)
     report = check(tree, config, cache_dir=cache_dir, jobs=args.jobs, progress=progress)
-    return View.of_check(report, config)
+    return replace(View.of_check(report, config), repo_prefix=folder_in_repo(args.path))
+
+
+def folder_in_repo(path: Path) -> str:
+    """``path``'s place in its git repository ("crates/ws/"), "" at the root or outside git."""
+    try:
+        return run_git(path, "rev-parse", "--show-prefix").decode().strip()
+    except GitError:
+        return ""
 
 
 def render(view: View, fmt: str) -> str:

@@ -1,4 +1,6 @@
-"""The ``ruvopt`` command: a thin shell over :mod:`checks` (check, review) and the App
+"""ruvopt: a performance and optimisation checklist for Rust workspaces.
+
+A thin shell over ruvopt.checks (check, review), the bench engine (bench) and the App
 processes (serve, worker). Heavy imports happen inside each command, so ``ruvopt check``
 never loads FastAPI.
 """
@@ -7,11 +9,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
 
 from ruvopt.checks import __version__
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+# sysexits' EX_SOFTWARE: ruvopt itself broke. Not 1, which a CI step reads as "the check
+# found something", nor 2, which says the user's input or configuration is wrong.
+EXIT_INTERNAL = 70
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,7 +44,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except Exception as exc:  # a bug: say so in one last line, with the traceback above it
+        traceback.print_exc()
+        print(
+            f"ruvopt {args.command}: internal error ({type(exc).__name__}: {exc}); this is a bug in ruvopt "
+            f"{__version__}, please report it with the traceback above",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

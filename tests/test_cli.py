@@ -177,6 +177,52 @@ def test_every_format_prints_a_parsable_report(tmp_path: Path, fmt: str, capsys:
         assert "failed" in out
 
 
+def test_a_folder_inside_a_repository_is_named_from_the_root_in_github_and_sarif(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GitHub resolves annotation and SARIF paths from the repository's root, not from the
+    # folder the Action's `path` input (or `ruvopt check SUBDIR`) pointed at.
+    files = {"Cargo.toml": MANIFEST, "ruvopt.toml": TOY_CONFIG, "src/lib.rs": TODO}
+    repo, _ = make_git_repo(tmp_path, [{f"crates/ws/{name}": text for name, text in files.items()}])
+    run(repo / "crates/ws", "--format", "github")
+    assert "::error file=crates/ws/src/lib.rs,line=2" in capsys.readouterr().out
+    run(repo / "crates/ws", "--format", "sarif")
+    (found,) = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    assert found["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "crates/ws/src/lib.rs"
+    run(repo / "crates/ws", "--format", "json")  # the report itself stays relative to the folder
+    assert json.loads(capsys.readouterr().out)["findings"][0]["path"] == "src/lib.rs"
+    outside = ws(tmp_path / "plain", TODO)
+    run(outside, "--format", "github")
+    assert "::error file=src/lib.rs,line=2" in capsys.readouterr().out
+
+
+def test_a_negative_rule_limit_is_a_configuration_error_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = TOY_CONFIG + "\n[rules.RO101]\nmax-lines = -5\n"
+    assert run(ws(tmp_path, config=config)) == 2
+    line = config.splitlines().index("max-lines = -5") + 1
+    err = capsys.readouterr().err
+    assert f"ruvopt.toml, line {line}: `rules.RO101.max-lines` must be an integer ≥ 0 (default: 600)" in err
+
+
+def test_an_internal_error_exits_70_naming_it_a_bug(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ruvopt.cli import check as cli_check
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(cli_check, "check", broken)
+    assert run(ws(tmp_path)) == 70
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert (
+        err.rstrip().splitlines()[-1].startswith("ruvopt check: internal error (IndexError: list index out of range)")
+    )
+
+
 def test_output_file_gets_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "report.sarif"
     assert run(ws(tmp_path, TODO), "--format", "sarif", "--output", target) == 1

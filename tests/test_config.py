@@ -124,7 +124,7 @@ def test_unknown_key_names_key_file_valid_keys_and_the_closest_one(tmp_path: Pat
     assert "unknown key `fail_on`" in error.message
     assert "Did you mean `fail-on`?" in error.message
     assert f"Valid keys here: {', '.join(TOP_LEVEL_KEYS)}" in error.message
-    assert str(error).startswith("ruvopt.toml: ")
+    assert str(error).startswith("ruvopt.toml, line 1: ")  # the file and the line of the key
 
 
 def test_unknown_key_in_a_metadata_table_names_that_table(tmp_path: Path) -> None:
@@ -192,9 +192,10 @@ def test_a_value_of_the_wrong_type_names_its_key(
 @pytest.mark.parametrize(
     ("option", "value", "shown"),
     [
-        ("RO101.max-lines", '"600"', "int"),
-        ("RO101.max-lines", "true", "int"),
-        ("RO101.max-lines", "6.5", "int"),
+        ("RO101.max-lines", '"600"', "an integer ≥ 0"),
+        ("RO101.max-lines", "true", "an integer ≥ 0"),
+        ("RO101.max-lines", "6.5", "an integer ≥ 0"),
+        ("RO101.max-lines", "-1", "an integer ≥ 0"),
         ("RO301.heavy", '"tokio"', "a list of strings"),
         ("RO301.heavy", "[1, 2]", "a list of strings"),
     ],

@@ -191,12 +191,14 @@ def make_finding(**changes: object) -> Finding:
 
 
 def test_github_command_for_a_finding() -> None:
-    line = github.finding_command(make_finding(), diff_mode=True)
+    finding = make_finding()
+    line = github.finding_command(finding, diff_mode=True, path=finding.path)
     assert line == (
         "::error file=src/a%2Cb%3Ac.rs,line=3,endLine=3,col=5,endColumn=9,"
         "title=RO991 perf-todo (new)::Finish 50%25%0Anow"
     )
-    warning = github.finding_command(make_finding(severity=Severity.WARNING, end_line=4, new=False), diff_mode=True)
+    finding = make_finding(severity=Severity.WARNING, end_line=4, new=False)
+    warning = github.finding_command(finding, diff_mode=True, path=finding.path)
     assert warning.startswith("::warning file=src/a%2Cb%3Ac.rs,line=3,endLine=4,title=RO991 perf-todo::")
 
 

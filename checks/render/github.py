@@ -27,9 +27,9 @@ def command(name: str, properties: dict[str, str | int], message: str) -> str:
     return f"::{name} {props}::{escape_data(message)}" if props else f"::{name}::{escape_data(message)}"
 
 
-def finding_command(finding: Finding, diff_mode: bool) -> str:
+def finding_command(finding: Finding, diff_mode: bool, path: str) -> str:
     properties: dict[str, str | int] = {
-        "file": finding.path,
+        "file": path,
         "line": finding.start_line,
         "endLine": max(finding.start_line, finding.end_line),
     }
@@ -46,9 +46,9 @@ def finding_command(finding: Finding, diff_mode: bool) -> str:
 
 
 def render(view: View) -> str:
-    lines = [finding_command(f, view.diff_mode) for f in view.findings]
+    lines = [finding_command(f, view.diff_mode, view.repo_path(f.path)) for f in view.findings]
     for notice in view.report.notices:
-        lines.append(command("notice", {"file": notice.path} if notice.path else {}, notice.message))
+        lines.append(command("notice", {"file": view.repo_path(notice.path)} if notice.path else {}, notice.message))
     if view.verdict is not None and view.verdict.failed:
         lines.append(command("error", {"title": "ruvopt"}, "; ".join(view.verdict.reasons)))
     return "\n".join(lines) + ("\n" if lines else "")

@@ -60,7 +60,7 @@ def _region(finding: Finding) -> dict[str, int]:
     return {"startLine": start_line, "startColumn": start_col, "endLine": end_line, "endColumn": end_col}
 
 
-def result(finding: Finding, index: dict[str, int], diff_mode: bool) -> dict[str, Any]:
+def result(finding: Finding, index: dict[str, int], diff_mode: bool, path: str) -> dict[str, Any]:
     data: dict[str, Any] = {
         "ruleId": finding.code,
         "level": LEVELS[finding.severity],
@@ -68,7 +68,7 @@ def result(finding: Finding, index: dict[str, int], diff_mode: bool) -> dict[str
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"},
+                    "artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"},
                     "region": _region(finding),
                 }
             }
@@ -88,7 +88,7 @@ def to_dict(view: View) -> dict[str, Any]:
     rules = [r for r in all_rules() if view.config.enabled(r.code)]
     index = {r.code: i for i, r in enumerate(rules)}
     notices = [
-        {"level": "warning", "message": {"text": f"{n.path}: {n.message}" if n.path else n.message}}
+        {"level": "warning", "message": {"text": f"{view.repo_path(n.path)}: {n.message}" if n.path else n.message}}
         for n in view.report.notices
     ]
     run: dict[str, Any] = {
@@ -102,7 +102,7 @@ def to_dict(view: View) -> dict[str, Any]:
             }
         },
         "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notices}],
-        "results": [result(f, index, view.diff_mode) for f in view.findings],
+        "results": [result(f, index, view.diff_mode, view.repo_path(f.path)) for f in view.findings],
     }
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 

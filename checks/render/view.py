@@ -21,6 +21,9 @@ class View:
     base_commit: str | None = None
     head_commit: str | None = None
     verdict: Verdict | None = None
+    # Where the checked folder sits in its git repository ("crates/ws/", or ""): GitHub
+    # annotations and SARIF name files from the repository's root, the report from the folder's.
+    repo_prefix: str = ""
 
     @property
     def findings(self) -> list[Finding]:
@@ -45,6 +48,10 @@ class View:
             base_commit=result.merge_base,
             head_commit=result.head_commit,
         )
+
+    def repo_path(self, path: str) -> str:
+        """``path`` (relative to the checked folder) relative to the repository's root."""
+        return self.repo_prefix + path if path else path
 
     def judged(self, fail_on: str) -> View:
         """This view with the verdict of ``fail_on`` attached."""
