@@ -115,7 +115,7 @@ class MetricRow:
         """Why this row counts as worse, in words."""
         if self.name in ALL_OF:
             was = "a new crate" if self.base_excess is None else f"was {self.base_excess}"
-            return f"{self.excess} without documentation ({was})"
+            return f"{self.excess} without documentation; {was}"
         before = "new crate" if self.base_excess is None else self.before
         return f"{before} → {self.value}, limit {self.limit}"
 

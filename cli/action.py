@@ -34,6 +34,7 @@ from ruvopt.checks.gate import FAIL_ON
 from ruvopt.checks.render import github, markdown, sarif, text
 from ruvopt.checks.render.view import View
 from ruvopt.checks.source import GitError
+from ruvopt.cli import describe
 from ruvopt.cli.check import (
     EXIT_FAIL,
     EXIT_OK,
@@ -59,7 +60,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = sub.add_parser(
         "github-action",
         help="the GitHub Action's step: base from the event, SARIF + annotations + job summary",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description=describe(__doc__),
     )
     p.add_argument("path", type=Path, nargs="?", default=Path("."), help="workspace directory (default: .)")
     p.add_argument("--base", default="", metavar="REF", help="compare with this commit instead of the event's base")

@@ -39,14 +39,24 @@ def _require_app_extra(command: str) -> bool:
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    serve = sub.add_parser("serve", help="run the webhook receiver (FastAPI under uvicorn)")
+    serve = sub.add_parser(
+        "serve",
+        help="run the webhook receiver (FastAPI under uvicorn)",
+        description="Run the GitHub App's webhook receiver: verify, enqueue, answer 202. Without App "
+        "credentials it serves the one-click registration page (docs/install.md). Needs `ruvopt[app]`.",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default: %(default)s)")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request (off: one line per delivery)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=run_serve)
 
-    worker = sub.add_parser("worker", help="consume review/bench jobs from Redis")
+    worker = sub.add_parser(
+        "worker",
+        help="consume review/bench jobs from Redis",
+        description="Run the GitHub App's jobs: reviews and commands (queue review), benches in the "
+        "bwrap sandbox (queue bench). Needs `ruvopt[app]` (docs/app.md).",
+    )
     worker.add_argument(
         "--queues",
         default="review",

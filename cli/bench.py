@@ -17,6 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ruvopt.cli import describe
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NOT_MEASURED = 0, 1, 2, 3
 FORMATS = ("text", "json", "markdown", "bmf")
 
@@ -52,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = sub.add_parser(
         "bench",
         help="measure base vs head: build times, artifact sizes, cargo bench (sandboxed)",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description=describe(__doc__),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -22,6 +22,7 @@ from ruvopt.checks.render import github, markdown, sarif, text
 from ruvopt.checks.render import json_report as json
 from ruvopt.checks.render.view import View
 from ruvopt.checks.source import DirectoryTree, GitError, run_git
+from ruvopt.cli import describe
 from ruvopt.cli.clone import prepare
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -37,7 +38,7 @@ fail-on (default: `fail-on` of ruvopt.toml — the base's in diff mode — else 
 
 exit codes: 0 passes under fail-on, 1 fails, 2 usage or configuration error (bad option,
 bad ruvopt.toml, a ref that does not resolve, PATH not a git repository with --base, a
-commit or blob the clone lacks and cannot fetch).
+commit or blob the clone lacks and cannot fetch), 70 an internal error (a bug in ruvopt).
 
 CI clones: in a shallow or partial clone with a remote, a missing base commit id is
 fetched (`git fetch --depth=1 --filter=blob:none`), the clone is deepened step by step
@@ -74,14 +75,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = sub.add_parser(
         "check",
         help="run the rules over a workspace (or a diff between two commits)",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description=describe(__doc__),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("path", type=Path, nargs="?", default=Path("."), help="workspace directory (default: .)")
     p.add_argument("--base", metavar="REF", help="diff mode: compare with this commit (config is read from it)")
     p.add_argument("--head", metavar="REF", help="diff mode: the commit to check (default: HEAD)")
-    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="report format (default: text); github and sarif name files from the repository's root",
+    )
     p.add_argument(
         "--filter-mode", choices=FILTER_MODES, default=None, help="diff mode: which findings to report (default: added)"
     )

@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Sequence
 
 from ruvopt.checks import __version__
+from ruvopt.cli import describe
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 # sysexits' EX_SOFTWARE: ruvopt itself broke. Not 1, which a CI step reads as "the check
@@ -21,7 +22,7 @@ EXIT_INTERNAL = 70
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ruvopt", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="ruvopt", description=describe(__doc__))
     parser.add_argument("--version", action="version", version=f"ruvopt {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     from ruvopt.cli import action as cli_action

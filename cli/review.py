@@ -18,6 +18,7 @@ from ruvopt.checks.config import ConfigError
 from ruvopt.checks.diff.filter import FILTER_MODES
 from ruvopt.checks.gate import FAIL_ON
 from ruvopt.checks.source import GitError
+from ruvopt.cli import describe
 from ruvopt.cli.check import UsageError, add_fetch_option, default_cache_dir, positive_int, repo_root
 from ruvopt.cli.clone import prepare
 
@@ -41,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = sub.add_parser(
         "review",
         help="print what the GitHub App would post for a diff (dry run)",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description=describe(__doc__),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import tomlkit
 
 from ruvopt.checks.config import Config
@@ -86,6 +87,22 @@ def test_broken_root_manifest_is_reported_and_does_not_stop_the_other_rules(tmp_
     assert ("RO001", "Cargo.toml", 4) in codes
     assert ("RO101", "src/lib.rs", 601) in codes  # the .rs rules still ran
     assert [c.path for c in report.crates] == ["."]
+
+
+@pytest.mark.parametrize(
+    ("tail", "line", "what"),
+    [
+        ("[features\ndefault = []\n", 4, "the table header on this line has no closing `]`"),
+        ('[[bin]\nname = "x"\n', 4, "the table header on this line has no closing `]`"),
+        ('[features]\ndefault = ["a",\n', 5, "the array that starts on this line is never closed"),
+        ("[features]\nx = [\n  [1, 2\n]\n", 5, "the array that starts on this line is never closed"),
+    ],
+)
+def test_an_unclosed_bracket_is_named_for_what_it_opens(tmp_path: Path, tail: str, line: int, what: str) -> None:
+    manifest = '[package]\nname = "demo"\nversion = "0.1.0"\n' + tail
+    (found,) = findings(tmp_path, {"Cargo.toml": manifest, "src/lib.rs": ""}, "RO001")
+    assert found.start_line == line
+    assert found.message.startswith(f"Fix this TOML: {what}")
 
 
 def test_ruvopt_config_error_is_reported_at_the_offending_key(tmp_path: Path) -> None:

@@ -86,6 +86,8 @@ def _locate(manifest: Manifest) -> tuple[int, str]:
     if duplicate and index.duplicates:
         line = index.duplicates[0][1]  # tomlkit names the key but not (or not exactly) the line
         message = f"`{duplicate.group('key')}` is already defined above; keep one of the two definitions"
+    elif _unclosed_header(index.text_line(line)):
+        message = f"the table header on this line has no closing `]` ({message})"
     elif index.unterminated is not None and index.unterminated <= line:
         # The parser trips where the file ends or the next key starts; the mistake is
         # the bracket or quote that never closed.
@@ -118,3 +120,12 @@ def _config_finding(rule: WorkspaceRule, tree: SourceTree, error: ConfigError) -
         key="ruvopt-config." + ".".join(error.key),
         fix_title="Correct the ruvopt configuration; see docs/configuration.md",
     )
+
+
+def _unclosed_header(text: str) -> bool:
+    """`[dependencies` or `[[bin]`: a header line whose brackets do not close."""
+    stripped = text.split("#", 1)[0].strip()
+    if not stripped.startswith("["):
+        return False
+    depth = 2 if stripped.startswith("[[") else 1
+    return not stripped.endswith("]" * depth)
