@@ -217,7 +217,13 @@ def _run_crate(
             findings.extend(_unsuppressed(rule.run(ctx), view, results))
     per_file = {p: results[p].metrics for p in crate.rs_files}
     lines = {p: results[p].lines for p in crate.rs_files}
-    metrics = metrics_mod.crate_metrics(ctx, per_file, lines, int(option_value(config, "RO101", "max-lines")))
+    metrics = metrics_mod.crate_metrics(
+        ctx,
+        per_file,
+        lines,
+        int(option_value(config, "RO101", "max-lines")),
+        [str(p) for p in option_value(config, "RO301", "heavy")],
+    )
     notices = [Notice(p, results[p].skipped or "") for p in crate.rs_files if results[p].skipped]
     index = benches.index_of({p: (results[p].fns, results[p].bench) for p in crate.rs_files})
     return _Outcome(finalise_fingerprints(findings), metrics.to_dict(), deps, notices, index)

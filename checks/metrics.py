@@ -6,9 +6,11 @@ crate-level parts come from the crate root and the manifest.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ruvopt.checks.context import CrateContext, FileContext
+from ruvopt.checks.manifest import cargo
 from ruvopt.checks.model import FILE_SUMMED_METRICS, Metrics
 from ruvopt.checks.safety import verdicts as safety
 from ruvopt.checks.syntax import rust
@@ -47,7 +49,10 @@ def root_metrics(root: FileContext | None) -> dict[str, int]:
     }
 
 
-def manifest_metrics(ctx: CrateContext) -> dict[str, Any]:
+def manifest_metrics(ctx: CrateContext, heavy: Sequence[str]) -> dict[str, Any]:
+    """``heavy``: RO301's patterns; a binary-only crate's defaults are only its own build,
+    so, as for RO301, its heavy defaults do not count."""
+    found = cargo.heavy_defaults(ctx.workspace, ctx.manifest, heavy) if ctx.crate.lib_root else None
     features = ctx.manifest.table("features")
     default = features.get("default", [])
     deps = ctx.manifest.table("dependencies")
@@ -55,14 +60,21 @@ def manifest_metrics(ctx: CrateContext) -> dict[str, Any]:
     return {
         "default_features": [str(f) for f in default] if isinstance(default, list) else [],
         "optional_dependencies": len(optional),
+        "heavy_default_dependencies": len(found.names) if found else 0,
     }
 
 
 def crate_metrics(
-    ctx: CrateContext, per_file: dict[str, dict[str, int]], line_counts: dict[str, int], max_lines: int
+    ctx: CrateContext,
+    per_file: dict[str, dict[str, int]],
+    line_counts: dict[str, int],
+    max_lines: int,
+    heavy: Sequence[str],
 ) -> Metrics:
     """Combine cached per-file numbers with the crate root and manifest; ``files_over_limit``
-    counts files over ``max_lines`` (RO101's option, looked up by the engine)."""
+    counts files over ``max_lines`` (RO101's option), ``heavy_default_dependencies`` the
+    optional dependencies matching ``heavy`` (RO301's) that ``default`` turns on — both
+    options looked up by the engine."""
     metrics = Metrics()
     for name, value in root_metrics(ctx.root_file).items():
         metrics[name] = value
@@ -72,6 +84,6 @@ def crate_metrics(
     metrics["rs_lines"] = sum(line_counts.values())
     metrics["max_file_lines"] = max(line_counts.values(), default=0)
     metrics["files_over_limit"] = sum(1 for n in line_counts.values() if n > max_lines)
-    for name, value in manifest_metrics(ctx).items():
+    for name, value in manifest_metrics(ctx, heavy).items():
         metrics[name] = value
     return metrics

@@ -200,6 +200,7 @@ METRIC_NAMES: tuple[str, ...] = (
     "files_over_limit",
     "default_features",
     "optional_dependencies",
+    "heavy_default_dependencies",
 )
 
 # Metrics that only add up across files (the rest come from the crate root or manifest).

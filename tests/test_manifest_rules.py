@@ -12,13 +12,15 @@ import pytest
 import tomlkit
 
 from ruvopt.checks.config import Config
+from ruvopt.checks.diff.mode import check_diff
 from ruvopt.checks.engine import check
 from ruvopt.checks.manifest import cargo
 from ruvopt.checks.manifest.toml_lines import Span, TomlLines
 from ruvopt.checks.manifest.workspace import parse_manifest
 from ruvopt.checks.model import Edit, Finding
+from ruvopt.checks.render.view import View
 from ruvopt.checks.source import DirectoryTree
-from tests.plugins.workspaces import make_workspace
+from tests.plugins.workspaces import make_git_repo, make_workspace
 
 PACKAGE = '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n'
 
@@ -136,6 +138,32 @@ HEAVY = PACKAGE + (
     'tokio = { version = "1", optional = true }\nserde = { version = "1", optional = true }\n'
     '\n[features]\ndefault = ["candle", "dep:serde", "tokio/rt"]\ncandle = ["dep:candle-core"]\n'
 )
+
+
+def _gate_of_change(tmp_path: Path, base_default: str, head_default: str) -> tuple[list[str], int, int]:
+    """Diff mode on a lib whose `default` goes from ``base_default`` to ``head_default``:
+    (the verdict's reasons, new RO301 findings, the head's heavy_default_dependencies)."""
+    before = HEAVY.replace('["candle", "dep:serde", "tokio/rt"]', base_default)
+    after = HEAVY.replace('["candle", "dep:serde", "tokio/rt"]', head_default)
+    repo, (base, head) = make_git_repo(tmp_path, [lib(before), {"Cargo.toml": after}])
+    result = check_diff(repo, base, head, config=Config(select=("RO301",)), jobs=1)
+    view = View.of_diff(result).judged("new")
+    assert view.verdict is not None
+    new = [f for f in result.findings if f.code == "RO301" and f.new]
+    (crate,) = result.report.crates
+    return list(view.verdict.reasons), len(new), crate.metrics.to_dict()["heavy_default_dependencies"]
+
+
+def test_a_heavy_default_added_next_to_another_fails_the_gate(tmp_path: Path) -> None:
+    # The crate's one RO301 finding stays (not new); the count of heavy defaults rises.
+    reasons, new, heavy = _gate_of_change(tmp_path, '["candle"]', '["candle", "tokio/rt"]')
+    assert (new, heavy) == (0, 2)
+    assert reasons == ["`demo`: `heavy_default_dependencies` got worse past its limit (1 → 2, limit ≤ 0)"]
+
+
+def test_a_heavy_default_removed_while_another_stays_passes_the_gate(tmp_path: Path) -> None:
+    reasons, new, heavy = _gate_of_change(tmp_path, '["candle", "tokio/rt"]', '["candle"]')
+    assert (reasons, new, heavy) == ([], 0, 1)
 
 
 def test_ro301_suggestion_makes_defaults_empty_and_keeps_them_in_full(tmp_path: Path) -> None:

@@ -15,7 +15,9 @@ dependency never named as ``dep:x`` gets an implicit feature ``x = ["dep:x"]``.
 
 from __future__ import annotations
 
+import fnmatch
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -182,6 +184,38 @@ class FeatureGraph:
     def features_enabling(self, dep: str) -> list[str]:
         """Features whose closure turns on the optional dependency ``dep``."""
         return [f for f in self.all if f != "default" and self.enables_dep(f, dep)]
+
+
+@dataclass(frozen=True, slots=True)
+class HeavyDefaults:
+    """The optional dependencies matching ``heavy`` patterns that ``default`` turns on."""
+
+    graph: FeatureGraph
+    parents: dict[Node, Node | None]  # the closure of `default`
+    names: list[str]  # dependency names as the manifest writes them, in closure order
+
+
+def heavy_defaults(workspace: Workspace, manifest: Manifest, patterns: Sequence[str]) -> HeavyDefaults | None:
+    """What RO301 flags and the ``heavy_default_dependencies`` metric counts, for a
+    manifest with a ``default`` feature (None without one, or when it does not parse).
+    Renamed dependencies match by their real crate name, inherited ones through the root's
+    ``[workspace.dependencies]``."""
+    if manifest.doc is None:
+        return None
+    defaults = manifest.table("features").get("default")
+    if not isinstance(defaults, list) or not defaults:
+        return None
+    deps = dependencies(manifest, workspace_dependencies(workspace_root(workspace, manifest)))
+    graph = FeatureGraph(manifest, deps)
+    parents = graph.closure("default")
+    names = []
+    for kind, name in parents:
+        if kind != "dep" or not graph.optional(name):
+            continue
+        packages = {d.package for d in graph.deps.get(name, [])}
+        if any(fnmatch.fnmatchcase(p, pattern) for p in packages for pattern in patterns):
+            names.append(name)
+    return HeavyDefaults(graph, parents, names)
 
 
 def chain(parents: dict[Node, Node | None], node: Node) -> list[str]:

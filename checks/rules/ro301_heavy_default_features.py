@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 from collections.abc import Iterator
@@ -52,6 +51,11 @@ class HeavyDefaultFeatures(CrateRule):
     Binary-only crates are not flagged: nobody depends on them, so their defaults are
     only their own build.
 
+    The finding is one per crate; the crate's `heavy_default_dependencies` metric counts
+    the dependencies it names, with a limit of 0. So in diff mode a pull request that adds
+    a heavy default next to one that was already there (the finding unchanged) still
+    fails the gate — the count went up — and one that removes one of two passes.
+
     ## Why is this bad?
     Every crate that depends on this one compiles its default features unless it opts
     out with `default-features = false` — most never do, and one dependency that forgets
@@ -91,30 +95,21 @@ class HeavyDefaultFeatures(CrateRule):
     options: ClassVar[dict[str, Any]] = {"heavy": DEFAULT_HEAVY}
 
     def run(self, ctx: CrateContext) -> Iterator[Finding]:
-        manifest = ctx.manifest
-        # A broken manifest is RO001's finding.
-        if manifest.doc is None:
-            return
         # A binary-only crate's defaults are its own build, not its users'.
         if ctx.crate.lib_root is None:
             return
-        defaults = manifest.table("features").get("default")
-        if not isinstance(defaults, list) or not defaults:
-            return
-        ws_deps = cargo.workspace_dependencies(cargo.workspace_root(ctx.workspace, manifest))
-        deps = cargo.dependencies(manifest, ws_deps)
-        graph = cargo.FeatureGraph(manifest, deps)
-        parents = graph.closure("default")
-        heavy = self._heavy(graph, parents)
+        # None: a broken manifest (RO001's finding) or no `default` feature.
+        found = cargo.heavy_defaults(ctx.workspace, ctx.manifest, [str(p) for p in self.option("heavy")])
         # Nothing heavy is reachable from `default`: light defaults are fine.
-        if not heavy:
+        if found is None or not found.names:
             return
+        manifest, graph, heavy = ctx.manifest, found.graph, found.names
         index = cargo.index(manifest)
         span = index.find("features", "default")
         line = span.start if span else index.line("features")
-        routes = ", ".join(_route(graph, parents, name) for name in heavy[:MAX_NAMED])
+        routes = ", ".join(_route(graph, found.parents, name) for name in heavy[:MAX_NAMED])
         more = f" and {len(heavy) - MAX_NAMED} more" if len(heavy) > MAX_NAMED else ""
-        old = [str(d) for d in defaults]
+        old = [str(d) for d in manifest.table("features")["default"]]
         holder = _holder(graph, old)
         yield ctx.report_manifest(
             self,
@@ -126,17 +121,6 @@ class HeavyDefaultFeatures(CrateRule):
             else f"Set `default = []` and move the old defaults into a `{holder}` feature",
             suggestion=_suggestion(manifest.path, index, span, graph, old) if span else None,
         )
-
-    def _heavy(self, graph: cargo.FeatureGraph, parents: dict[cargo.Node, cargo.Node | None]) -> list[str]:
-        patterns = [str(p) for p in self.option("heavy")]
-        found = []
-        for kind, name in parents:
-            if kind != "dep" or not graph.optional(name):
-                continue
-            packages = {d.package for d in graph.deps.get(name, [])}
-            if any(fnmatch.fnmatchcase(p, pat) for p in packages for pat in patterns):
-                found.append(name)
-        return found
 
 
 def _suggestion(path: str, index: TomlLines, span: Span, graph: cargo.FeatureGraph, defaults: list[str]) -> Edit:
