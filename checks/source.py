@@ -201,8 +201,11 @@ class GitTree(SourceTree):
         *,
         fetch_blobs: BlobFetcher | None = None,
         wanted: Callable[[str], bool] | None = None,
+        subdir: str = "",
     ) -> None:
         self.repo = repo
+        # A folder of the commit ("crates/ws/"): the tree is that folder, paths relative to it.
+        self.subdir = subdir.strip("/") + "/" if subdir.strip("/") else ""
         try:
             self.commit = run_git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
         except GitError:
@@ -229,7 +232,9 @@ class GitTree(SourceTree):
     def _ls_tree(self) -> bytes:
         """The recursive listing; a treeless clone (``--filter=tree:0``) lacks the trees, and
         fetching the root tree by id with the caller's fetcher brings it with its subtrees."""
-        argv = ("ls-tree", "-r", "-z", "--full-tree", self.commit)
+        argv: tuple[str, ...] = ("ls-tree", "-r", "-z", "--full-tree", self.commit)
+        if self.subdir:
+            argv += ("--", f":(literal){self.subdir}")
         try:
             return run_git(self.repo, *argv)
         except GitError:
@@ -256,6 +261,9 @@ class GitTree(SourceTree):
             if kind != b"blob" or mode == b"120000":
                 continue
             path = raw_path.decode("utf-8", errors="surrogateescape")
+            if not path.startswith(self.subdir):
+                continue
+            path = path[len(self.subdir) :]
             if any(part in SKIPPED_DIRS for part in path.split("/")[:-1]):
                 continue
             yield path, Entry(path, None, blob.decode())

@@ -47,9 +47,9 @@ blobs the rules read are fetched in batches; set RUVOPT_FETCH_TOKEN when the rem
 a token the clone does not hold. --no-fetch turns all of that off.
 
 In diff mode both commits are read from git objects (no checkout) of the repository that
-holds PATH, with paths from its top level; the configuration is read from the base
-commit, never from the head, and the findings are those of the head filtered to the
-diff from the merge base of base and head:
+holds PATH, and only PATH's folder of them is checked, as without --base; the
+configuration is that folder's in the base commit, never the head's, and the findings are
+those of the head filtered to the diff from the merge base of base and head:
   added         on lines the diff adds (default)
   diff_context  on lines inside the diff's hunks
   file          in files the diff touches
@@ -135,6 +135,7 @@ def build_view(args: argparse.Namespace, progress: text.ScanProgress) -> View:
         raise UsageError("--filter-mode needs --base (without it every finding is reported)")
     if args.base:
         repo = repo_root(args.path)
+        folder = folder_in_repo(args.path)
         clone = prepare(repo, args.base, args.head or "HEAD", allow_fetch=not args.no_fetch, note=progress.note)
         result = check_diff(
             repo,
@@ -145,8 +146,9 @@ def build_view(args: argparse.Namespace, progress: text.ScanProgress) -> View:
             jobs=args.jobs,
             progress=progress,
             fetch_blobs=clone.blob_fetcher(),
+            subdir=folder,
         )
-        return View.of_diff(result)
+        return replace(View.of_diff(result), repo_prefix=folder)
     if not args.path.is_dir():
         raise UsageError(f"{args.path}: no such directory")
     tree = DirectoryTree(args.path)

@@ -19,7 +19,14 @@ from ruvopt.checks.diff.filter import FILTER_MODES
 from ruvopt.checks.gate import FAIL_ON
 from ruvopt.checks.source import GitError
 from ruvopt.cli import describe
-from ruvopt.cli.check import UsageError, add_fetch_option, default_cache_dir, positive_int, repo_root
+from ruvopt.cli.check import (
+    UsageError,
+    add_fetch_option,
+    default_cache_dir,
+    folder_in_repo,
+    positive_int,
+    repo_root,
+)
 from ruvopt.cli.clone import prepare
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -76,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
             cache_dir=cache_dir,
             jobs=args.jobs,
             fetch_blobs=clone.blob_fetcher(),
+            subdir=folder_in_repo(args.path),
         )
     except ConfigError as exc:
         print(f"ruvopt review: {exc}", file=sys.stderr)

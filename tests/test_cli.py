@@ -196,6 +196,40 @@ def test_a_folder_inside_a_repository_is_named_from_the_root_in_github_and_sarif
     assert "::error file=src/lib.rs,line=2" in capsys.readouterr().out
 
 
+def test_diff_mode_on_a_folder_checks_that_folder_with_its_own_base_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The folder's ruvopt.toml (at base) ignores RO991; a crate outside the folder gets the
+    # same new problem and must not be reported at all.
+    files = {"Cargo.toml": MANIFEST, "src/lib.rs": CLEAN}
+    repo, _ = make_git_repo(
+        tmp_path,
+        [
+            {
+                **{f"rust/{n}": t for n, t in files.items()},
+                "rust/ruvopt.toml": TOY_CONFIG + 'ignore = ["RO991"]\n',
+                **{f"other/{n}": t for n, t in files.items()},
+            },
+            {"rust/src/lib.rs": TODO, "rust/src/new.rs": TODO, "other/src/lib.rs": TODO},
+        ],
+    )
+    assert run(repo / "rust", "--base", "HEAD~1", "--format", "json") == 0
+    assert json.loads(capsys.readouterr().out)["findings"] == []
+    config = TOY_CONFIG + 'ignore = ["RO992"]\n'
+    repo2, _ = make_git_repo(
+        tmp_path,
+        [
+            {**{f"rust/{n}": t for n, t in files.items()}, "rust/ruvopt.toml": config},
+            {"rust/src/lib.rs": TODO, "other.rs": TODO},
+        ],
+        name="second",
+    )
+    assert run(repo2 / "rust", "--base", "HEAD~1", "--format", "github") == 1
+    out = capsys.readouterr().out
+    assert "::error file=rust/src/lib.rs,line=2" in out  # named from the repository's root
+    assert "other.rs" not in out
+
+
 def test_a_negative_rule_limit_is_a_configuration_error_with_its_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

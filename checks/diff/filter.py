@@ -180,10 +180,16 @@ def parse_diff(text: str) -> Diff:
     return Diff(files)
 
 
-def git_diff(repo: Path, base: str, head: str, pathspecs: tuple[str, ...] = ()) -> Diff:
+def git_diff(repo: Path, base: str, head: str, pathspecs: tuple[str, ...] = (), subdir: str = "") -> Diff:
     """The diff from commit ``base`` to commit ``head`` of ``repo``, limited to ``pathspecs``
-    when given (raises GitError)."""
-    out = run_git(repo, *GIT_DIFF_ARGS, base, head, "--", *pathspecs)
+    when given, and to the folder ``subdir`` ("crates/ws/") with paths relative to it when
+    given (raises GitError)."""
+    args = (
+        GIT_DIFF_ARGS
+        if not subdir
+        else tuple(f"--relative={subdir}" if a == "--no-relative" else a for a in GIT_DIFF_ARGS)
+    )
+    out = run_git(repo, *args, base, head, "--", *pathspecs)
     # surrogateescape: a non-UTF-8 path keeps the same str as GitTree gives it.
     return parse_diff(out.decode("utf-8", errors="surrogateescape"))
 

@@ -88,6 +88,12 @@ def merge_base(repo: Path, base: str, head: str) -> str:
     return base
 
 
+def diff_pathspecs(subdir: str = "") -> tuple[str, ...]:
+    """What the diff needs: Rust sources and manifests anywhere (``git diff --relative``
+    keeps those of ``subdir``), and the one configuration file of the checked folder."""
+    return (*DIFF_PATHSPECS[:-1], f":(literal){subdir}{CONFIG_FILE}")
+
+
 def require_diff_blobs(repo: Path, fork: GitTree, head: GitTree) -> None:
     """Make the blobs ``git diff`` will read present (fetched in one batch each side when
     allowed), so a missing one is a clear :class:`MissingBlobError`, not git's message."""
@@ -100,11 +106,11 @@ def require_diff_blobs(repo: Path, fork: GitTree, head: GitTree) -> None:
         "--no-abbrev",
         "--no-ext-diff",
         "--no-textconv",
-        "--no-relative",
+        f"--relative={head.subdir}" if head.subdir else "--no-relative",
         fork.commit,
         head.commit,
         "--",
-        *DIFF_PATHSPECS,
+        *diff_pathspecs(head.subdir),
     )
     fields = out.split(b"\0")
     old_side: list[str] = []
@@ -148,8 +154,11 @@ def check_diff(
     jobs: int | None = None,
     progress: Progress | None = None,
     fetch_blobs: BlobFetcher | None = None,
+    subdir: str = "",
 ) -> DiffReport:
-    """Analyse ``base`` and ``head`` of ``repo`` and report what the change did.
+    """Analyse ``base`` and ``head`` of ``repo`` and report what the change did; with
+    ``subdir`` ("crates/ws/"), of that folder only: its configuration, its crates, paths
+    relative to it (what ``ruvopt check crates/ws --base …`` asks for).
 
     Raises ``GitError`` (bad ref, not a repository, a blob the rules read missing, no merge
     base in a shallow clone), ``ConfigError`` (bad base config) and ``ValueError`` (unknown
@@ -159,7 +168,7 @@ def check_diff(
         raise ValueError(f"unknown filter mode {filter_mode!r}; use one of {', '.join(FILTER_MODES)}")
 
     def commit_tree(rev: str) -> GitTree:
-        return GitTree(repo, rev, fetch_blobs=fetch_blobs, wanted=read_one_by_one)
+        return GitTree(repo, rev, fetch_blobs=fetch_blobs, wanted=read_one_by_one, subdir=subdir)
 
     base_tree, head_tree = commit_tree(base), commit_tree(head)
     fork_tree: GitTree | None = None
@@ -180,7 +189,9 @@ def check_diff(
         base_report = check(fork_tree, config, cache_dir=cache_dir, jobs=jobs, progress=base_progress)
         head_report = check(head_tree, config, cache_dir=cache_dir, jobs=jobs, progress=_offset(progress, counted[0]))
         require_diff_blobs(repo, fork_tree, head_tree)
-        diff = git_diff(repo, fork, head_tree.commit, pathspecs=DIFF_PATHSPECS)
+        diff = git_diff(
+            repo, fork, head_tree.commit, pathspecs=diff_pathspecs(head_tree.subdir), subdir=head_tree.subdir
+        )
         renames = renamed_paths(diff)  # a moved file's findings are not new (checks/diff/renames.py)
         findings = mark_new(head_report.findings, base_report.findings, renames)
         reported = filter_findings(findings, diff, filter_mode, head_tree.read_text)
