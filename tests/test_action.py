@@ -245,27 +245,16 @@ def test_the_runner_runs_a_step_after_a_failure_only_when_its_condition_asks(tmp
         "    - {name: on-failure, if: '${{ failure() }}', shell: bash, run: exit 0}\n"
         "    - {name: on-success, if: '${{ success() }}', shell: bash, run: exit 0}\n"
     )
-    subprocess.run(["git", "init", "-q", str(tmp_path / "ws")], check=True)
-    subprocess.run(
-        [
-            "git",
-            "-C",
-            str(tmp_path / "ws"),
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "x",
-        ],
-        check=True,
-    )
+    one_empty_commit(tmp_path / "ws")
     run = run_action(action, tmp_path / "ws", "push", {}, python_dir=python_dir, temp=tmp_path / "t")
     assert run.steps_run == ["fails", "always", "on-failure"]
     assert run.returncode == 3
+
+
+def one_empty_commit(repo: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    identity = ["-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "-C", str(repo), *identity, "commit", "-q", "--allow-empty", "-m", "x"], check=True)
 
 
 def test_no_input_is_pasted_into_a_script() -> None:
@@ -282,24 +271,7 @@ def test_the_runner_refuses_a_pasted_expression(tmp_path: Path, python_dir: Path
         "name: bad\ndescription: d\ninputs: {x: {description: x}}\nruns:\n  using: composite\n  steps:\n"
         "    - shell: bash\n      run: echo ${{ inputs.x }}\n"
     )
-    subprocess.run(["git", "init", "-q", str(tmp_path / "ws")], check=True)
-    subprocess.run(
-        [
-            "git",
-            "-C",
-            str(tmp_path / "ws"),
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "x",
-        ],
-        check=True,
-    )
+    one_empty_commit(tmp_path / "ws")
     with pytest.raises(ActionError, match="through env"):
         run_action(action, tmp_path / "ws", "push", {}, python_dir=python_dir, temp=tmp_path / "t", inputs={"x": "1"})
 
