@@ -22,7 +22,10 @@ WEBHOOK_SECONDS = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 QUEUE_DEPTH = Gauge("ruvopt_queue_depth", "Jobs waiting in a queue, read from Redis at scrape time.", ["queue"])
-REDIS_UP = Gauge("ruvopt_redis_up", "1 when Redis answered the last scrape's queue-depth reads, else 0.")
+# Labelled so that a process that never measures it exports no sample (an unlabelled gauge
+# exports 0 from the start): a worker has no scrape-time Redis read, and a 0 there would
+# page RuvoptRedisDown for ever.
+REDIS_UP = Gauge("ruvopt_redis_up", "1 when Redis answered the last scrape's queue-depth reads, else 0.", ["process"])
 
 JOBS = Counter(
     "ruvopt_jobs_total",
@@ -46,10 +49,14 @@ GITHUB_REQUESTS = Counter(
     "HTTP requests to GitHub's API (each attempt, retries included), by method and status.",
     ["method", "status"],
 )
+# Per installation (each installation token has its own hourly budget; "app" for the
+# App's JWT calls), and absent until GitHub has answered once: an idle process must not
+# export a remaining budget of 0.
 GITHUB_RATELIMIT_REMAINING = Gauge(
     "ruvopt_github_ratelimit_remaining",
-    "x-ratelimit-remaining GitHub last reported to this process (taken before each write and when a job's "
-    "client closes).",
+    "x-ratelimit-remaining GitHub last reported to this process, per installation (taken before each write "
+    "and when a job's client closes).",
+    ["installation"],
 )
 
 KNOWN_METHODS = {"GET", "POST", "PATCH", "PUT", "DELETE"}
@@ -65,6 +72,6 @@ def count_github_response(method: str, status: int) -> None:
     GITHUB_REQUESTS.labels(verb, str(status)).inc()
 
 
-def note_rate_limit(remaining: int) -> None:
+def note_rate_limit(remaining: int, installation: int | None) -> None:
     if remaining >= 0:  # PyGithub says -1 before its first response
-        GITHUB_RATELIMIT_REMAINING.set(remaining)
+        GITHUB_RATELIMIT_REMAINING.labels("app" if installation is None else str(installation)).set(remaining)

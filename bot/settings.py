@@ -8,6 +8,8 @@ CLI reads its own few variables where it needs them: ``RUVOPT_FETCH_TOKEN`` in
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -22,7 +24,9 @@ class SettingsError(ValueError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RUVOPT_", extra="ignore")
+    # hide_input_in_errors: a validation error must never quote a secret it was given
+    # (it is printed to stderr, which ends up in container logs).
+    model_config = SettingsConfigDict(env_prefix="RUVOPT_", extra="ignore", hide_input_in_errors=True)
 
     app_id: int | None = None
     private_key: SecretStr | None = None
@@ -66,7 +70,7 @@ class Settings(BaseSettings):
     def _key_sources(self) -> Settings:
         if self.private_key is not None and self.private_key_path is not None:
             raise SettingsError("set only one of RUVOPT_PRIVATE_KEY and RUVOPT_PRIVATE_KEY_PATH")
-        if self.missing_credentials():
+        if self.missing_credentials() or self.missing_credentials(worker=True):
             self._fill_from_credentials_file()
         return self
 
@@ -82,27 +86,60 @@ class Settings(BaseSettings):
             self.webhook_secret = SecretStr(stored["webhook_secret"])
 
     def missing_credentials(self, *, worker: bool = False) -> list[str]:
-        """The App credentials neither the environment nor the credentials file set (a
-        ``worker`` needs no webhook secret)."""
+        """The App credentials neither the environment nor the credentials file set, of
+        those this process needs: the receiver verifies webhooks (the App id and the
+        webhook secret; it never calls GitHub, so it needs no private key), a ``worker``
+        calls GitHub (the App id and the private key)."""
         missing = []
         if self.app_id is None:
             missing.append("RUVOPT_APP_ID")
-        if self.private_key is None and self.private_key_path is None:
-            missing.append("RUVOPT_PRIVATE_KEY or RUVOPT_PRIVATE_KEY_PATH")
+        if worker and self.private_key is None and self.private_key_path is None:
+            missing.append("RUVOPT_PRIVATE_KEY (or RUVOPT_PRIVATE_KEY_PATH)")
         if not worker and (self.webhook_secret is None or not self.webhook_secret.get_secret_value()):
             missing.append("RUVOPT_WEBHOOK_SECRET")
         return missing
 
+    def no_credentials(self) -> bool:
+        """Nothing of the App set at all: ``ruvopt serve`` runs the one-click registration."""
+        return (
+            self.app_id is None
+            and self.private_key is None
+            and self.private_key_path is None
+            and (self.webhook_secret is None or not self.webhook_secret.get_secret_value())
+        )
+
     def incomplete_credentials(self, *, worker: bool = False) -> str | None:
-        """Why some but not all App credentials are set, naming what is missing; None when
-        all or none are (none: ``ruvopt serve`` runs the one-click registration)."""
+        """Why the credentials this process needs are only partly set, naming what is
+        missing; None when they are complete or when nothing of the App is set."""
         missing = self.missing_credentials(worker=worker)
-        if not missing or len(missing) == (2 if worker else 3):
+        if not missing or self.no_credentials():
             return None
         return (
-            f"the App's credentials are incomplete: {' and '.join(missing)} not set (environment or "
+            f"the App's credentials are incomplete: {', '.join(missing)} not set (environment or "
             f"{self.credentials_file}); set them, or unset the others to register a new App"
         )
+
+    def private_key_problem(self) -> str | None:
+        """Why the configured private key cannot sign the App's JWTs, or None: checked when
+        a worker starts, so a bad key fails the start instead of every job."""
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        if self.private_key is None and self.private_key_path is None:
+            return None
+        try:
+            _, pem = self.require_app_credentials()
+        except OSError as exc:
+            return f"RUVOPT_PRIVATE_KEY_PATH={self.private_key_path}: cannot read it ({exc.strerror})"
+        except SettingsError as exc:
+            return str(exc)
+        try:
+            load_pem_private_key(pem.encode(), password=None)
+        except (ValueError, TypeError):
+            where = (
+                f"RUVOPT_PRIVATE_KEY_PATH={self.private_key_path}" if self.private_key_path else "RUVOPT_PRIVATE_KEY"
+            )
+            return f"{where} is not an unencrypted PEM private key (the .pem file GitHub gave for the App)"
+        return None
 
     def require_webhook_secret(self) -> str:
         if self.webhook_secret is None or not self.webhook_secret.get_secret_value():
@@ -117,3 +154,21 @@ class Settings(BaseSettings):
         if self.private_key_path is not None:
             return self.app_id, self.private_key_path.read_text()
         raise SettingsError("set RUVOPT_PRIVATE_KEY or RUVOPT_PRIVATE_KEY_PATH (the App's PEM private key)")
+
+
+# RUVOPT_* variables the CLI and the Action read themselves (not process settings).
+CLI_VARIABLES = frozenset(
+    {"RUVOPT_FETCH_TOKEN", "RUVOPT_ACTION_PATH", "RUVOPT_PATH", "RUVOPT_BASE", "RUVOPT_FAIL_ON"}
+    | {"RUVOPT_FILTER_MODE", "RUVOPT_SARIF", "RUVOPT_FETCH"}
+)
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """``RUVOPT_*`` variables nothing reads, each with the closest setting: a misspelt
+    ``RUVOPT_REDIS_ULR`` would otherwise leave the default in force without a word."""
+    known = {f"RUVOPT_{name.upper()}" for name in Settings.model_fields} | CLI_VARIABLES
+    notes = []
+    for name in sorted(n for n in environ if n.startswith("RUVOPT_") and n not in known):
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        notes.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return notes

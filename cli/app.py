@@ -92,9 +92,24 @@ def _settings() -> object | None:
 
     try:
         return Settings()
-    except (SettingsError, ValidationError) as exc:
+    except SettingsError as exc:
         print(f"ruvopt: invalid settings: {exc}", file=sys.stderr)
-        return None
+    except ValidationError as exc:
+        # Each problem on its line, named by its variable; never the value (it may be a secret).
+        for error in exc.errors(include_url=False, include_input=False):
+            field = ".".join(str(part) for part in error["loc"])
+            where = f"RUVOPT_{field.upper()}: " if field else ""
+            print(f"ruvopt: invalid settings: {where}{error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+    return None
+
+
+def _warn_unknown_variables() -> None:
+    import os
+
+    from ruvopt.bot.settings import unknown_variables
+
+    for note in unknown_variables(os.environ):
+        logging.getLogger("ruvopt.settings").warning("ignored: %s is not a ruvopt setting", note)
 
 
 def _logging(level: str, settings: Any) -> None:
@@ -112,13 +127,13 @@ def _serve_app(settings: Any) -> Any:
     problem = settings.incomplete_credentials()
     if problem:
         raise SettingsError(problem)
-    if not settings.missing_credentials():
+    if not settings.no_credentials():
         return create_app(settings)
     if not settings.public_url:
         raise SettingsError(
             "the App is not registered yet: set RUVOPT_PUBLIC_URL (the https address GitHub will send webhooks "
-            "to) to register it from this server's page, or set RUVOPT_APP_ID, RUVOPT_PRIVATE_KEY_PATH and "
-            "RUVOPT_WEBHOOK_SECRET for an App you registered yourself"
+            "to) to register it from this server's page, or set RUVOPT_APP_ID and RUVOPT_WEBHOOK_SECRET for "
+            "an App you registered yourself"
         )
     from ruvopt.bot.receiver.registration import SetupGate
 
@@ -139,6 +154,7 @@ def run_serve(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_USAGE
     _logging(args.log_level, settings)
+    _warn_unknown_variables()
     try:
         app = _serve_app(settings)
     except SettingsError as exc:
@@ -172,11 +188,12 @@ def run_worker(args: argparse.Namespace) -> int:
     settings = _settings()
     if settings is None:
         return EXIT_USAGE
-    problem = settings.incomplete_credentials(worker=True)  # type: ignore[attr-defined]
+    problem = settings.incomplete_credentials(worker=True) or settings.private_key_problem()  # type: ignore[attr-defined]
     if problem:
         print(f"ruvopt worker: {problem}", file=sys.stderr)
         return EXIT_USAGE
     _logging(args.log_level, settings)
+    _warn_unknown_variables()
     # The stock asyncio loop, not uvloop: ruvopt.bot.queue.procs needs process_group= for its children.
     metrics_address = (args.metrics_host, args.metrics_port) if args.metrics_port is not None else None
     try:

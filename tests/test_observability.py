@@ -103,7 +103,7 @@ def test_receiver_metrics_count_each_delivery_by_event_and_outcome(stack, redis_
     assert [delta("unknown", "rejected"), delta("ping", "pong")] == [1, 1]
     count = "ruvopt_webhook_request_duration_seconds_count"
     assert value(after, count) - value(before, count) == 4
-    assert value(after, "ruvopt_redis_up") == 1
+    assert value(after, "ruvopt_redis_up", process="receiver") == 1
     wait_for(lambda: stack.reviewed(world), 60, "the review")
 
 
@@ -130,7 +130,10 @@ def test_a_worker_serves_job_github_and_latency_metrics_after_a_review(stack, fa
 
     posts = value(after, "ruvopt_github_requests_total", method="POST", status="201")
     assert posts >= 2  # the installation token and the check run, at least
-    assert value(after, "ruvopt_github_ratelimit_remaining") == 4999  # what the FakeGitHub reports
+    # What the FakeGitHub reports, for the installation that ran the review.
+    assert value(after, "ruvopt_github_ratelimit_remaining", installation=str(world.installation)) == 4999
+    # Neither the receiver nor a worker reports a Redis or rate-limit sample it never measured.
+    assert not any(name == "ruvopt_redis_up" for name, _ in after)
     latency = "ruvopt_review_latency_seconds_count"
     assert value(after, latency) - value(before, latency) == 1
     assert value(after, "ruvopt_review_latency_seconds_sum") > value(before, "ruvopt_review_latency_seconds_sum")

@@ -137,8 +137,9 @@ def test_a_code_github_does_not_know_leaves_setup_mode_on(serve, fake_github):
 @pytest.mark.parametrize(
     ("env", "missing"),
     [
-        ({"RUVOPT_APP_ID": "12"}, "RUVOPT_PRIVATE_KEY or RUVOPT_PRIVATE_KEY_PATH and RUVOPT_WEBHOOK_SECRET not set"),
+        ({"RUVOPT_APP_ID": "12"}, "RUVOPT_WEBHOOK_SECRET not set"),
         ({"RUVOPT_WEBHOOK_SECRET": "s", "RUVOPT_PRIVATE_KEY": "k"}, "RUVOPT_APP_ID not set"),
+        ({"RUVOPT_PRIVATE_KEY": "k"}, "RUVOPT_APP_ID, RUVOPT_WEBHOOK_SECRET not set"),
     ],
 )
 def test_serve_refuses_partial_credentials_and_names_what_is_missing(serve, env, missing):
@@ -203,4 +204,51 @@ def test_a_worker_with_an_app_id_but_no_key_refuses_to_start(serve, tmp_path):
     worker.wait(timeout=30)
     output = log.read_text(errors="replace")
     assert worker.returncode == 2, output
-    assert "RUVOPT_PRIVATE_KEY or RUVOPT_PRIVATE_KEY_PATH not set" in output, output
+    assert "RUVOPT_PRIVATE_KEY (or RUVOPT_PRIVATE_KEY_PATH) not set" in output, output
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        (
+            {"RUVOPT_PRIVATE_KEY_PATH": "/nonexistent/app.pem"},
+            "RUVOPT_PRIVATE_KEY_PATH=/nonexistent/app.pem: cannot read it",
+        ),
+        ({"RUVOPT_PRIVATE_KEY": "not a key"}, "RUVOPT_PRIVATE_KEY is not an unencrypted PEM private key"),
+    ],
+)
+def test_a_worker_whose_key_cannot_sign_refuses_to_start(serve, tmp_path, key, problem):
+    # Started anyway, it would fail every review's GitHub call, three attempts each.
+    log = tmp_path / "worker.log"
+    worker = _worker(serve, log, RUVOPT_APP_ID="7", **key)
+    worker.wait(timeout=30)
+    output = log.read_text(errors="replace")
+    assert worker.returncode == 2, output
+    assert problem in output, output
+
+
+def test_the_receiver_needs_no_private_key(serve):
+    # `serve` verifies webhooks and enqueues; only workers call GitHub (docs/security.md).
+    serve.env.update({"RUVOPT_APP_ID": "7", "RUVOPT_WEBHOOK_SECRET": "s"})
+    serve.start()
+    assert httpx.get(f"{serve.url}/", timeout=5).status_code == 404  # not the registration page
+
+
+def test_a_settings_error_never_prints_the_value_it_was_given(serve):
+    # A wrong type next to secrets: the message names the variable, never a value.
+    serve.env.update(
+        {"RUVOPT_APP_ID": "seven", "RUVOPT_WEBHOOK_SECRET": "Wh00kSecret", "RUVOPT_REDIS_URL": "redis://:h1dden@x/0"}
+    )
+    proc = serve.run()
+    assert proc.returncode == 2, proc.stderr
+    assert "RUVOPT_APP_ID: " in proc.stderr, proc.stderr
+    assert "Wh00kSecret" not in proc.stderr + proc.stdout
+    assert "h1dden" not in proc.stderr + proc.stdout
+    assert "seven" not in proc.stderr + proc.stdout
+
+
+def test_a_misspelt_variable_is_named_with_the_setting_it_resembles(serve):
+    serve.env.update({"RUVOPT_APP_ID": "7", "RUVOPT_WEBHOOK_SECRET": "s", "RUVOPT_REDIS_ULR": "redis://x:1/0"})
+    serve.start()
+    log = serve.log.read_text(errors="replace")
+    assert "ignored: RUVOPT_REDIS_ULR (did you mean RUVOPT_REDIS_URL?) is not a ruvopt setting" in log, log

@@ -4,6 +4,7 @@ webhook examples; what it enqueued is read back from saq's keys in Redis."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 import sys
@@ -59,6 +60,17 @@ async def test_signature_made_with_another_secret_is_refused_with_401(client, re
     response = await post(client, "pull_request", payloads.pull_request(), secret="not-the-secret")
     assert response.status_code == 401
     assert queued_jobs(redis_url) == []
+
+
+async def test_refusals_are_logged_one_line_a_second_at_most(client, caplog):
+    # A secret that no longer matches must show in the logs; a flood must not flood them.
+    with caplog.at_level(logging.WARNING, logger="ruvopt.webhook"):
+        for _ in range(5):
+            response = await post(client, "pull_request", payloads.pull_request(), secret="not-the-secret")
+            assert response.status_code == 401
+    lines = [r.getMessage() for r in caplog.records if "refused with" in r.getMessage()]
+    assert len(lines) == 1, lines
+    assert " refused with 401: " in lines[0]
 
 
 async def test_body_changed_after_signing_is_refused_with_401(client, redis_url):

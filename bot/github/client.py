@@ -151,7 +151,7 @@ class GitHubClient:
         self._gh.close()
 
     def _note_rate_limit(self) -> None:
-        note_rate_limit(self._gh.requester.rate_limiting[0])  # from the last response's headers
+        note_rate_limit(self._gh.requester.rate_limiting[0], self.installation_id)  # the last response's headers
 
     # -- plumbing --------------------------------------------------------------------------
 

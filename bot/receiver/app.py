@@ -112,8 +112,8 @@ async def read_queue_depths(queues: queue.Queues) -> None:
     try:
         depths = {name: await queues.by_name(name).count("queued") for name in ("review", "bench")}
     except REDIS_DOWN:
-        metrics.REDIS_UP.set(0)
+        metrics.REDIS_UP.labels("receiver").set(0)
         return
-    metrics.REDIS_UP.set(1)
+    metrics.REDIS_UP.labels("receiver").set(1)
     for name, depth in depths.items():
         metrics.QUEUE_DEPTH.labels(name).set(depth)

@@ -118,6 +118,29 @@ def headers_of(request: Request) -> tuple[str, str]:
     return event, guid
 
 
+class RefusalLog:
+    """One log line per refused delivery (bad signature, oversized or malformed body), at
+    most one a second: a misconfigured secret shows in the logs at once, and a flood of
+    forged requests cannot flood them (the next line says how many were left out)."""
+
+    INTERVAL_S = 1.0
+
+    def __init__(self) -> None:
+        self.last = 0.0
+        self.left_out = 0
+
+    def note(self, status: int, detail: str, delivery: str) -> None:
+        # The header is the sender's, unverified: only an id-shaped value reaches the log.
+        delivery = delivery if DELIVERY_ID.match(delivery) else "-"
+        now = time.monotonic()
+        if now - self.last < self.INTERVAL_S:
+            self.left_out += 1
+            return
+        more = f" ({self.left_out} more refused since the last line)" if self.left_out else ""
+        log.warning("delivery %s refused with %d: %s%s", delivery, status, detail, more)
+        self.last, self.left_out = now, 0
+
+
 class Receiver:
     """The webhook endpoint, bound to one app's settings, router and queues."""
 
@@ -126,6 +149,7 @@ class Receiver:
         self.secret = settings.require_webhook_secret().encode()
         self.router = router
         self.queues = queues
+        self.refusals = RefusalLog()
 
     async def __call__(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -141,6 +165,7 @@ class Receiver:
             response, outcome = await self._route(body, event, guid, envelope, parsed)
         except Rejected as exc:
             response, outcome = reply(exc.status, error=exc.detail), "invalid" if exc.status == 422 else "rejected"
+            self.refusals.note(exc.status, exc.detail, request.headers.get("x-github-delivery", ""))
         finally:
             if token is not None:
                 logs.unbind(token)
@@ -152,11 +177,13 @@ class Receiver:
         self, body: bytes, event: str, guid: str, envelope: Envelope | EventView, parsed: EventView | None
     ) -> tuple[Response, str]:
         if event == "ping":
+            log.info("delivery %s ping: pong", guid)
             return reply(200, status="pong", zen=getattr(envelope, "zen", None)), "pong"
         action = envelope.action
         handler = self.router.find(event, action)
         if handler is None:
-            return self._done(guid, event, action, Outcome.ignored(f"no handler for {event}.{action}")), "ignored"
+            what = f"{event}.{action}" if action else event
+            return self._done(guid, event, action, Outcome.ignored(f"no handler for {what}")), "ignored"
         sender = envelope.sender
         if sender is not None and sender.type == "Bot":
             return self._done(guid, event, action, Outcome.ignored(f"sender {sender.login} is a bot")), "ignored"
