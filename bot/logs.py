@@ -21,6 +21,8 @@ import io
 import logging
 import os
 import threading
+import time
+from collections.abc import Callable
 from contextvars import ContextVar, Token
 from typing import Any
 
@@ -51,6 +53,45 @@ class ContextFilter(logging.Filter):
         for key, value in _context.get().items():
             record.__dict__.setdefault(key, value)
         return True
+
+
+class OutageFilter(logging.Filter):
+    """Redis being away is one line a minute, not a traceback a second.
+
+    saq's upkeep tasks (sweep, schedule, abort, worker info) each log
+    ``Upkeep task failed unexpectedly`` with a 55-line traceback every second or so while
+    Redis is down: 2,000 lines in a 27-second outage, burying the one line that says what
+    is wrong. A record carrying a connection error (Redis's, or the OS's) passes once per
+    ``every_s``, as one line naming the error and how many like it were left out.
+    """
+
+    def __init__(self, every_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.every_s, self.clock = every_s, clock
+        self.last = -every_s
+        self.left_out = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is None or not _is_connection_error(error):
+            return True
+        now = self.clock()
+        if now - self.last < self.every_s:
+            self.left_out += 1
+            return False
+        more = f"; {self.left_out} more like it left out" if self.left_out else ""
+        record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}{more}"
+        record.args, record.exc_info, record.exc_text = (), None, None
+        self.last, self.left_out = now, 0
+        return True
+
+
+def _is_connection_error(error: BaseException) -> bool:
+    # By module name: this module must not import redis (the light CLI never loads it).
+    kind = type(error)
+    return isinstance(error, ConnectionError) or (
+        kind.__module__.startswith("redis") and kind.__name__ in {"ConnectionError", "TimeoutError", "BusyLoadingError"}
+    )
 
 
 class BatchedStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

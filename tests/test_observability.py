@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -153,12 +155,15 @@ def test_worker_probes_follow_redis(tmp_path, fake_github_server):
     app = AppStack(fake_github_server.fake, redis.url, tmp_path)
     port = free_port()
     try:
-        app.start_worker("--metrics-port", str(port))
+        worker = app.start_worker("--metrics-port", str(port))
         base = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
         redis.stop()
         assert httpx.get(f"{base}/readyz", timeout=10).status_code == 503
         assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+        # saq's upkeep notices the outage: one line naming the error, no traceback.
+        wait_for(lambda: "Upkeep task failed" in app.log(worker), 30, "saq's upkeep to meet the outage")
+        assert "Traceback" not in app.log(worker), app.log(worker)
     finally:
         app.stop_workers(kill=True)
         redis.stop()
@@ -224,3 +229,35 @@ def test_every_metric_the_dashboard_and_the_alerts_use_is_served(stack):
         used = set(re.findall(r"\bruvopt_[a-z_]+", config.read_text()))
         assert used, f"{config.name} uses metrics nobody serves: {sorted(used - served)}"
         assert used <= served, f"{config.name} uses metrics nobody serves: {sorted(used - served)}"
+
+
+def test_the_outage_filter_lets_one_connection_error_through_a_minute_with_the_count_left_out():
+    import redis.exceptions
+
+    from ruvopt.bot.logs import OutageFilter
+
+    now = [0.0]
+    quiet = OutageFilter(every_s=60, clock=lambda: now[0])
+
+    def record(error: BaseException) -> logging.LogRecord:
+        try:
+            raise error
+        except BaseException:
+            return logging.LogRecord(
+                "saq", logging.ERROR, __file__, 1, "Upkeep task failed unexpectedly", (), sys.exc_info()
+            )
+
+    first = record(redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379"))
+    assert quiet.filter(first)
+    assert first.exc_info is None  # one line: the traceback is dropped
+    assert first.getMessage() == (
+        "Upkeep task failed unexpectedly: ConnectionError: Error 111 connecting to 127.0.0.1:6379"
+    )
+    now[0] = 30
+    assert not quiet.filter(record(redis.exceptions.ConnectionError("again")))
+    assert not quiet.filter(record(ConnectionRefusedError(111, "refused")))
+    assert quiet.filter(record(ValueError("a bug is never held back")))
+    now[0] = 61
+    later = record(redis.exceptions.TimeoutError("Timeout reading from socket"))
+    assert quiet.filter(later)
+    assert later.getMessage().endswith("; 2 more like it left out")

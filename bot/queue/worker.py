@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 from redis.asyncio import Redis
 from saq import CronJob, Worker
 
-from ruvopt.bot import keys
+from ruvopt.bot import keys, logs
 from ruvopt.bot.queue import contract as queue
 from ruvopt.bot.queue import observe, probes, procs
 from ruvopt.bot.queue.jobs import BenchJob, CommandJob, ReviewJob
@@ -282,6 +282,7 @@ async def run(settings: Settings, names: Sequence[str], metrics_address: tuple[s
     A bench worker first checks that benches can run here (:class:`WorkerRefused` if not)."""
     if "bench" in names:
         log.info("bench sandbox ready: %s", await check_bench_machine(settings))
+    logging.getLogger("saq").addFilter(logs.OutageFilter())  # Redis away: a line a minute, not a flood
     redis = queue.connect(settings.redis_url, role="worker")
     queues = queue.make_queues(redis)
     state = State(settings, redis, queues)
