@@ -120,6 +120,16 @@ def test_a_callback_whose_state_this_server_did_not_issue_is_refused(serve, fake
     assert fake_github.calls("POST", "/app-manifests/*") == []  # the code was never sent to GitHub
 
 
+def test_setup_mode_answers_health_and_metrics_and_is_not_ready(serve):
+    # Prometheus scrapes the receiver during registration too (RuvoptReceiverDown).
+    serve.start()
+    assert httpx.get(f"{serve.url}/healthz", timeout=5).json() == {"status": "ok", "mode": "setup"}
+    assert httpx.get(f"{serve.url}/readyz", timeout=5).status_code == 503
+    scraped = httpx.get(f"{serve.url}/metrics", timeout=5)
+    assert scraped.status_code == 200
+    assert "ruvopt_webhooks_total" in scraped.text
+
+
 def test_a_code_github_does_not_know_leaves_setup_mode_on(serve, fake_github):
     serve.start()
     page = httpx.get(f"{serve.url}/", timeout=5).text

@@ -32,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ruvopt.bot import metrics
 from ruvopt.bot.credentials import CredentialsError, write_credentials
 from ruvopt.bot.receiver.registration_page import callback_page, error_page, setup_page
 from ruvopt.bot.settings import Settings
@@ -98,6 +99,8 @@ class SetupGate:
             Route("/webhook", self.webhook, methods=["POST"]),
             Route("/healthz", lambda _r: JSONResponse({"status": "ok", "mode": "setup"})),
             Route("/readyz", lambda _r: JSONResponse({"status": "setup mode: the App is not registered"}, 503)),
+            # Scraped during setup too, or RuvoptReceiverDown would page while someone registers.
+            Route("/metrics", _metrics_page, methods=["GET"]),
         ]
         return Starlette(routes=routes)
 
@@ -153,3 +156,8 @@ def _environment_overrides(settings: Settings) -> dict[str, Any]:
     """The settings the process was started with, minus the (unset) credentials, so the
     new Settings reads them from the file that was just written."""
     return settings.model_dump(exclude={"app_id", "private_key", "private_key_path", "webhook_secret"})
+
+
+async def _metrics_page(_request: Request) -> Response:
+    body, content_type = metrics.exposition()
+    return Response(body, media_type=content_type)
