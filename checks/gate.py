@@ -2,8 +2,8 @@
 
 Limits come from the rules that enforce them (the named option of the rule, as configured
 in ``ruvopt.toml``, else the rule class's default), so the table, the summary and the gate
-can never disagree with the rule. ``fail-on`` (DESIGN: "failure only for new error-level findings or metrics that got
-worse past their limit"):
+can never disagree with the rule. ``fail-on`` (docs/configuration.md: a failure only for new error-level findings or
+metrics that got worse past their limit):
 
 - ``new``: fail when a reported finding of error severity is new (without a base every
   finding counts as new), or — in diff mode — when a metric got worse than at base and is

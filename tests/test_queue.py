@@ -60,6 +60,13 @@ class Workers:
             )
         self.started.append(proc)
         wait_for(lambda: b"worker consuming" in log.read_bytes(), 20, f"worker did not start; log:\n{log}")
+        # saq sweeps at start: a job dequeued in that instant is still "queued" in the
+        # active list, and the sweep aborts and retries it (a saq race; our reporters are
+        # idempotent). Tests that count runs enqueue after the first sweep has listed the
+        # active jobs (its lock key is set by the same script, before the listing).
+        for name in queues.split(","):
+            sweep_lock = f"saq:{queue.QUEUE_NAMES[name]}:sweep"
+            wait_for(lambda k=sweep_lock: get(self.redis_url, k) is not None, 20, f"the first sweep of {name}")
         return proc
 
     def log(self, index: int) -> str:
@@ -210,7 +217,11 @@ def test_aborting_a_running_job_kills_its_child_process(workers, redis_url):
 
     asyncio.run(abort())
     wait_for(lambda: not alive(pid), 1 + procs.KILL_GRACE_S + 3, f"child {pid} outlived its aborted job")
-    wait_for(lambda: job(redis_url, REVIEW, "diag:aborted")["status"] == "aborted", 5, "job not marked aborted")
+    wait_for(
+        lambda: job(redis_url, REVIEW, "diag:aborted")["status"] == "aborted",
+        5,
+        f"job marked aborted; worker log:\n{workers.log(0)}",
+    )
     assert counter(redis_url, "aborted", "completed") == 0
 
 

@@ -10,7 +10,7 @@ from ruvopt.bot.receiver.handlers import default_router
 from ruvopt.bot.receiver.routing import Delivery, Outcome, Router
 
 # docs/app.md, "Events": the events ruvopt acts on, and nothing else.
-DESIGN_EVENTS = {
+CONTRACT_EVENTS = {
     ("pull_request", "opened"),
     ("pull_request", "synchronize"),
     ("pull_request", "reopened"),
@@ -23,7 +23,7 @@ DESIGN_EVENTS = {
 
 
 def test_the_default_router_handles_exactly_the_events_of_the_github_contract():
-    assert set(default_router().routes()) == DESIGN_EVENTS
+    assert set(default_router().routes()) == CONTRACT_EVENTS
 
 
 def test_handlers_are_named_after_their_event_and_action():
@@ -32,7 +32,7 @@ def test_handlers_are_named_after_their_event_and_action():
 
 
 def test_handlers_stay_short_deciders():
-    # STYLE 7: a handler decides and enqueues in about ten lines; shared steps live in
+    # A handler decides and enqueues in about ten lines (docs/architecture.md); shared steps live in
     # helpers next to it.
     for handler in default_router().routes().values():
         body = inspect.getsource(handler).splitlines()

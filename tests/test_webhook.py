@@ -252,7 +252,7 @@ async def test_new_pull_request_head_enqueues_one_review_of_that_head(client, re
         "force": False,
         "delivery": guid,
     }
-    # saq's defaults would lose a killed job: DESIGN requires these.
+    # saq's defaults would lose a killed job: docs/app.md (Settings) requires these.
     assert job["retries"] >= 2
     assert job["heartbeat"] > 0
     assert job["timeout"] > 0

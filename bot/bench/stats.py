@@ -1,7 +1,7 @@
 """From N base and N head samples of one metric to a verdict.
 
-A change is a **regression** only when all three hold (BENCH-NOTES.md, "What this means
-for ruvopt's bench"):
+A change is a **regression** only when all three hold (docs/bench.md, "The verdict",
+which also says how rustc-perf, criterion, Bencher and CodSpeed decide and why this rule):
 
 1. the relative change of the medians, ``median(head) / median(base) − 1`` in the
    worse direction, exceeds ``max-regression``;
