@@ -3,7 +3,8 @@
 A dry run of the review job for a pull request that has no ruvopt comments yet: the same
 analysis (:func:`ruvopt.checks.diff.mode.check_diff`, configuration from the base commit) and
 the same plan (:func:`ruvopt.bot.report.plan.build_plan`), printed instead of posted — no
-GitHub, no Redis.
+GitHub, no Redis. Like the App, it reads the whole repository that holds PATH (with the
+root's configuration), whatever folder PATH names.
 """
 
 from __future__ import annotations
@@ -19,14 +20,7 @@ from ruvopt.checks.diff.filter import FILTER_MODES
 from ruvopt.checks.gate import FAIL_ON
 from ruvopt.checks.source import GitError
 from ruvopt.cli import describe
-from ruvopt.cli.check import (
-    UsageError,
-    add_fetch_option,
-    default_cache_dir,
-    folder_in_repo,
-    positive_int,
-    repo_root,
-)
+from ruvopt.cli.check import UsageError, add_fetch_option, default_cache_dir, positive_int, repo_root
 from ruvopt.cli.clone import prepare
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -83,7 +77,6 @@ def run(args: argparse.Namespace) -> int:
             cache_dir=cache_dir,
             jobs=args.jobs,
             fetch_blobs=clone.blob_fetcher(),
-            subdir=folder_in_repo(args.path),
         )
     except ConfigError as exc:
         print(f"ruvopt review: {exc}", file=sys.stderr)
