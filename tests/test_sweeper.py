@@ -17,7 +17,7 @@ from ruvopt.bot.jobs import sweeper
 from ruvopt.bot.jobs.sweeper import BENCH_ORPHAN_TITLE, LATE_TITLE, ORPHAN_TITLE, Decision, Orphan, Sweeper, decide
 from ruvopt.bot.queue import contract as queue
 from ruvopt.bot.queue import intake
-from ruvopt.bot.queue.jobs import BenchJob, ReviewJob
+from ruvopt.bot.queue.jobs import BenchJob, CommandJob, ReviewJob
 from ruvopt.bot.report import bench as bench_report
 from ruvopt.bot.report.check_run import RECHECK, create_run
 from tests.fakegithub import FakeGitHub
@@ -229,3 +229,26 @@ async def test_a_bench_that_died_for_good_gets_its_bench_run_completed(redis, se
     assert stored.title == BENCH_ORPHAN_TITLE
     assert "Run bench" in (stored.summary or "")
     assert "d-7" in (stored.summary or "")
+
+
+async def test_a_command_whose_workers_kept_dying_gets_an_answer_when_the_sweeper_gives_up(
+    redis, settings, github, fake_github
+):
+    # Found by the chaos suite: two resumes spent, the job gone — the comment stayed unanswered.
+    fake_github.add_pull(REPO, PR, head_sha=HEAD, base_sha=BASE)
+    queues = queue.make_queues(redis)
+    command = CommandJob(INSTALLATION, REPO, PR, 900003, "maintainer", "/ruvopt recheck", "d-7")
+    accepted = await intake.accept(queues, settings, delivery="d-7", job=command)
+    assert accepted.enqueued
+    job = await queues.review.job(command.key)
+    await sweeper.track(redis, job)
+    await queues.review.finish(job, Status.ABORTED, error="swept")
+    await redis.set(keys.resumed(command.key), 2)  # both resumes spent
+    sweep = Sweeper(settings, redis, queues)
+    done = await sweep.round(time.time() + 10)
+    assert done["answered"] == done["dropped"] == [command.key]
+    (reply,) = fake_github.issue_comments(REPO, PR)
+    assert reply.body.startswith("@maintainer ruvopt could not finish `/ruvopt recheck`")
+    assert "d-7" in reply.body
+    assert reply.body.rstrip().endswith("<!-- ruvopt:reply-to:900003 -->")
+    assert await redis.zcard(sweeper.OPEN) == 0

@@ -183,3 +183,22 @@ def bench_reply(job: BenchJob, ticket: queue.BenchTicket, pull: PullHead) -> str
             f"`{job.head_sha[:12]}` is what gets measured."
         )
     return " ".join(lines)
+
+
+def give_up_command(settings: Settings, job: CommandJob) -> bool:
+    """The sweeper gives up on a command whose workers kept dying: answer the commenter
+    (once, by the reply marker) instead of leaving the comment unanswered for ever.
+    Synchronous (the caller runs it in a thread); True when the reply is on the pull request."""
+    from ruvopt.bot.github.client import GitHubClient
+
+    command = (find_command(job.body) or "/ruvopt").strip()
+    text = (
+        f"ruvopt could not finish `{command}`: its worker stopped before answering, more than once "
+        f"(delivery `{job.delivery or 'unknown'}`). Comment it again to retry."
+    )
+    gh = GitHubClient.for_installation(settings, job.installation)
+    try:
+        gh.reply_once(job.repo, job.pr, f"@{job.author} {text}\n\n{marker(job.request)}")
+        return True
+    finally:
+        gh.close()

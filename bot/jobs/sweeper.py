@@ -159,7 +159,7 @@ class Sweeper:
     async def round(self, now: float | None = None) -> dict[str, list[str]]:
         """One pass over the records older than one round; returns what was done."""
         now = time.time() if now is None else now
-        done: dict[str, list[str]] = {"resumed": [], "closed": [], "dropped": [], "failed": []}
+        done: dict[str, list[str]] = {"resumed": [], "closed": [], "answered": [], "dropped": [], "failed": []}
         horizon = now - self.settings.run_sweep_seconds
         records: Any = await self.redis.zrangebyscore(OPEN, "-inf", horizon, withscores=True)  # [(key, score)]
         for raw, opened in records:
@@ -210,6 +210,13 @@ class Sweeper:
         if decision.resume and await self.resume(orphan):
             await self.redis.set(keys.resumed(orphan.key), orphan.resumes + 1, ex=RECORD_TTL_S)
             done["resumed"].append(orphan.key)
+        if decision.drop and orphan.function == "command" and not orphan.done:
+            # Nothing else will ever answer it: the commenter hears that it failed.
+            from ruvopt.bot.jobs.command import give_up_command
+
+            job = CommandJob.from_kwargs(orphan.kwargs)
+            if await asyncio.to_thread(give_up_command, self.settings, job):
+                done["answered"].append(orphan.key)
         if decision.drop:
             await untrack(self.redis, orphan.key)
             done["dropped"].append(orphan.key)
