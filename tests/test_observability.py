@@ -35,13 +35,6 @@ _names = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def git_server(fake_github_server: FakeGitHubServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    server = GitHttpServer(tmp_path_factory.mktemp("git"), token_ok=fake_github_server.fake.token_valid).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def stack(
     fake_github_server: FakeGitHubServer, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppStack]:

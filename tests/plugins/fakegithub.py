@@ -19,6 +19,8 @@ Fixtures (signatures are stable; the end-to-end tests use them):
   ``fake_github`` currently accepts, else 401. ``add_repo("owner/name", path)`` returns
   the clone URL; ``fake_github.clone_base_url`` is pointed at it, so PR payloads from
   the fake name clone URLs this server serves.
+- ``git_server`` → the same, one per test module (the end-to-end modules share it across
+  their tests; it accepts whatever tokens the session's FakeGitHub accepts).
 """
 
 from __future__ import annotations
@@ -65,5 +67,14 @@ def git_http_server(fake_github: FakeGitHub, tmp_path: Path) -> Iterator[GitHttp
     root.mkdir()
     server = GitHttpServer(root, token_ok=fake_github.token_valid).start()
     fake_github.clone_base_url = server.url
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def git_server(
+    fake_github_server: FakeGitHubServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GitHttpServer]:
+    server = GitHttpServer(tmp_path_factory.mktemp("git"), token_ok=fake_github_server.fake.token_valid).start()
     yield server
     server.stop()
